@@ -1,0 +1,16 @@
+# embed.cmake - turn lib/lua/NAME.lua files into C strings (sg_scripts.c).
+# Called by the build with -DOUT=file -DNAMES=a;b -DDIR=lib/lua.
+set(src "/* Generated from lib/lua/ by embed.cmake. Do not edit. */\n")
+string(APPEND src "#include \"sg_store.h\"\n\n")
+set(table "const char *const sg_script_source[SG_SCRIPT_COUNT] = {\n")
+set(names "const char *const sg_script_name[SG_SCRIPT_COUNT] = {\n")
+foreach(n ${NAMES})
+  file(READ ${DIR}/${n}.lua hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND src "static const char lua_${n}[] = {${bytes}0x00};\n")
+  string(APPEND table "    lua_${n},\n")
+  string(APPEND names "    \"${n}\",\n")
+endforeach()
+string(APPEND table "};\n")
+string(APPEND names "};\n")
+file(WRITE ${OUT} "${src}\n${table}\n${names}")

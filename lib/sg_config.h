@@ -1,0 +1,119 @@
+/*
+ * NAME
+ *	sg_config 3h
+ * SUMMARY
+ *	subguard configuration: parameters, defaults, tiers
+ * DESCRIPTION
+ *	The configuration is an INI file (parsed with inih). Every parameter,
+ *	its default and its section are in the table in sg_config.c; the man
+ *	page subguard.conf(5) is the reference for postmasters.
+ *
+ *	A loaded configuration is immutable: the daemon builds a new one on
+ *	SIGHUP and swaps it in only when it loaded without error.
+ * DIAGNOSTICS
+ *	sg_config_load() returns 0 on success, -1 with "file:line: what is
+ *	wrong" in err.
+ */
+#ifndef SG_CONFIG_H
+#define SG_CONFIG_H
+
+#include <stddef.h>
+
+#define SG_MAX_WINDOWS	8	/* windows per limit list */
+#define SG_MAX_TIERS	32
+#define SG_NAME_MAX	64	/* tier names, users, groups, key prefix */
+#define SG_PATH_MAX	512
+#define SG_TEXT_MAX	1024	/* customer-facing reply texts */
+
+enum sg_mode { SG_MODE_ENFORCE, SG_MODE_DRYRUN };
+enum sg_on_error { SG_ONERR_ACCEPT, SG_ONERR_TEMPFAIL };
+enum sg_qaction { SG_QACT_HOLD, SG_QACT_REJECT, SG_QACT_TEMPFAIL };
+enum sg_case { SG_CASE_LOWER, SG_CASE_KEEP };
+
+/* One "limit/duration" pair: at most limit events in any window of seconds. */
+struct sg_window {
+    unsigned long limit;
+    unsigned long seconds;
+};
+
+/* A list such as "100/1m, 1000/1h, 5000/1d": every window must hold. */
+struct sg_windows {
+    int     n;
+    struct sg_window w[SG_MAX_WINDOWS];
+};
+
+struct sg_tier {
+    char    name[SG_NAME_MAX];
+    int     line;			/* line of its [tier NAME] header */
+    struct sg_windows messages;		/* messages accepted */
+    struct sg_windows recipients;	/* recipients accepted */
+    struct sg_windows q_recipients;	/* quarantine ceiling on recipients */
+    struct sg_windows q_rejected;	/* quarantine on MTA-rejected rcpts */
+};
+
+struct sg_config {
+    char    path[SG_PATH_MAX];
+
+    /* [subguard] */
+    char    listen[SG_PATH_MAX];	/* libmilter: unix:/path, inet:port@host */
+    char    socket_owner[SG_NAME_MAX];	/* "" = leave as created */
+    char    socket_group[SG_NAME_MAX];
+    unsigned socket_mode;		/* default 0660 */
+    char    user[SG_NAME_MAX];		/* "" = do not drop privileges */
+    char    group[SG_NAME_MAX];		/* "" = user's primary group */
+    enum sg_mode mode;
+    enum sg_on_error on_redis_error;
+    enum sg_case login_case;
+    char    key_prefix[SG_NAME_MAX];	/* default "subguard" */
+    enum sg_qaction quarantine_action;
+    unsigned long hold_max;		/* held messages per login, then refuse */
+    unsigned long queue_id_ttl;		/* seconds; covers the MTA queue life */
+    unsigned long milter_timeout;	/* seconds, libmilter I/O timeout */
+    char    syslog_facility[16];	/* default "mail" */
+    char    default_tier[SG_NAME_MAX];	/* default "default" */
+
+    /* [redis] */
+    char    redis_address[SG_PATH_MAX];	/* unix:/path or host:port */
+    char    redis_password_file[SG_PATH_MAX];
+    int     redis_db;
+    unsigned long redis_timeout_ms;	/* per command, default 100 */
+    unsigned long redis_connect_timeout_ms;
+
+    /* [text]: what the SMTP client is told; see subguard.conf(5) */
+    char    text_recipients[SG_TEXT_MAX];
+    char    text_messages[SG_TEXT_MAX];
+    char    text_quarantine[SG_TEXT_MAX];	/* lines separated by '\n' */
+    char    text_redis_error[SG_TEXT_MAX];
+    char    support_contact[SG_TEXT_MAX];
+
+    int     ntiers;
+    struct sg_tier tiers[SG_MAX_TIERS];
+};
+
+/* sg_config_init - fill in every default; the result is a valid config */
+extern void sg_config_init(struct sg_config *);
+
+/* sg_config_load - read and check a file; defaults for what it omits */
+extern int sg_config_load(const char *path, struct sg_config *, char *err,
+			  size_t errlen);
+
+/* sg_config_parse_string - same, from memory; name is used in errors */
+extern int sg_config_parse_string(const char *name, const char *text,
+				  struct sg_config *, char *err, size_t errlen);
+
+/* sg_config_tier - tier by name, or NULL */
+extern const struct sg_tier *sg_config_tier(const struct sg_config *,
+					    const char *name);
+
+/* sg_parse_duration - "90", "90s", "15m", "1h", "1d", "1w" to seconds */
+extern int sg_parse_duration(const char *text, unsigned long *seconds);
+
+/* sg_parse_windows - "100/1m, 1000/1h" */
+extern int sg_parse_windows(const char *text, struct sg_windows *,
+			    char *err, size_t errlen);
+
+/* sg_format_duration - 3600 -> "1h", 90 -> "90s" */
+extern const char *sg_format_duration(unsigned long seconds, char *buf,
+				      size_t len);
+
+#endif
