@@ -1,1 +1,430 @@
-/* placeholder: being written */
+/*
+ * NAME
+ *	sg_engine 3
+ * SUMMARY
+ *	per-message decisions: limits, tiers, quarantine
+ * DESCRIPTION
+ *	See sg_engine.h. This file builds the arguments of engine.lua from a
+ *	configuration (once: the tier table does not change until reload),
+ *	reads its answers, and words what the customer is told.
+ * DIAGNOSTICS
+ *	Store failures come back as SG_ACT_STORE_DOWN with a reason in err;
+ *	a malformed answer from the script is treated the same way.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg_engine.h"
+
+#define SG_HELD_TTL	(30 * 86400)	/* held-id list outlives a hold queue */
+#define SG_FIXED_ARGS	16		/* keys and fixed arguments per call */
+
+struct sg_engine {
+    const struct sg_config *cfg;
+    char  **targ;			/* the tier table as script arguments */
+    int     ntarg;
+    int     toff[SG_MAX_TIERS];		/* where each tier starts in targ */
+    int     tlen[SG_MAX_TIERS];
+    int     tdefault;			/* index of the default tier */
+};
+
+/* push_arg - append one formatted argument to the tier table */
+static int push_arg(struct sg_engine *e, int *cap, const char *fmt,...)
+{
+    va_list ap;
+    char    buf[SG_NAME_MAX + 32];
+    char  **n;
+
+    if (e->ntarg == *cap) {
+	*cap = *cap ? 2 * *cap : 64;
+	if ((n = realloc(e->targ, *cap * sizeof(*n))) == 0)
+	    return (-1);
+	e->targ = n;
+    }
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if ((e->targ[e->ntarg] = strdup(buf)) == 0)
+	return (-1);
+    e->ntarg++;
+    return (0);
+}
+
+/* sg_engine_new - prepare the tier table once per configuration */
+struct sg_engine *sg_engine_new(const struct sg_config *cfg)
+{
+    struct sg_engine *e;
+    int     cap = 0, i, l, j;
+
+    if ((e = calloc(1, sizeof(*e))) == 0)
+	return (0);
+    e->cfg = cfg;
+    e->tdefault = 0;
+    for (i = 0; i < cfg->ntiers; i++) {
+	const struct sg_tier *t = cfg->tiers + i;
+	const struct sg_windows *lists[4] = {
+	    &t->messages, &t->recipients, &t->q_recipients, &t->q_rejected,
+	};
+
+	if (strcmp(t->name, cfg->default_tier) == 0)
+	    e->tdefault = i;
+	e->toff[i] = e->ntarg;
+	if (push_arg(e, &cap, "%s", t->name) < 0)
+	    goto fail;
+	for (l = 0; l < 4; l++) {
+	    if (push_arg(e, &cap, "%d", lists[l]->n) < 0)
+		goto fail;
+	    for (j = 0; j < lists[l]->n; j++)
+		if (push_arg(e, &cap, "%lu", lists[l]->w[j].limit) < 0
+		    || push_arg(e, &cap, "%lu", lists[l]->w[j].seconds) < 0)
+		    goto fail;
+	}
+	e->tlen[i] = e->ntarg - e->toff[i];
+    }
+    return (e);
+fail:
+    sg_engine_free(e);
+    return (0);
+}
+
+/* sg_engine_free - release */
+void    sg_engine_free(struct sg_engine *e)
+{
+    int     i;
+
+    if (e == 0)
+	return;
+    for (i = 0; i < e->ntarg; i++)
+	free(e->targ[i]);
+    free(e->targ);
+    free(e);
+}
+
+/* sg_engine_config - the configuration the engine was made for */
+const struct sg_config *sg_engine_config(const struct sg_engine *e)
+{
+    return (e->cfg);
+}
+
+/* call - run engine.lua with fixed arguments followed by tier arguments */
+static int call(const struct sg_store *store, int nkeys, int nfixed,
+		        const char **fixed, char *const *tiers, int ntiers,
+		        struct sg_reply *reply, char *err, size_t errlen)
+{
+    const char **argv;
+    int     argc = nfixed + ntiers, i, rc;
+
+    if ((argv = malloc(argc * sizeof(*argv))) == 0) {
+	snprintf(err, errlen, "out of memory");
+	return (SG_STORE_ERROR);
+    }
+    for (i = 0; i < nfixed; i++)
+	argv[i] = fixed[i];
+    for (i = 0; i < ntiers; i++)
+	argv[nfixed + i] = tiers[i];
+    rc = store->eval(store->ctx, SG_SCRIPT_ENGINE, nkeys, argc, argv, 0,
+		     reply, err, errlen);
+    free(argv);
+    return (rc);
+}
+
+/* num - a reply field as a number; clamps junk to 0 */
+static unsigned long num(const struct sg_reply *r, int i)
+{
+    long    v = strtol(r->v[i], 0, 10);
+
+    return (v < 0 ? 0 : (unsigned long) v);
+}
+
+/* copy - a reply field into a fixed buffer */
+static void copy(char *dst, size_t len, const struct sg_reply *r, int i)
+{
+    snprintf(dst, len, "%s", r->v[i]);
+}
+
+/* sg_engine_begin - at MAIL FROM */
+enum sg_action sg_engine_begin(const struct sg_engine *e,
+			               const struct sg_store *store,
+			               struct sg_msg *m, const char *raw_login,
+			               double now, char *err, size_t errlen)
+{
+    const struct sg_config *cfg = e->cfg;
+    char    k_tier[SG_KEY_MAX], k_quar[SG_KEY_MAX], k_cnt[SG_KEY_MAX];
+    char    tnow[32];
+    const char *fixed[SG_FIXED_ARGS];
+    struct sg_reply r = {0, 0};
+    enum sg_action act;
+
+    memset(m, 0, sizeof(*m));
+    m->budget = -1;
+    err[0] = 0;
+    m->login_form = sg_login_normalise(raw_login, cfg->login_case,
+				       m->login, sizeof(m->login));
+    if (m->login_form == SG_LOGIN_EMPTY)
+	return (SG_ACT_IGNORE);
+    if (sg_key(k_tier, sizeof(k_tier), cfg->key_prefix, m->login, "tier") < 0
+	|| sg_key(k_quar, sizeof(k_quar), cfg->key_prefix, m->login,
+		  "quarantine") < 0
+	|| sg_key(k_cnt, sizeof(k_cnt), cfg->key_prefix, m->login,
+		  "counters") < 0) {
+	snprintf(err, errlen, "key too long");
+	m->store_rc = SG_STORE_ERROR;
+	return (SG_ACT_STORE_DOWN);
+    }
+    snprintf(tnow, sizeof(tnow), "%.3f", now);
+    fixed[0] = k_tier;
+    fixed[1] = k_quar;
+    fixed[2] = k_cnt;
+    fixed[3] = "begin";
+    fixed[4] = tnow;
+    fixed[5] = cfg->default_tier;
+    fixed[6] = cfg->quarantine_action == SG_QACT_HOLD ? "0" : "1";
+    if ((m->store_rc = call(store, 3, 7, fixed, e->targ, e->ntarg, &r, err,
+			    errlen)) != SG_STORE_OK)
+	return (SG_ACT_STORE_DOWN);
+    if (r.n != 13) {
+	snprintf(err, errlen, "engine.lua begin: %d fields, want 13", r.n);
+	m->store_rc = SG_STORE_ERROR;
+	sg_reply_free(&r);
+	return (SG_ACT_STORE_DOWN);
+    }
+    copy(m->status, sizeof(m->status), &r, 0);
+    copy(m->tier, sizeof(m->tier), &r, 1);
+    copy(m->unknown_tier, sizeof(m->unknown_tier), &r, 2);
+    m->budget = strtol(r.v[3], 0, 10);
+    m->rcpt_limit = num(&r, 4);
+    m->rcpt_secs = num(&r, 5);
+    m->rcpt_retry = num(&r, 6);
+    m->msg_limit = num(&r, 7);
+    m->msg_secs = num(&r, 8);
+    m->msg_retry = num(&r, 9);
+    copy(m->qreason, sizeof(m->qreason), &r, 10);
+    m->rcpts_in_window = num(&r, 11);
+    m->msgs_in_window = num(&r, 12);
+    sg_reply_free(&r);
+    m->begun = 1;
+
+    if (strcmp(m->status, "quarantined") == 0) {
+	act = SG_ACT_QUARANTINE_REFUSE;
+	m->committed = 1;			/* nothing more to count */
+    } else if (strcmp(m->status, "messages") == 0) {
+	act = SG_ACT_TEMPFAIL;
+	m->limit = SG_LIMIT_MESSAGES;
+	m->committed = 1;
+    } else {
+	act = SG_ACT_CONTINUE;
+    }
+    return (act);
+}
+
+/* sg_engine_rcpt - one recipient, decided against the budget from begin */
+enum sg_action sg_engine_rcpt(struct sg_msg *m, int mta_rejected)
+{
+    if (!m->begun)
+	return (SG_ACT_CONTINUE);
+    if (mta_rejected) {
+	m->rejected++;
+	return (SG_ACT_CONTINUE);
+    }
+    if (m->budget >= 0 && (long) m->accepted >= m->budget) {
+	m->refused++;
+	m->limit = SG_LIMIT_RECIPIENTS;
+	return (SG_ACT_TEMPFAIL);
+    }
+    m->accepted++;
+    return (SG_ACT_CONTINUE);
+}
+
+/* tier_index - the engine's tier of a name, or the default tier */
+static int tier_index(const struct sg_engine *e, const char *name)
+{
+    int     i;
+
+    for (i = 0; i < e->cfg->ntiers; i++)
+	if (strcmp(e->cfg->tiers[i].name, name) == 0)
+	    return (i);
+    return (e->tdefault);
+}
+
+/* sg_engine_commit - count the message and learn its fate */
+enum sg_action sg_engine_commit(const struct sg_engine *e,
+			                const struct sg_store *store,
+			                struct sg_msg *m, const char *qid, int eom,
+			                double now, char *err, size_t errlen)
+{
+    const struct sg_config *cfg = e->cfg;
+    char    k_quar[SG_KEY_MAX], k_cnt[SG_KEY_MAX], k_held[SG_KEY_MAX];
+    char    k_qid[SG_KEY_MAX];
+    char    tnow[32], acc[16], rej[16], ref[16], hmax[24], qttl[24], httl[24];
+    const char *fixed[SG_FIXED_ARGS];
+    struct sg_reply r = {0, 0};
+    int     message = eom && m->accepted > 0;
+    int     t;
+    enum sg_action act;
+
+    err[0] = 0;
+    if (!m->begun || m->committed)
+	return (SG_ACT_CONTINUE);
+    m->committed = 1;
+    if (!message && m->rejected == 0 && m->refused == 0)
+	return (SG_ACT_CONTINUE);		/* nothing worth a round trip */
+    if (qid == 0)
+	qid = "";
+    if (sg_key(k_quar, sizeof(k_quar), cfg->key_prefix, m->login,
+	       "quarantine") < 0
+	|| sg_key(k_cnt, sizeof(k_cnt), cfg->key_prefix, m->login,
+		  "counters") < 0
+	|| sg_key(k_held, sizeof(k_held), cfg->key_prefix, m->login,
+		  "held") < 0
+	|| snprintf(k_qid, sizeof(k_qid), "%s:qid:%s", cfg->key_prefix,
+		    qid) >= (int) sizeof(k_qid)) {
+	snprintf(err, errlen, "key too long");
+	m->store_rc = SG_STORE_ERROR;
+	return (SG_ACT_STORE_DOWN);
+    }
+    snprintf(tnow, sizeof(tnow), "%.3f", now);
+    snprintf(acc, sizeof(acc), "%u", message ? m->accepted : 0);
+    snprintf(rej, sizeof(rej), "%u", m->rejected);
+    snprintf(ref, sizeof(ref), "%u", m->refused);
+    snprintf(hmax, sizeof(hmax), "%lu", cfg->hold_max);
+    snprintf(qttl, sizeof(qttl), "%lu", cfg->queue_id_ttl);
+    snprintf(httl, sizeof(httl), "%d", SG_HELD_TTL);
+    fixed[0] = k_quar;
+    fixed[1] = k_cnt;
+    fixed[2] = k_held;
+    fixed[3] = k_qid;
+    fixed[4] = "commit";
+    fixed[5] = tnow;
+    fixed[6] = m->login;
+    fixed[7] = qid;
+    fixed[8] = acc;
+    fixed[9] = rej;
+    fixed[10] = ref;
+    fixed[11] = message ? "1" : "0";
+    fixed[12] = cfg->quarantine_action == SG_QACT_HOLD ? "1" : "0";
+    fixed[13] = hmax;
+    fixed[14] = qttl;
+    fixed[15] = httl;
+    t = tier_index(e, m->tier);
+    if ((m->store_rc = call(store, 4, 16, fixed, e->targ + e->toff[t],
+			    e->tlen[t], &r, err, errlen)) != SG_STORE_OK)
+	return (SG_ACT_STORE_DOWN);
+    if (r.n != 4) {
+	snprintf(err, errlen, "engine.lua commit: %d fields, want 4", r.n);
+	m->store_rc = SG_STORE_ERROR;
+	sg_reply_free(&r);
+	return (SG_ACT_STORE_DOWN);
+    }
+    if (strcmp(r.v[0], "hold") == 0)
+	act = SG_ACT_HOLD;
+    else if (strcmp(r.v[0], "refuse") == 0)
+	act = SG_ACT_QUARANTINE_REFUSE;
+    else
+	act = SG_ACT_CONTINUE;
+    m->newly_quarantined = strcmp(r.v[1], "1") == 0;
+    if (r.v[2][0])
+	copy(m->qreason, sizeof(m->qreason), &r, 2);
+    m->held = num(&r, 3);
+    sg_reply_free(&r);
+    return (act);
+}
+
+/* sg_human_duration - seconds in words, rounded up, at least a minute */
+const char *sg_human_duration(unsigned long secs, char *buf, size_t len)
+{
+    unsigned long n;
+    const char *unit;
+
+    if (secs <= 90 * 60)
+	n = (secs + 59) / 60, unit = "minute";
+    else if (secs <= 36 * 3600)
+	n = (secs + 3599) / 3600, unit = "hour";
+    else
+	n = (secs + 86399) / 86400, unit = "day";
+    if (n == 0)
+	n = 1;
+    snprintf(buf, len, "%lu %s%s", n, unit, n == 1 ? "" : "s");
+    return (buf);
+}
+
+/* window_words - 3600 -> "hour", 900 -> "15 minutes" */
+static const char *window_words(unsigned long secs, char *buf, size_t len)
+{
+    if (secs == 60)
+	return ("minute");
+    if (secs == 3600)
+	return ("hour");
+    if (secs == 86400)
+	return ("day");
+    if (secs == 604800)
+	return ("week");
+    if (secs % 86400 == 0)
+	snprintf(buf, len, "%lu days", secs / 86400);
+    else if (secs % 3600 == 0)
+	snprintf(buf, len, "%lu hours", secs / 3600);
+    else if (secs % 60 == 0)
+	snprintf(buf, len, "%lu minutes", secs / 60);
+    else
+	snprintf(buf, len, "%lu seconds", secs);
+    return (buf);
+}
+
+/* sg_engine_text - fill in a configured text */
+char   *sg_engine_text(const struct sg_engine *e, const struct sg_msg *m,
+		               enum sg_action act, char *buf, size_t len)
+{
+    const struct sg_config *cfg = e->cfg;
+    const char *tmpl, *cp, *val, *end;
+    char    limit[24], wbuf[32], rbuf[32];
+    unsigned long lim = 0, secs = 0, retry = 0;
+    size_t  n = 0, vl;
+
+    if (act == SG_ACT_QUARANTINE_REFUSE || act == SG_ACT_HOLD) {
+	tmpl = cfg->text_quarantine;
+    } else if (act == SG_ACT_STORE_DOWN) {
+	tmpl = cfg->text_redis_error;
+    } else if (m->limit == SG_LIMIT_MESSAGES) {
+	tmpl = cfg->text_messages;
+	lim = m->msg_limit, secs = m->msg_secs, retry = m->msg_retry;
+    } else {
+	tmpl = cfg->text_recipients;
+	lim = m->rcpt_limit, secs = m->rcpt_secs, retry = m->rcpt_retry;
+    }
+    snprintf(limit, sizeof(limit), "%lu", lim);
+    for (cp = tmpl; *cp && n + 1 < len; cp++) {
+	if (cp[0] == '%' && cp[1] == '{' && (end = strchr(cp, '}')) != 0) {
+	    size_t  kl = end - cp - 2;
+
+#define IS(k) (kl == sizeof(k) - 1 && strncmp(cp + 2, k, kl) == 0)
+	    if (IS("limit"))
+		val = limit;
+	    else if (IS("window"))
+		val = window_words(secs, wbuf, sizeof(wbuf));
+	    else if (IS("retry"))
+		val = sg_human_duration(retry, rbuf, sizeof(rbuf));
+	    else if (IS("login"))
+		val = m->login;
+	    else if (IS("support"))
+		val = cfg->support_contact;
+	    else if (IS("reason"))
+		val = m->qreason[0] ? m->qreason : "manual";
+	    else
+		val = 0;
+#undef IS
+	    if (val) {
+		vl = strlen(val);
+		if (n + vl >= len)
+		    vl = len - n - 1;
+		memcpy(buf + n, val, vl);
+		n += vl;
+		cp = end;
+		continue;
+	    }
+	}
+	buf[n++] = *cp;
+    }
+    buf[n] = 0;
+    return (buf);
+}

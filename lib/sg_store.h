@@ -17,8 +17,7 @@
 
 /* The engine's scripts, kept as files in lib/lua/ and compiled in. */
 enum sg_script {
-    SG_SCRIPT_BEGIN,		/* lib/lua/begin.lua: at MAIL FROM */
-    SG_SCRIPT_COMMIT,		/* lib/lua/commit.lua: at end of message */
+    SG_SCRIPT_ENGINE,		/* lib/lua/engine.lua: begin, commit, ... */
     SG_SCRIPT_COUNT		/* number of scripts */
 };
 

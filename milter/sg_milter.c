@@ -1,1 +1,433 @@
-/* placeholder: being written */
+/*
+ * NAME
+ *	sg_milter 3
+ * SUMMARY
+ *	libmilter callbacks: the engine's steps at MAIL, RCPT and end of message
+ * DESCRIPTION
+ *	subguard negotiates away every protocol step it does not use (HELO,
+ *	DATA, headers, body, unknown commands) and asks for recipients the
+ *	MTA has already rejected (SMFIP_RCPT_REJ): those are failures worth
+ *	counting. Per message there are at most two Redis round trips: one
+ *	at MAIL FROM (sg_engine_begin) and one at end of message or abort
+ *	(sg_engine_commit); each RCPT is decided in memory.
+ *
+ *	libmilter may run one connection's callbacks on different threads
+ *	(never at once), so all state lives in the context from smfi_setpriv.
+ *
+ *	Nothing here exits the process or blocks for longer than the Redis
+ *	timeout: all SMTP sessions share it. Store trouble follows
+ *	on_redis_error; the Redis module reports each outage once.
+ * DIAGNOSTICS
+ *	One syslog line of key=value pairs per decision:
+ *	action=accept|tempfail|hold|quarantine|reject|redis-error stage=...
+ *	login= client= qid= tier= and the counts and limit involved.
+ *	In dry-run mode the line says dry_run=yes and the client is never
+ *	told anything but yes.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+#include "sg_milter.h"
+
+#define MAX_LINES	32		/* libmilter's limit for a reply */
+
+/* Per-connection state. */
+struct sg_conn {
+    char    client[64];			/* client IP address */
+    struct sg_runtime *rt;		/* held for the message in progress */
+    struct sg_msg msg;
+    int     logged_rcpt_tempfail;	/* one log line per message, not per rcpt */
+};
+
+/* wall_clock - now, in seconds */
+static double wall_clock(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* conn_get - this connection's state; made on first use */
+static struct sg_conn *conn_get(SMFICTX *ctx)
+{
+    struct sg_conn *c = smfi_getpriv(ctx);
+
+    if (c == 0 && (c = calloc(1, sizeof(*c))) != 0) {
+	snprintf(c->client, sizeof(c->client), "unknown");
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+	    free(c);
+	    c = 0;
+	}
+    }
+    return (c);
+}
+
+/* macro - a macro's value or "" */
+static const char *macro(SMFICTX *ctx, const char *name)
+{
+    const char *v = smfi_getsymval(ctx, (char *) name);
+
+    return (v ? v : "");
+}
+
+/* dry_run - whether decisions are only logged */
+static int dry_run(const struct sg_conn *c)
+{
+    return (c->rt->cfg.mode == SG_MODE_DRYRUN);
+}
+
+/* log_decision - the key=value line postmasters grep */
+static void log_decision(SMFICTX *ctx, struct sg_conn *c, int level,
+			         const char *action, const char *stage,
+			         const char *fmt,...)
+{
+    va_list ap;
+    char    extra[768] = "", qid[64], client[80];
+    const struct sg_msg *m = &c->msg;
+
+    if (fmt) {
+	va_start(ap, fmt);
+	vsnprintf(extra, sizeof(extra), fmt, ap);
+	va_end(ap);
+    }
+    sg_log(level, "action=%s stage=%s login=%s client=%s qid=%s tier=%s "
+	   "rcpts=%u rejected=%u refused=%u%s%s%s", action, stage,
+	   m->login[0] ? m->login : "-",
+	   sg_log_safe(c->client, client, sizeof(client)),
+	   sg_log_safe(macro(ctx, "i"), qid, sizeof(qid)),
+	   m->tier[0] ? m->tier : "-", m->accepted, m->rejected, m->refused,
+	   extra[0] ? " " : "", extra,
+	   c->rt && dry_run(c) ? " dry_run=yes" : "");
+}
+
+/* set_reply - a possibly multi-line SMTP reply; '%' escaped, controls cut */
+static void set_reply(SMFICTX *ctx, const char *code, const char *xcode,
+		              const char *text)
+{
+    char    buf[SG_TEXT_MAX * 2];
+    char   *line[MAX_LINES + 1] = {0};
+    const char *cp;
+    size_t  n = 0;
+    int     nl = 0;
+
+    line[nl++] = buf;
+    for (cp = text; *cp && n + 2 < sizeof(buf); cp++) {
+	if (*cp == '\n') {
+	    buf[n++] = 0;
+	    if (nl == MAX_LINES)
+		break;
+	    line[nl++] = buf + n;
+	} else if (*cp == '%') {
+	    buf[n++] = '%';
+	    buf[n++] = '%';
+	} else if ((unsigned char) *cp >= ' ' && *cp != 127) {
+	    buf[n++] = *cp;
+	}
+    }
+    buf[n] = 0;
+    if (nl == 1)
+	smfi_setreply(ctx, (char *) code, (char *) xcode, line[0]);
+    else
+	smfi_setmlreply(ctx, code, xcode, line[0], line[1], line[2], line[3],
+			line[4], line[5], line[6], line[7], line[8], line[9],
+			line[10], line[11], line[12], line[13], line[14],
+			line[15], line[16], line[17], line[18], line[19],
+			line[20], line[21], line[22], line[23], line[24],
+			line[25], line[26], line[27], line[28], line[29],
+			line[30], line[31], (char *) 0);
+}
+
+/* refuse - tell the client no (unless dry-run); return the milter status */
+static sfsistat refuse(SMFICTX *ctx, struct sg_conn *c, enum sg_action act)
+{
+    const struct sg_config *cfg = &c->rt->cfg;
+    char    text[SG_TEXT_MAX * 2];
+    int     perm;
+
+    if (dry_run(c))
+	return (SMFIS_CONTINUE);
+    sg_engine_text(c->rt->engine, &c->msg, act, text, sizeof(text));
+    if (act == SG_ACT_QUARANTINE_REFUSE) {
+	perm = cfg->quarantine_action != SG_QACT_TEMPFAIL;
+	set_reply(ctx, perm ? "550" : "451", perm ? "5.7.1" : "4.7.1", text);
+	return (perm ? SMFIS_REJECT : SMFIS_TEMPFAIL);
+    }
+    if (act == SG_ACT_STORE_DOWN) {
+	set_reply(ctx, "451", "4.3.0", text);
+	return (SMFIS_TEMPFAIL);
+    }
+    set_reply(ctx, "451", "4.7.1", text);
+    return (SMFIS_TEMPFAIL);
+}
+
+/* store_trouble - Redis failed for this message: follow on_redis_error */
+static sfsistat store_trouble(SMFICTX *ctx, struct sg_conn *c,
+			              const char *stage, const char *err)
+{
+    int     tempfail = c->rt->cfg.on_redis_error == SG_ONERR_TEMPFAIL;
+
+    /*
+     * An outage is reported once by the Redis module; a script error is a
+     * bug or a broken Redis, worth a line every time.
+     */
+    if (c->msg.store_rc != SG_STORE_DOWN)
+	log_decision(ctx, c, LOG_ERR, tempfail ? "tempfail" : "accept", stage,
+		     "reason=redis-error error=\"%s\"", err);
+    return (tempfail ? refuse(ctx, c, SG_ACT_STORE_DOWN) : SMFIS_ACCEPT);
+}
+
+/* message_done - drop the message's runtime reference */
+static void message_done(struct sg_conn *c)
+{
+    sg_runtime_release(c->rt);
+    c->rt = 0;
+    c->logged_rcpt_tempfail = 0;
+}
+
+/* finish - commit an unfinished message when it is abandoned */
+static void finish(SMFICTX *ctx, struct sg_conn *c, const char *stage)
+{
+    char    err[256];
+
+    if (c->rt == 0)
+	return;
+    if (sg_engine_commit(c->rt->engine, &c->rt->store, &c->msg, 0, 0,
+			 wall_clock(), err, sizeof(err)) == SG_ACT_STORE_DOWN
+	&& c->msg.store_rc != SG_STORE_DOWN)
+	log_decision(ctx, c, LOG_ERR, "none", stage,
+		     "reason=redis-error error=\"%s\"", err);
+    message_done(c);
+}
+
+/* sg_negotiate - ask for only the steps subguard uses */
+static sfsistat sg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+			             unsigned long f2, unsigned long f3,
+			             unsigned long *pf0, unsigned long *pf1,
+			             unsigned long *pf2, unsigned long *pf3)
+{
+    unsigned long skip = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH
+    | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+
+    (void) f2;
+    (void) f3;
+    *pf0 = f0 & (SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
+    *pf1 = f1 & (skip | SMFIP_RCPT_REJ);
+    *pf2 = 0;
+    *pf3 = 0;
+
+    /*
+     * Ask for the macros subguard needs whatever the MTA's defaults are:
+     * the login at MAIL, the rejection marker at RCPT, the queue id at the
+     * end. Sendmail already sends {i} at MAIL, Postfix only from DATA on.
+     */
+    if (*pf0 & SMFIF_SETSYMLIST) {
+	smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i");
+	smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{rcpt_mailer} {rcpt_host} i");
+	smfi_setsymlist(ctx, SMFIM_EOM, "i {auth_authen}");
+    }
+    return (SMFIS_CONTINUE);
+}
+
+/* sg_connect - remember the client's address */
+static sfsistat sg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+    struct sg_conn *c = conn_get(ctx);
+
+    (void) hostname;
+    if (c == 0)
+	return (SMFIS_CONTINUE);
+    if (sa && sa->sa_family == AF_INET)
+	inet_ntop(AF_INET, &((struct sockaddr_in *) sa)->sin_addr, c->client,
+		  sizeof(c->client));
+    else if (sa && sa->sa_family == AF_INET6)
+	inet_ntop(AF_INET6, &((struct sockaddr_in6 *) sa)->sin6_addr,
+		  c->client, sizeof(c->client));
+    return (SMFIS_CONTINUE);
+}
+
+/* sg_envfrom - begin: may this login send a message now? */
+static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct sg_conn *c = conn_get(ctx);
+    const char *login = smfi_getsymval(ctx, "{auth_authen}");
+    char    err[256];
+    enum sg_action act;
+
+    (void) argv;
+    if (c == 0)
+	return (SMFIS_ACCEPT);			/* out of memory: let it be */
+    finish(ctx, c, "mail");			/* a message left half done */
+    memset(&c->msg, 0, sizeof(c->msg));
+    if (login == 0 || *login == 0)
+	return (SMFIS_ACCEPT);			/* not ours to count */
+    if ((c->rt = sg_runtime_acquire()) == 0)
+	return (SMFIS_ACCEPT);
+    act = sg_engine_begin(c->rt->engine, &c->rt->store, &c->msg, login,
+			  wall_clock(), err, sizeof(err));
+    if (c->msg.login_form == SG_LOGIN_HASHED) {
+	char    raw[96];
+
+	sg_log(LOG_NOTICE, "login too long for a key: %zu bytes starting "
+	       "\"%s\" counted as %s", strlen(login),
+	       sg_log_safe(login, raw, sizeof(raw)), c->msg.login);
+    }
+    if (c->msg.unknown_tier[0])
+	sg_log(LOG_WARNING, "login=%s has unknown tier \"%s\"; using %s",
+	       c->msg.login, c->msg.unknown_tier, c->msg.tier);
+    switch (act) {
+    case SG_ACT_IGNORE:
+	message_done(c);
+	return (SMFIS_ACCEPT);
+    case SG_ACT_STORE_DOWN:{
+	    sfsistat st = store_trouble(ctx, c, "mail", err);
+
+	    message_done(c);
+	    return (st);
+	}
+    case SG_ACT_TEMPFAIL:{
+	    char    w[16];
+	    sfsistat st;
+
+	    log_decision(ctx, c, LOG_NOTICE, "tempfail", "mail",
+			 "limit=messages:%lu/%s count=%lu retry=%lu",
+			 c->msg.msg_limit, sg_format_duration(c->msg.msg_secs,
+							  w, sizeof(w)),
+			 c->msg.msgs_in_window, c->msg.msg_retry);
+	    st = refuse(ctx, c, act);
+	    message_done(c);
+	    return (st);
+	}
+    case SG_ACT_QUARANTINE_REFUSE:{
+	    sfsistat st;
+
+	    log_decision(ctx, c, LOG_NOTICE, "reject", "mail",
+			 "reason=quarantined quarantine=\"%s\"", c->msg.qreason);
+	    st = refuse(ctx, c, act);
+	    message_done(c);
+	    return (st);
+	}
+    default:
+	return (SMFIS_CONTINUE);
+    }
+}
+
+/* sg_envrcpt - one recipient, decided in memory */
+static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct sg_conn *c = smfi_getpriv(ctx);
+    int     mta_rejected;
+
+    (void) argv;
+    if (c == 0 || c->rt == 0)
+	return (SMFIS_CONTINUE);
+
+    /*
+     * With SMFIP_RCPT_REJ the MTA also shows us recipients it refused:
+     * {rcpt_mailer} is "error" for them. Our answer to those is ignored.
+     */
+    mta_rejected = strcmp(macro(ctx, "{rcpt_mailer}"), "error") == 0;
+    if (sg_engine_rcpt(&c->msg, mta_rejected) != SG_ACT_TEMPFAIL)
+	return (SMFIS_CONTINUE);
+    if (!c->logged_rcpt_tempfail) {
+	char    w[16];
+
+	c->logged_rcpt_tempfail = 1;
+	log_decision(ctx, c, LOG_NOTICE, "tempfail", "rcpt",
+		     "limit=recipients:%lu/%s count=%lu retry=%lu",
+		     c->msg.rcpt_limit, sg_format_duration(c->msg.rcpt_secs, w,
+							   sizeof(w)),
+		     c->msg.rcpts_in_window + c->msg.accepted,
+		     c->msg.rcpt_retry);
+    }
+    return (refuse(ctx, c, SG_ACT_TEMPFAIL));
+}
+
+/* sg_eom - commit: count the message, hold or refuse it if quarantined */
+static sfsistat sg_eom(SMFICTX *ctx)
+{
+    struct sg_conn *c = smfi_getpriv(ctx);
+    const char *qid;
+    char    err[256], reason[300];
+    enum sg_action act;
+    sfsistat st = SMFIS_CONTINUE;
+
+    if (c == 0 || c->rt == 0)
+	return (SMFIS_CONTINUE);
+    qid = macro(ctx, "i");
+    act = sg_engine_commit(c->rt->engine, &c->rt->store, &c->msg, qid, 1,
+			   wall_clock(), err, sizeof(err));
+    if (c->msg.newly_quarantined)
+	log_decision(ctx, c, LOG_WARNING, "quarantine", "eom",
+		     "reason=\"%s\"", c->msg.qreason);
+    switch (act) {
+    case SG_ACT_HOLD:
+	log_decision(ctx, c, LOG_NOTICE, "hold", "eom",
+		     "held=%lu quarantine=\"%s\"", c->msg.held, c->msg.qreason);
+	if (!dry_run(c)) {
+	    snprintf(reason, sizeof(reason), "subguard: %s", c->msg.qreason);
+	    smfi_quarantine(ctx, reason);
+	}
+	break;
+    case SG_ACT_QUARANTINE_REFUSE:
+	log_decision(ctx, c, LOG_NOTICE, "reject", "eom",
+		     "reason=%s quarantine=\"%s\"",
+		     c->rt->cfg.quarantine_action == SG_QACT_HOLD ?
+		     "hold-limit" : "quarantined", c->msg.qreason);
+	st = refuse(ctx, c, act);
+	break;
+    case SG_ACT_STORE_DOWN:
+	st = store_trouble(ctx, c, "eom", err);
+	if (st == SMFIS_ACCEPT)
+	    st = SMFIS_CONTINUE;
+	break;
+    default:
+	log_decision(ctx, c, LOG_INFO, "accept", "eom", 0);
+	break;
+    }
+    message_done(c);
+    return (st);
+}
+
+/* sg_abort - the message was abandoned: count its failures */
+static sfsistat sg_abort(SMFICTX *ctx)
+{
+    struct sg_conn *c = smfi_getpriv(ctx);
+
+    if (c)
+	finish(ctx, c, "abort");
+    return (SMFIS_CONTINUE);
+}
+
+/* sg_close - the connection is gone */
+static sfsistat sg_close(SMFICTX *ctx)
+{
+    struct sg_conn *c = smfi_getpriv(ctx);
+
+    if (c) {
+	finish(ctx, c, "close");
+	free(c);
+	smfi_setpriv(ctx, 0);
+    }
+    return (SMFIS_CONTINUE);
+}
+
+struct smfiDesc sg_milter_desc = {
+    .xxfi_name = "subguard",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
+    .xxfi_connect = sg_connect,
+    .xxfi_envfrom = sg_envfrom,
+    .xxfi_envrcpt = sg_envrcpt,
+    .xxfi_eom = sg_eom,
+    .xxfi_abort = sg_abort,
+    .xxfi_close = sg_close,
+    .xxfi_negotiate = sg_negotiate,
+};

@@ -1,1 +1,326 @@
-int main(void){return 0;}
+/*
+ * NAME
+ *	subguard 8
+ * SUMMARY
+ *	submission milter: per-login limits, tiers and quarantine in Redis
+ * SYNOPSIS
+ *	subguard [-f] [-t] [-V] [-c FILE] [-k LOGIN]
+ * DESCRIPTION
+ *	See subguard(8). This file is the process: options, the milter
+ *	socket, privileges, signals. The decisions are in sg_milter.c and
+ *	lib/; Redis is in redis/sg_redis.c.
+ *
+ *	Signals: libmilter's own signal thread treats SIGHUP like SIGTERM
+ *	(it stops the milter). subguard wants SIGHUP to reload, so libmilter
+ *	runs in a thread of its own while the main thread waits in sigwait()
+ *	for SIGHUP, SIGTERM and SIGINT. Linux gives a process-directed signal
+ *	to the main thread first when that thread accepts it, so libmilter's
+ *	signal thread never sees them; SIGTERM ends the milter through
+ *	smfi_stop().
+ * DIAGNOSTICS
+ *	Configuration errors go to standard error as "file:line: what" with
+ *	exit status 1; at run time everything goes to syslog (and standard
+ *	error with -f).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "sg_milter.h"
+
+#define DEF_CONFIG	"/etc/subguard/subguard.conf"
+
+static pthread_t main_thread;
+static int milter_status;
+
+/* usage - how to call */
+static void usage(void)
+{
+    fprintf(stderr, "usage: subguard [-f] [-t] [-V] [-c FILE] [-k LOGIN]\n"
+	    "  -c FILE   configuration (default " DEF_CONFIG ")\n"
+	    "  -t        check the configuration and exit\n"
+	    "  -f        stay in the foreground, log to standard error too\n"
+	    "  -k LOGIN  print the Redis keys of a login and exit\n"
+	    "  -V        print the version and exit\n");
+    exit(2);
+}
+
+/* print_keys - -k: the keys support staff type for one login */
+static int print_keys(const struct sg_config *cfg, const char *raw)
+{
+    static const char *const suffix[] = {
+	"tier", "quarantine", "held", "counters", 0,
+    };
+    const char *const *sp;
+    char    login[SG_LOGIN_MAX], key[SG_KEY_MAX];
+    int     form = sg_login_normalise(raw, cfg->login_case, login,
+				      sizeof(login));
+
+    if (form == SG_LOGIN_EMPTY) {
+	fprintf(stderr, "subguard: an empty login is never counted\n");
+	return (1);
+    }
+    printf("login %s%s\n", login, form == SG_LOGIN_HASHED ?
+	   " (too long: digest form)" : "");
+    for (sp = suffix; *sp; sp++) {
+	sg_key(key, sizeof(key), cfg->key_prefix, login, *sp);
+	printf("%-10s '%s'\n", *sp, key);
+    }
+    return (0);
+}
+
+/* socket_path - the file of a unix: listen address, or NULL */
+static const char *socket_path(const char *listen)
+{
+    if (strncmp(listen, "unix:", 5) == 0)
+	return (listen + 5);
+    if (strncmp(listen, "local:", 6) == 0)
+	return (listen + 6);
+    return (0);
+}
+
+/* socket_access - give the unix socket the configured owner and mode */
+static int socket_access(const struct sg_config *cfg)
+{
+    const char *path = socket_path(cfg->listen);
+    uid_t   uid = (uid_t) -1;
+    gid_t   gid = (gid_t) -1;
+    struct passwd *pw;
+    struct group *gr;
+
+    if (path == 0)
+	return (0);
+    if (cfg->socket_owner[0] && (pw = getpwnam(cfg->socket_owner)) != 0)
+	uid = pw->pw_uid;
+    if (cfg->socket_group[0] && (gr = getgrnam(cfg->socket_group)) != 0)
+	gid = gr->gr_gid;
+    if ((uid != (uid_t) -1 || gid != (gid_t) -1) && chown(path, uid, gid) < 0) {
+	sg_log(LOG_ERR, "chown %s: %s", path, strerror(errno));
+	return (-1);
+    }
+    if (chmod(path, cfg->socket_mode) < 0) {
+	sg_log(LOG_ERR, "chmod %s: %s", path, strerror(errno));
+	return (-1);
+    }
+    return (0);
+}
+
+/* drop_privileges - become the configured user once the socket is open */
+static int drop_privileges(const struct sg_config *cfg)
+{
+    struct passwd *pw;
+    struct group *gr;
+    gid_t   gid;
+
+    if (cfg->user[0] == 0) {
+	if (geteuid() == 0)
+	    sg_log(LOG_WARNING, "running as root: set user in %s", cfg->path);
+	return (0);
+    }
+    if ((pw = getpwnam(cfg->user)) == 0) {
+	sg_log(LOG_ERR, "user %s: no such user", cfg->user);
+	return (-1);
+    }
+    gid = pw->pw_gid;
+    if (cfg->group[0]) {
+	if ((gr = getgrnam(cfg->group)) == 0) {
+	    sg_log(LOG_ERR, "group %s: no such group", cfg->group);
+	    return (-1);
+	}
+	gid = gr->gr_gid;
+    }
+    if (geteuid() != 0 && geteuid() == pw->pw_uid)
+	return (0);
+    if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0
+	|| setuid(pw->pw_uid) < 0) {
+	sg_log(LOG_ERR, "cannot become %s: %s", cfg->user, strerror(errno));
+	return (-1);
+    }
+    if (setuid(0) == 0) {
+	sg_log(LOG_ERR, "could regain root after dropping it");
+	return (-1);
+    }
+    return (0);
+}
+
+/* daemonize - detach from the terminal */
+static int daemonize(void)
+{
+    pid_t   pid;
+    int     fd;
+
+    if ((pid = fork()) < 0)
+	return (-1);
+    if (pid > 0)
+	_exit(0);
+    if (setsid() < 0)
+	return (-1);
+    if ((pid = fork()) < 0)
+	return (-1);
+    if (pid > 0)
+	_exit(0);
+    if (chdir("/") < 0)
+	return (-1);
+    if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+	    close(fd);
+    }
+    return (0);
+}
+
+/* milter_thread - libmilter's accept loop; tells main when it ends */
+static void *milter_thread(void *arg)
+{
+    (void) arg;
+    milter_status = smfi_main();
+    pthread_kill(main_thread, SIGUSR2);
+    return (0);
+}
+
+/* reload - SIGHUP: a new configuration, or the old one kept */
+static void reload(const char *path, const struct sg_config *started)
+{
+    struct sg_runtime *rt;
+    char    err[1024];
+
+    if (sg_runtime_build(path, &rt, err, sizeof(err)) < 0) {
+	sg_log(LOG_ERR, "reload refused, old configuration kept: %s", err);
+	return;
+    }
+    if (strcmp(rt->cfg.listen, started->listen) != 0
+	|| strcmp(rt->cfg.user, started->user) != 0)
+	sg_log(LOG_WARNING, "listen and user take effect only on restart");
+    sg_runtime_install(rt);
+    sg_log(LOG_NOTICE, "configuration reloaded from %s: %d tiers, mode=%s",
+	   path, rt->cfg.ntiers,
+	   rt->cfg.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce");
+}
+
+int     main(int argc, char **argv)
+{
+    const char *path = DEF_CONFIG, *keys_for = 0;
+    int     check = 0, foreground = 0, ch, sig;
+    struct sg_runtime *rt;
+    struct sg_config started;
+    char    err[1024];
+    sigset_t set;
+    pthread_t tid;
+
+    while ((ch = getopt(argc, argv, "c:fk:tV")) != -1) {
+	switch (ch) {
+	case 'c':
+	    path = optarg;
+	    break;
+	case 'f':
+	    foreground = 1;
+	    break;
+	case 'k':
+	    keys_for = optarg;
+	    break;
+	case 't':
+	    check = 1;
+	    break;
+	case 'V':
+	    printf("subguard %s\n", SG_VERSION);
+	    return (0);
+	default:
+	    usage();
+	}
+    }
+    if (optind != argc)
+	usage();
+
+    /*
+     * Everything that can be wrong with the configuration is found here,
+     * before the process detaches, and said on standard error.
+     */
+    if (sg_runtime_build(path, &rt, err, sizeof(err)) < 0) {
+	fprintf(stderr, "subguard: %s\n", err);
+	return (1);
+    }
+    if (keys_for)
+	return (print_keys(&rt->cfg, keys_for));
+    if (check) {
+	printf("subguard: %s: configuration is valid (%d tiers, mode %s)\n",
+	       path, rt->cfg.ntiers,
+	       rt->cfg.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce");
+	return (0);
+    }
+    started = rt->cfg;
+    sg_log_open(rt->cfg.syslog_facility, foreground);
+
+    if (smfi_setconn(rt->cfg.listen) == MI_FAILURE
+	|| smfi_settimeout(rt->cfg.milter_timeout) == MI_FAILURE
+	|| smfi_register(sg_milter_desc) == MI_FAILURE) {
+	fprintf(stderr, "subguard: cannot set up libmilter for %s\n",
+		rt->cfg.listen);
+	return (1);
+    }
+    if (smfi_opensocket(1) == MI_FAILURE) {
+	fprintf(stderr, "subguard: cannot listen on %s\n", rt->cfg.listen);
+	return (1);
+    }
+    if (socket_access(&rt->cfg) < 0 || drop_privileges(&rt->cfg) < 0) {
+	fprintf(stderr, "subguard: cannot set up socket or privileges: "
+		"see the log\n");
+	return (1);
+    }
+    if (!foreground && daemonize() < 0) {
+	fprintf(stderr, "subguard: cannot detach: %s\n", strerror(errno));
+	return (1);
+    }
+    sg_runtime_install(rt);
+
+    /*
+     * Block the signals in every thread, libmilter's included; the main
+     * thread takes them with sigwait().
+     */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, 0);
+    main_thread = pthread_self();
+    if (pthread_create(&tid, 0, milter_thread, 0) != 0) {
+	sg_log(LOG_ERR, "cannot start the milter thread");
+	return (1);
+    }
+    sg_log(LOG_NOTICE, "subguard %s started on %s: %d tiers, mode=%s, "
+	   "redis=%s", SG_VERSION, started.listen, started.ntiers,
+	   started.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce",
+	   started.redis_address);
+    for (;;) {
+	if (sigwait(&set, &sig) != 0)
+	    continue;
+	if (sig == SIGHUP) {
+	    reload(path, &started);
+	    continue;
+	}
+	if (sig == SIGUSR2)
+	    break;				/* smfi_main returned by itself */
+	sg_log(LOG_NOTICE, "stopping on signal %d", sig);
+	smfi_stop();
+	break;
+    }
+    pthread_join(tid, 0);
+    if (socket_path(started.listen))
+	unlink(socket_path(started.listen));
+    sg_runtime_install(0);
+    sg_log(LOG_NOTICE, "stopped");
+    return (milter_status == MI_SUCCESS ? 0 : 1);
+}

@@ -1,5 +1,413 @@
+/*
+ * NAME
+ *	test_store - the engine and engine.lua against a real Redis
+ * DESCRIPTION
+ *	Run through with-redis.sh, which starts a private redis-server and
+ *	sets SG_REDIS. Every test passes time in; nothing sleeps. Two engines
+ *	with separate connection pools stand for two MTA nodes.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
 #include <cmocka.h>
-int main(void){return 0;}
+
+#include "sg_config.h"
+#include "sg_engine.h"
+#include "sg_redis.h"
+
+#define T0	1763798400.0		/* 2025-11-22 08:00 UTC: on an hour */
+
+struct world {
+    struct sg_config cfg;
+    struct sg_engine *eng;
+    struct sg_redis *redis;
+    struct sg_store store;
+};
+
+static int quiet_log_calls;
+
+static void quiet_log(int level, const char *fmt,...)
+{
+    (void) level;
+    (void) fmt;
+    quiet_log_calls++;
+}
+
+/* windows - parse a window list or fail the test */
+static void windows(struct sg_windows *w, const char *text)
+{
+    char    err[256];
+
+    if (sg_parse_windows(text, w, err, sizeof(err)) < 0)
+	fail_msg("%s: %s", text, err);
+}
+
+/* world_new - one node: a config with tiers "default" and "bulk" */
+static struct world *world_new(const char *def_rcpts, const char *def_msgs,
+			               const char *q_rej, const char *q_rcpts)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    struct sg_redis_params rp;
+    char    err[256];
+    const char *addr = getenv("SG_REDIS");
+
+    assert_non_null(addr);
+    sg_config_init(&w->cfg);
+    w->cfg.ntiers = 2;
+    memset(w->cfg.tiers, 0, 2 * sizeof(w->cfg.tiers[0]));
+    strcpy(w->cfg.tiers[0].name, "default");
+    windows(&w->cfg.tiers[0].recipients, def_rcpts);
+    windows(&w->cfg.tiers[0].messages, def_msgs);
+    windows(&w->cfg.tiers[0].q_rejected, q_rej);
+    windows(&w->cfg.tiers[0].q_recipients, q_rcpts);
+    strcpy(w->cfg.tiers[1].name, "bulk");
+    windows(&w->cfg.tiers[1].recipients, "1000/1h");
+    windows(&w->cfg.tiers[1].messages, "1000/1h");
+    windows(&w->cfg.tiers[1].q_rejected, "500/1h");
+    w->cfg.hold_max = 2;
+    memset(&rp, 0, sizeof(rp));
+    rp.address = addr;
+    rp.timeout_ms = 1000;
+    rp.connect_timeout_ms = 1000;
+    rp.log = quiet_log;
+    w->redis = sg_redis_new(&rp, err, sizeof(err));
+    assert_non_null(w->redis);
+    w->store = sg_redis_store(w->redis);
+    w->eng = sg_engine_new(&w->cfg);
+    assert_non_null(w->eng);
+    return (w);
+}
+
+static void world_free(struct world *w)
+{
+    sg_engine_free(w->eng);
+    sg_redis_free(w->redis);
+    free(w);
+}
+
+/* redis - run a command, return element i of the flattened reply */
+static char *redis(struct world *w, int i, const char *fmt,...)
+{
+    static char out[4096];
+    char    buf[1024], *argv[16], *cp;
+    size_t  lens[16];
+    int     argc = 0;
+    va_list ap;
+    struct sg_reply r = {0, 0};
+    char    err[256];
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    for (cp = strtok(buf, " "); cp && argc < 16; cp = strtok(0, " ")) {
+	argv[argc] = cp;
+	lens[argc++] = strlen(cp);
+    }
+    if (sg_redis_command(w->redis, argc, (const char *const *) argv, lens,
+			 &r, err, sizeof(err)) != SG_STORE_OK)
+	fail_msg("redis %s: %s", fmt, err);
+    snprintf(out, sizeof(out), "%s", i < r.n ? r.v[i] : "(none)");
+    sg_reply_free(&r);
+    return (out);
+}
+
+/* send - one message of n recipients, nrej of them rejected by the MTA */
+static enum sg_action send_msg(struct world *w, const char *login, double t,
+			               int n, int nrej, const char *qid,
+			               int *tempfailed)
+{
+    struct sg_msg m;
+    char    err[256];
+    enum sg_action a;
+    int     i;
+
+    *tempfailed = 0;
+    a = sg_engine_begin(w->eng, &w->store, &m, login, t, err, sizeof(err));
+    if (a != SG_ACT_CONTINUE)
+	return (a);
+    for (i = 0; i < nrej; i++)
+	assert_int_equal(sg_engine_rcpt(&m, 1), SG_ACT_CONTINUE);
+    for (i = 0; i < n; i++)
+	if (sg_engine_rcpt(&m, 0) == SG_ACT_TEMPFAIL)
+	    (*tempfailed)++;
+    return (sg_engine_commit(w->eng, &w->store, &m, qid, 1, t, err,
+			     sizeof(err)));
+}
+
+static int setup(void **state)
+{
+    struct world *w = world_new("3/1h", "100/1h", "3/1h", "50/1d");
+
+    redis(w, 0, "FLUSHALL");
+    *state = w;
+    return (0);
+}
+
+static int teardown(void **state)
+{
+    world_free(*state);
+    return (0);
+}
+
+/* A login gets its budget, the recipient past it is tempfailed, alone. */
+static void test_recipient_limit(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    char    err[256], text[512];
+    int     i;
+
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "Alice@Example.NET",
+				     T0 + 100, err, sizeof(err)),
+		     SG_ACT_CONTINUE);
+    assert_string_equal(m.login, "alice@example.net");
+    assert_string_equal(m.tier, "default");
+    assert_int_equal(m.budget, 3);
+    for (i = 0; i < 3; i++)
+	assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_TEMPFAIL);
+    assert_int_equal(m.limit, SG_LIMIT_RECIPIENTS);
+    sg_engine_text(w->eng, &m, SG_ACT_TEMPFAIL, text, sizeof(text));
+    assert_non_null(strstr(text, "limit of 3 recipients per hour"));
+    assert_int_equal(sg_engine_commit(w->eng, &w->store, &m, "QID1", 1,
+				      T0 + 100, err, sizeof(err)),
+		     SG_ACT_CONTINUE);
+    assert_string_equal(redis(w, 0, "HGET subguard:{alice@example.net}:counters rcpts"), "3");
+    assert_string_equal(redis(w, 0, "HGET subguard:{alice@example.net}:counters refused"), "1");
+    assert_string_equal(redis(w, 0, "GET subguard:qid:QID1"), "alice@example.net");
+
+    /* The next message has no room; the retry time is the window's. */
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "alice@example.net",
+				     T0 + 200, err, sizeof(err)),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(m.budget, 0);
+    assert_int_equal(m.rcpt_limit, 3);
+    assert_int_equal(m.rcpt_secs, 3600);
+    /* cur 3 of 3: the estimate drops to 2 a third into the next hour. */
+    assert_in_range(m.rcpt_retry, 3400 + 1190, 3400 + 1210);
+}
+
+/* The window slides: half an hour into the next bucket half the old counts. */
+static void test_sliding_window(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    char    err[256];
+    int     tf;
+
+    assert_int_equal(send_msg(w, "bob", T0 + 10, 3, 0, "Q1", &tf),
+		     SG_ACT_CONTINUE);
+    sg_engine_begin(w->eng, &w->store, &m, "bob", T0 + 3600 + 1800, err,
+		    sizeof(err));
+    assert_int_equal(m.budget, 1);		/* 3 - 3 * 0.5 = 1.5 */
+    sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0 + 5400, err, sizeof(err));
+    sg_engine_begin(w->eng, &w->store, &m, "bob", T0 + 3 * 3600, err,
+		    sizeof(err));
+    assert_int_equal(m.budget, 3);
+}
+
+/* The message limit refuses at MAIL and counts the attempt apart. */
+static void test_message_limit(void **state)
+{
+    struct world *w0 = *state;
+    struct world *w = world_new("100/1h", "2/1h", "30/1h", "");
+    struct sg_msg m;
+    char    err[256], text[512];
+    int     tf;
+
+    (void) w0;
+    assert_int_equal(send_msg(w, "carol", T0, 1, 0, "A", &tf), SG_ACT_CONTINUE);
+    assert_int_equal(send_msg(w, "carol", T0 + 1, 1, 0, "B", &tf), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "carol", T0 + 2,
+				     err, sizeof(err)), SG_ACT_TEMPFAIL);
+    assert_int_equal(m.limit, SG_LIMIT_MESSAGES);
+    assert_int_equal(m.msg_limit, 2);
+    sg_engine_text(w->eng, &m, SG_ACT_TEMPFAIL, text, sizeof(text));
+    assert_non_null(strstr(text, "limit of 2 messages per hour"));
+    /* Refused attempts do not use quota but are visible. */
+    assert_string_equal(redis(w, 0, "HGET subguard:{carol}:counters msgs"), "2");
+    assert_string_equal(redis(w, 0, "HGET subguard:{carol}:counters refused"), "1");
+    world_free(w);
+}
+
+/* A tier set with redis-cli applies to the next message; unknown ones fall back. */
+static void test_tiers(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    char    err[256];
+
+    redis(w, 0, "SET subguard:{dave}:tier bulk");
+    sg_engine_begin(w->eng, &w->store, &m, "dave", T0, err, sizeof(err));
+    assert_string_equal(m.tier, "bulk");
+    assert_int_equal(m.budget, 1000);
+    assert_string_equal(m.unknown_tier, "");
+    redis(w, 0, "SET subguard:{dave}:tier gold");
+    sg_engine_begin(w->eng, &w->store, &m, "dave", T0, err, sizeof(err));
+    assert_string_equal(m.tier, "default");
+    assert_string_equal(m.unknown_tier, "gold");
+    assert_int_equal(m.budget, 3);
+}
+
+/* Too many MTA-rejected recipients quarantine; mail is held, then capped. */
+static void test_quarantine_hold_and_lift(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    char    err[256];
+    int     tf;
+
+    assert_int_equal(send_msg(w, "eve", T0, 1, 2, "Q1", &tf), SG_ACT_CONTINUE);
+    assert_int_equal(send_msg(w, "eve", T0 + 1, 1, 2, "Q2", &tf), SG_ACT_HOLD);
+    assert_string_equal(redis(w, 0, "HGET subguard:{eve}:quarantine by"), "subguard");
+    assert_non_null(strstr(redis(w, 0, "HGET subguard:{eve}:quarantine reason"),
+			   "4 recipients rejected by the MTA in 1h"));
+    assert_string_equal(redis(w, 0, "HGET subguard:{eve}:quarantine qid"), "Q2");
+    assert_string_equal(redis(w, 0, "LRANGE subguard:{eve}:held 0 -1"), "Q2");
+
+    /* Already quarantined: held until hold_max (2), then refused. A bigger
+     * tier leaves room for the recipients; quarantine outranks tiers. */
+    redis(w, 0, "SET subguard:{eve}:tier bulk");
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "eve", T0 + 2, err,
+				     sizeof(err)), SG_ACT_CONTINUE);
+    assert_string_equal(m.status, "hold");
+    sg_engine_rcpt(&m, 0);
+    assert_int_equal(sg_engine_commit(w->eng, &w->store, &m, "Q3", 1, T0 + 2,
+				      err, sizeof(err)), SG_ACT_HOLD);
+    assert_int_equal(m.newly_quarantined, 0);
+    assert_int_equal(m.held, 2);
+    assert_int_equal(send_msg(w, "eve", T0 + 3, 1, 0, "Q4", &tf),
+		     SG_ACT_QUARANTINE_REFUSE);
+    assert_string_equal(redis(w, 0, "LLEN subguard:{eve}:held"), "2");
+
+    /* Support lifts it; the next message goes through. */
+    redis(w, 0, "DEL subguard:{eve}:quarantine");
+    assert_int_equal(send_msg(w, "eve", T0 + 4, 1, 0, "Q5", &tf), SG_ACT_CONTINUE);
+}
+
+/* A quarantine set by hand, in reject mode, refuses at MAIL with the text. */
+static void test_manual_quarantine_reject(void **state)
+{
+    struct world *w = world_new("3/1h", "100/1h", "3/1h", "");
+    struct sg_msg m;
+    char    err[256], text[1024];
+
+    (void) state;
+    w->cfg.quarantine_action = SG_QACT_REJECT;
+    snprintf(w->cfg.support_contact, sizeof(w->cfg.support_contact),
+	     "help@isp.example");
+    redis(w, 0, "HSET subguard:{frank}:quarantine reason manual");
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "frank", T0, err,
+				     sizeof(err)), SG_ACT_QUARANTINE_REFUSE);
+    assert_string_equal(m.qreason, "manual");
+    sg_engine_text(w->eng, &m, SG_ACT_QUARANTINE_REFUSE, text, sizeof(text));
+    assert_non_null(strstr(text, "frank"));
+    assert_non_null(strstr(text, "help@isp.example"));
+    assert_non_null(strchr(text, '\n'));		/* multi-line reply */
+    assert_string_equal(redis(w, 0, "HGET subguard:{frank}:counters refused"), "1");
+    world_free(w);
+}
+
+/* The recipient ceiling far above the limit quarantines too. */
+static void test_recipient_ceiling(void **state)
+{
+    struct world *w = world_new("100/1h", "100/1h", "", "150/1d");
+    int     tf;
+
+    (void) state;
+    assert_int_equal(send_msg(w, "gina", T0, 100, 0, "A", &tf), SG_ACT_CONTINUE);
+    assert_int_equal(send_msg(w, "gina", T0 + 7200, 60, 0, "B", &tf), SG_ACT_HOLD);
+    assert_non_null(strstr(redis(w, 0, "HGET subguard:{gina}:quarantine reason"),
+			   "160 recipients in 1d"));
+    world_free(w);
+}
+
+/* Two nodes, one Redis, one limit. */
+static void test_two_nodes_one_limit(void **state)
+{
+    struct world *a = *state;
+    struct world *b = world_new("3/1h", "100/1h", "3/1h", "50/1d");
+    int     tf;
+
+    assert_int_equal(send_msg(a, "hank", T0, 2, 0, "A", &tf), SG_ACT_CONTINUE);
+    assert_int_equal(tf, 0);
+    assert_int_equal(send_msg(b, "hank", T0 + 1, 2, 0, "B", &tf), SG_ACT_CONTINUE);
+    assert_int_equal(tf, 1);
+    assert_int_equal(send_msg(a, "hank", T0 + 2, 1, 0, "C", &tf), SG_ACT_CONTINUE);
+    assert_int_equal(tf, 1);
+    world_free(b);
+}
+
+/* Every key expires; at most two calls per message whatever its size. */
+static void test_expiry_and_round_trips(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    char    err[256];
+    long    ttl, before, after;
+    int     tf, i;
+
+    redis(w, 0, "CONFIG RESETSTAT");
+    send_msg(w, "ivan", T0, 3, 2, "QX", &tf);
+    ttl = atol(redis(w, 0, "TTL subguard:{ivan}:counters"));
+    assert_in_range(ttl, 3600, 2 * 86400);
+    ttl = atol(redis(w, 0, "TTL subguard:qid:QX"));
+    assert_in_range(ttl, 6 * 86400 - 10, 6 * 86400);
+
+    before = atol(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
+		  + strlen("cmdstat_evalsha:calls="));
+    sg_engine_begin(w->eng, &w->store, &m, "ivan2", T0, err, sizeof(err));
+    for (i = 0; i < 1000; i++)
+	sg_engine_rcpt(&m, i % 10 == 0);
+    sg_engine_commit(w->eng, &w->store, &m, "QY", 1, T0, err, sizeof(err));
+    after = atol(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
+		 + strlen("cmdstat_evalsha:calls="));
+    assert_int_equal(after - before, 2);
+
+    /* An abandoned message with nothing to count costs no call at all. */
+    sg_engine_begin(w->eng, &w->store, &m, "ivan3", T0, err, sizeof(err));
+    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_CONTINUE);
+    sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0, err, sizeof(err));
+    before = atol(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
+		  + strlen("cmdstat_evalsha:calls="));
+    assert_int_equal(before, after + 1);
+}
+
+/* Hostile logins stay in their own keys. */
+static void test_odd_logins(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    char    err[256];
+    int     tf;
+
+    send_msg(w, "x}:counters{y", T0, 1, 0, "Q1", &tf);
+    assert_string_equal(redis(w, 0, "EXISTS %s", "subguard:{x%7D%3Acounters%7By}:counters"), "1");
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "", T0, err,
+				     sizeof(err)), SG_ACT_IGNORE);
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "a b\r\n", T0, err,
+				     sizeof(err)), SG_ACT_CONTINUE);
+    assert_string_equal(m.login, "a%20b%0D%0A");
+}
+
+int     main(void)
+{
+    const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(test_recipient_limit, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_sliding_window, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_message_limit, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_tiers, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_quarantine_hold_and_lift, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_manual_quarantine_reject, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_recipient_ceiling, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_two_nodes_one_limit, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_expiry_and_round_trips, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_odd_logins, setup, teardown),
+    };
+
+    return (cmocka_run_group_tests(tests, 0, 0));
+}

@@ -1,5 +1,231 @@
+/*
+ * NAME
+ *	test_engine - engine decisions and wording, without a store
+ * DESCRIPTION
+ *	What the engine asks engine.lua and what it makes of the answers is
+ *	tested against a real Redis in tests/integration/test_store.c. Here:
+ *	the in-memory recipient decisions, the texts, and the shape of the
+ *	arguments built from the tier table, checked by a recording store
+ *	that answers like engine.lua's documented reply.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
-int main(void){return 0;}
+
+#include "sg_engine.h"
+
+struct recorder {
+    int     calls;
+    int     nkeys, argc;
+    char    argv[64][64];
+    const char *const *answer;
+    int     nanswer;
+};
+
+/* record - a store that keeps the request and returns a fixed answer */
+static int record(void *ctx, enum sg_script s, int nkeys, int argc,
+		          const char *const *argv, const size_t *lens,
+		          struct sg_reply *r, char *err, size_t errlen)
+{
+    struct recorder *rec = ctx;
+    int     i;
+
+    (void) s;
+    (void) lens;
+    (void) err;
+    (void) errlen;
+    rec->calls++;
+    rec->nkeys = nkeys;
+    rec->argc = argc;
+    for (i = 0; i < argc && i < 64; i++)
+	snprintf(rec->argv[i], sizeof(rec->argv[i]), "%s", argv[i]);
+    r->n = rec->nanswer;
+    r->v = calloc(r->n, sizeof(char *));
+    for (i = 0; i < r->n; i++)
+	r->v[i] = strdup(rec->answer[i]);
+    return (SG_STORE_OK);
+}
+
+static void config(struct sg_config *cfg)
+{
+    char    err[128];
+
+    sg_config_init(cfg);
+    cfg->ntiers = 1;
+    memset(&cfg->tiers[0], 0, sizeof(cfg->tiers[0]));
+    strcpy(cfg->tiers[0].name, "default");
+    assert_int_equal(sg_parse_windows("100/1m, 1000/1h", &cfg->tiers[0].recipients,
+				      err, sizeof(err)), 0);
+    assert_int_equal(sg_parse_windows("20/1h", &cfg->tiers[0].q_rejected,
+				      err, sizeof(err)), 0);
+}
+
+static void test_begin_arguments(void **state)
+{
+    static const char *const ok[] = {
+	"ok", "default", "", "2", "1000", "3600", "60", "0", "0", "0", "",
+	"998", "5",
+    };
+    struct sg_config cfg;
+    struct sg_engine *e;
+    struct recorder rec = {.answer = ok, .nanswer = 13};
+    struct sg_store store = {record, &rec};
+    struct sg_msg m;
+    char    err[128];
+
+    (void) state;
+    config(&cfg);
+    e = sg_engine_new(&cfg);
+    assert_int_equal(sg_engine_begin(e, &store, &m, "Bob", 1000.5, err,
+				     sizeof(err)), SG_ACT_CONTINUE);
+    assert_int_equal(rec.nkeys, 3);
+    assert_string_equal(rec.argv[0], "subguard:{bob}:tier");
+    assert_string_equal(rec.argv[1], "subguard:{bob}:quarantine");
+    assert_string_equal(rec.argv[2], "subguard:{bob}:counters");
+    assert_string_equal(rec.argv[3], "begin");
+    assert_string_equal(rec.argv[4], "1000.500");
+    assert_string_equal(rec.argv[5], "default");
+    assert_string_equal(rec.argv[6], "0");	/* hold: no refusal at MAIL */
+    /* The tier: name, then four lists of count and limit/secs pairs. */
+    {
+	static const char *const want[] = {
+	    "default", "0", "2", "100", "60", "1000", "3600", "0", "1", "20",
+	    "3600",
+	};
+	int     i;
+
+	assert_int_equal(rec.argc, 7 + 11);
+	for (i = 0; i < 11; i++)
+	    assert_string_equal(rec.argv[7 + i], want[i]);
+    }
+    assert_int_equal(m.budget, 2);
+    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 1), SG_ACT_CONTINUE);	/* MTA's */
+    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_TEMPFAIL);
+    assert_int_equal(m.accepted, 2);
+    assert_int_equal(m.rejected, 1);
+    assert_int_equal(m.refused, 1);
+
+    /* Commit: four keys, counts, and only this message's tier. */
+    {
+	static const char *const held[] = {"hold", "1", "why", "3"};
+
+	rec.answer = held;
+	rec.nanswer = 4;
+	assert_int_equal(sg_engine_commit(e, &store, &m, "ABC123", 1, 1001, err,
+					  sizeof(err)), SG_ACT_HOLD);
+	assert_int_equal(rec.nkeys, 4);
+	assert_string_equal(rec.argv[3], "subguard:qid:ABC123");
+	assert_string_equal(rec.argv[4], "commit");
+	assert_string_equal(rec.argv[8], "2");
+	assert_string_equal(rec.argv[9], "1");
+	assert_string_equal(rec.argv[10], "1");
+	assert_string_equal(rec.argv[11], "1");
+	assert_string_equal(rec.argv[16], "default");
+	assert_int_equal(m.newly_quarantined, 1);
+	assert_string_equal(m.qreason, "why");
+	assert_int_equal(m.held, 3);
+	/* A second commit of the same message does nothing. */
+	assert_int_equal(sg_engine_commit(e, &store, &m, "ABC123", 1, 1001, err,
+					  sizeof(err)), SG_ACT_CONTINUE);
+	assert_int_equal(rec.calls, 2);
+    }
+    sg_engine_free(e);
+}
+
+/* A reply of the wrong shape is a store error, never a crash. */
+static void test_bad_reply(void **state)
+{
+    static const char *const junk[] = {"ok"};
+    struct sg_config cfg;
+    struct sg_engine *e;
+    struct recorder rec = {.answer = junk, .nanswer = 1};
+    struct sg_store store = {record, &rec};
+    struct sg_msg m;
+    char    err[128];
+
+    (void) state;
+    config(&cfg);
+    e = sg_engine_new(&cfg);
+    assert_int_equal(sg_engine_begin(e, &store, &m, "bob", 1, err, sizeof(err)),
+		     SG_ACT_STORE_DOWN);
+    assert_int_equal(m.store_rc, SG_STORE_ERROR);
+    assert_non_null(strstr(err, "want 13"));
+    /* Not begun: recipients pass, nothing is committed. */
+    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_commit(e, &store, &m, "Q", 1, 1, err,
+				      sizeof(err)), SG_ACT_CONTINUE);
+    assert_int_equal(rec.calls, 1);
+    sg_engine_free(e);
+}
+
+static void test_texts(void **state)
+{
+    struct sg_config cfg;
+    struct sg_engine *e;
+    struct sg_msg m;
+    char    buf[1024];
+
+    (void) state;
+    config(&cfg);
+    snprintf(cfg.text_recipients, sizeof(cfg.text_recipients),
+	     "max %%{limit} per %%{window}, retry in %%{retry} %%{nope} 100%%");
+    snprintf(cfg.text_quarantine, sizeof(cfg.text_quarantine),
+	     "%%{login} held: %%{reason}\ncall %%{support}");
+    snprintf(cfg.support_contact, sizeof(cfg.support_contact), "+1 555 0100");
+    e = sg_engine_new(&cfg);
+    memset(&m, 0, sizeof(m));
+    strcpy(m.login, "bob");
+    m.limit = SG_LIMIT_RECIPIENTS;
+    m.rcpt_limit = 100;
+    m.rcpt_secs = 60;
+    m.rcpt_retry = 30;
+    sg_engine_text(e, &m, SG_ACT_TEMPFAIL, buf, sizeof(buf));
+    assert_string_equal(buf, "max 100 per minute, retry in 1 minute %{nope} 100%");
+    m.rcpt_secs = 900;
+    m.rcpt_retry = 5400;
+    sg_engine_text(e, &m, SG_ACT_TEMPFAIL, buf, sizeof(buf));
+    assert_string_equal(buf, "max 100 per 15 minutes, retry in 90 minutes %{nope} 100%");
+    sg_engine_text(e, &m, SG_ACT_HOLD, buf, sizeof(buf));
+    assert_string_equal(buf, "bob held: manual\ncall +1 555 0100");
+    /* Truncation keeps the buffer a string. */
+    sg_engine_text(e, &m, SG_ACT_HOLD, buf, 8);
+    assert_string_equal(buf, "bob hel");
+    sg_engine_free(e);
+}
+
+static void test_human_duration(void **state)
+{
+    static const struct {
+	unsigned long secs;
+	const char *want;
+    }       t[] = {
+	{0, "1 minute"}, {1, "1 minute"}, {60, "1 minute"}, {61, "2 minutes"},
+	{5400, "90 minutes"}, {5401, "2 hours"}, {86400, "24 hours"},
+	{129600, "36 hours"}, {129601, "2 days"}, {604800, "7 days"},
+    };
+    char    buf[32];
+    size_t  i;
+
+    (void) state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+	assert_string_equal(sg_human_duration(t[i].secs, buf, sizeof(buf)),
+			    t[i].want);
+}
+
+int     main(void)
+{
+    const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_begin_arguments),
+	cmocka_unit_test(test_bad_reply),
+	cmocka_unit_test(test_texts),
+	cmocka_unit_test(test_human_duration),
+    };
+
+    return (cmocka_run_group_tests(tests, 0, 0));
+}

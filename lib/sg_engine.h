@@ -1,0 +1,114 @@
+/*
+ * NAME
+ *	sg_engine 3h
+ * SUMMARY
+ *	per-message decisions: limits, tiers, quarantine
+ * DESCRIPTION
+ *	The engine turns one message's life (MAIL FROM, each RCPT, end of
+ *	message) into at most two store calls and a decision at each step:
+ *
+ *	sg_engine_begin() at MAIL FROM asks the store (engine.lua "begin")
+ *	for the account's tier, quarantine state and how many recipients it
+ *	may still send; it counts nothing but a refused attempt.
+ *
+ *	sg_engine_rcpt() decides each recipient locally against that budget:
+ *	no store call per recipient, whatever their number.
+ *
+ *	sg_engine_commit() at end of message (or when the message is
+ *	abandoned) adds the counts in one call (engine.lua "commit"), which
+ *	also decides quarantine and whether this message is held.
+ *
+ *	Counting is atomic per call in Redis, so nodes sharing one Redis
+ *	enforce one limit per login; two messages of one login in flight at
+ *	the same moment on different nodes can each be granted the same
+ *	remaining room, so a limit can be overrun by at most the recipients
+ *	of messages in flight at once.
+ *
+ *	The engine is shared by the milter and the replay; it never sleeps,
+ *	reads the clock or talks to a socket: time and the store come in.
+ */
+#ifndef SG_ENGINE_H
+#define SG_ENGINE_H
+
+#include "sg_config.h"
+#include "sg_login.h"
+#include "sg_store.h"
+
+struct sg_engine;
+
+/* What a step tells the caller to do. */
+enum sg_action {
+    SG_ACT_CONTINUE,		/* carry on; at EOM: accept */
+    SG_ACT_TEMPFAIL,		/* 451 4.7.1 limit text */
+    SG_ACT_HOLD,		/* EOM: quarantine into the hold queue */
+    SG_ACT_QUARANTINE_REFUSE,	/* quarantine text, 550 or 451 */
+    SG_ACT_STORE_DOWN,		/* store failed: follow on_redis_error */
+    SG_ACT_IGNORE		/* not authenticated: pass untouched */
+};
+
+/* Which limit a tempfail is about. */
+enum sg_limit { SG_LIMIT_NONE, SG_LIMIT_MESSAGES, SG_LIMIT_RECIPIENTS };
+
+/* One message in progress. Lives in the milter's per-connection context. */
+struct sg_msg {
+    char    login[SG_LOGIN_MAX];	/* normalised */
+    int     login_form;			/* SG_LOGIN_OK or SG_LOGIN_HASHED */
+    char    tier[SG_NAME_MAX];
+    char    unknown_tier[SG_NAME_MAX];	/* a tier name Redis held, unknown */
+    int     begun;			/* begin went through the store */
+    int     store_rc;			/* last store status, SG_STORE_* */
+    int     committed;
+    char    status[16];			/* begin's status */
+    long    budget;			/* recipients still allowed; -1: any */
+    unsigned long rcpt_limit, rcpt_secs, rcpt_retry, rcpts_in_window;
+    unsigned long msg_limit, msg_secs, msg_retry, msgs_in_window;
+    char    qreason[256];		/* quarantine reason, "" if none */
+    unsigned accepted;			/* recipients let through */
+    unsigned rejected;			/* recipients the MTA rejected */
+    unsigned refused;			/* recipients subguard tempfailed */
+    enum sg_limit limit;		/* the limit of the last tempfail */
+    /* From commit. */
+    int     newly_quarantined;
+    unsigned long held;			/* messages now held for the login */
+};
+
+/* sg_engine_new - prepare the engine for one configuration */
+extern struct sg_engine *sg_engine_new(const struct sg_config *);
+extern void sg_engine_free(struct sg_engine *);
+extern const struct sg_config *sg_engine_config(const struct sg_engine *);
+
+/* sg_engine_begin - at MAIL FROM; raw_login is {auth_authen} or NULL */
+extern enum sg_action sg_engine_begin(const struct sg_engine *,
+				              const struct sg_store *,
+				              struct sg_msg *, const char *raw_login,
+				              double now, char *err, size_t errlen);
+
+/* sg_engine_rcpt - one recipient; mta_rejected: the MTA already refused it */
+extern enum sg_action sg_engine_rcpt(struct sg_msg *, int mta_rejected);
+
+/*
+ * sg_engine_commit - count the message. eom: it reached end of message
+ * with at least one recipient and qid is its queue id; otherwise it was
+ * abandoned and only failures and refusals count. Returns CONTINUE,
+ * HOLD or QUARANTINE_REFUSE (or STORE_DOWN). Calling it twice, or for a
+ * message that never began, does nothing.
+ */
+extern enum sg_action sg_engine_commit(const struct sg_engine *,
+				               const struct sg_store *,
+				               struct sg_msg *, const char *qid,
+				               int eom, double now, char *err,
+				               size_t errlen);
+
+/*
+ * sg_engine_text - the customer-facing text for an action, with the
+ * placeholders of subguard.conf(5) filled in. Lines are separated by
+ * '\n'. Returns buf.
+ */
+extern char *sg_engine_text(const struct sg_engine *, const struct sg_msg *,
+			            enum sg_action, char *buf, size_t len);
+
+/* sg_human_duration - 125 -> "3 minutes" (rounded up), for texts */
+extern const char *sg_human_duration(unsigned long secs, char *buf,
+				             size_t len);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * NAME
+ *	sg_runtime 3
+ * SUMMARY
+ *	the loaded configuration and what is built from it
+ * DESCRIPTION
+ *	See sg_milter.h. sg_runtime_build() does all the work that can fail
+ *	(parse, check users, read the Redis password, make the pool) before
+ *	anything changes, so a bad file on SIGHUP leaves the running
+ *	configuration alone.
+ * DIAGNOSTICS
+ *	Errors come back in err as "file:line: what" or "what".
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sg_milter.h"
+
+static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sg_runtime *rt_current;
+
+/* sg_config_check_system - what only this machine can tell about a config */
+int     sg_config_check_system(const struct sg_config *cfg, char *err,
+			               size_t errlen)
+{
+    static const char *const fac[] = {
+	"mail", "daemon", "user", "local0", "local1", "local2", "local3",
+	"local4", "local5", "local6", "local7", 0,
+    };
+    const char *const *fp;
+
+    if (cfg->user[0] && getpwnam(cfg->user) == 0) {
+	snprintf(err, errlen, "%s: user \"%s\" does not exist", cfg->path,
+		 cfg->user);
+	return (-1);
+    }
+    if (cfg->group[0] && getgrnam(cfg->group) == 0) {
+	snprintf(err, errlen, "%s: group \"%s\" does not exist", cfg->path,
+		 cfg->group);
+	return (-1);
+    }
+    if (cfg->socket_owner[0] && getpwnam(cfg->socket_owner) == 0) {
+	snprintf(err, errlen, "%s: socket_owner \"%s\" does not exist",
+		 cfg->path, cfg->socket_owner);
+	return (-1);
+    }
+    if (cfg->socket_group[0] && getgrnam(cfg->socket_group) == 0) {
+	snprintf(err, errlen, "%s: socket_group \"%s\" does not exist",
+		 cfg->path, cfg->socket_group);
+	return (-1);
+    }
+    if (strncmp(cfg->listen, "unix:", 5) != 0
+	&& strncmp(cfg->listen, "local:", 6) != 0
+	&& strncmp(cfg->listen, "inet:", 5) != 0
+	&& strncmp(cfg->listen, "inet6:", 6) != 0) {
+	snprintf(err, errlen, "%s: listen \"%s\": want unix:/path or "
+		 "inet:port@host", cfg->path, cfg->listen);
+	return (-1);
+    }
+    for (fp = fac; *fp; fp++)
+	if (strcasecmp(*fp, cfg->syslog_facility) == 0)
+	    break;
+    if (*fp == 0) {
+	snprintf(err, errlen, "%s: unknown syslog_facility \"%s\"", cfg->path,
+		 cfg->syslog_facility);
+	return (-1);
+    }
+    return (0);
+}
+
+/* runtime_free - release everything built for one configuration */
+static void runtime_free(struct sg_runtime *rt)
+{
+    if (rt == 0)
+	return;
+    sg_engine_free(rt->engine);
+    if (rt->redis)
+	sg_redis_free(rt->redis);
+    free(rt);
+}
+
+/* sg_runtime_build - load a configuration and build on it */
+int     sg_runtime_build(const char *path, struct sg_runtime **out, char *err,
+			         size_t errlen)
+{
+    struct sg_runtime *rt;
+    struct sg_redis_params rp;
+    char    password[512] = "";
+
+    *out = 0;
+    if ((rt = calloc(1, sizeof(*rt))) == 0) {
+	snprintf(err, errlen, "out of memory");
+	return (-1);
+    }
+    if (sg_config_load(path, &rt->cfg, err, errlen) < 0
+	|| sg_config_check_system(&rt->cfg, err, errlen) < 0)
+	goto fail;
+    if (rt->cfg.redis_password_file[0]
+	&& sg_redis_read_password(rt->cfg.redis_password_file, password,
+				  sizeof(password), err, errlen) < 0)
+	goto fail;
+    memset(&rp, 0, sizeof(rp));
+    rp.address = rt->cfg.redis_address;
+    rp.password = password;
+    rp.db = rt->cfg.redis_db;
+    rp.timeout_ms = rt->cfg.redis_timeout_ms;
+    rp.connect_timeout_ms = rt->cfg.redis_connect_timeout_ms;
+    rp.log = sg_log;
+    rt->redis = sg_redis_new(&rp, err, errlen);
+    memset(password, 0, sizeof(password));
+    if (rt->redis == 0)
+	goto fail;
+    if ((rt->engine = sg_engine_new(&rt->cfg)) == 0) {
+	snprintf(err, errlen, "out of memory");
+	goto fail;
+    }
+    rt->store = sg_redis_store(rt->redis);
+    rt->refs = 1;
+    *out = rt;
+    return (0);
+fail:
+    runtime_free(rt);
+    return (-1);
+}
+
+/* sg_runtime_install - make rt the one new messages use */
+void    sg_runtime_install(struct sg_runtime *rt)
+{
+    struct sg_runtime *old;
+
+    pthread_mutex_lock(&rt_lock);
+    old = rt_current;
+    rt_current = rt;
+    pthread_mutex_unlock(&rt_lock);
+    if (old)
+	sg_runtime_release(old);
+}
+
+/* sg_runtime_acquire - a reference to the current runtime */
+struct sg_runtime *sg_runtime_acquire(void)
+{
+    struct sg_runtime *rt;
+
+    pthread_mutex_lock(&rt_lock);
+    if ((rt = rt_current) != 0)
+	rt->refs++;
+    pthread_mutex_unlock(&rt_lock);
+    return (rt);
+}
+
+/* sg_runtime_release - drop a reference; the last one frees */
+void    sg_runtime_release(struct sg_runtime *rt)
+{
+    int     last;
+
+    if (rt == 0)
+	return;
+    pthread_mutex_lock(&rt_lock);
+    last = --rt->refs == 0;
+    pthread_mutex_unlock(&rt_lock);
+    if (last)
+	runtime_free(rt);
+}

@@ -1,0 +1,57 @@
+#!/bin/bash
+# scripts/deps.sh - install every Debian 12 package that subguard's build and
+# tests need. Idempotent: when dpkg already has all of them it does nothing
+# (no apt-get update). Non-interactive; Postfix gets "No configuration" (the
+# tests run their own private instance). After an install, the system Postfix
+# and Redis services the packages may have started are stopped and disabled
+# (with or without systemd), so that they hold no port.
+set -euo pipefail
+
+PACKAGES=(
+    # build
+    build-essential cmake pkg-config
+    libmilter-dev libhiredis-dev libinih-dev libssl-dev libsasl2-dev
+    libcmocka-dev
+    # integration and end-to-end tests
+    redis-server redis-tools
+    postfix sasl2-bin libsasl2-modules swaks
+    python3 python3-aiosmtpd
+    miltertest
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    [[ $st == ii* ]] || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+    echo "deps.sh: all ${#PACKAGES[@]} packages present"
+    exit 0
+fi
+echo "deps.sh: installing ${missing[*]}"
+
+SUDO=
+if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null || { echo "deps.sh: run as root (or install sudo)" >&2; exit 1; }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" |
+    $SUDO debconf-set-selections
+$SUDO apt-get update -q
+$SUDO -E apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "${PACKAGES[@]}"
+
+# The packages' own services are not wanted: stop and disable them.
+for svc in postfix redis-server; do
+    if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+        $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    else
+        $SUDO service "$svc" stop >/dev/null 2>&1 || true
+        if command -v update-rc.d >/dev/null; then
+            $SUDO update-rc.d "$svc" disable >/dev/null 2>&1 || true
+        fi
+    fi
+done
+echo "deps.sh: done"

@@ -1,0 +1,698 @@
+# tests/e2e/harness.sh - the end-to-end test world for subguard (bash library).
+#
+# Source it from a test (tests/e2e/t_*.sh) or a script:
+#
+#   set -euo pipefail
+#   . "$(dirname "$0")/harness.sh"
+#   sg_world_up                      # redis + sink + private Postfix
+#   sg_user alice secret             # SASL login alice@example.net
+#   sg_subguard_conf '[tier default]
+#   messages = 3/1h'                 # optional: tiers etc.
+#   sg_subguard_start                # the milter under test
+#   sg_submit --user alice@example.net --password secret --to a@remote.example
+#   sg_wait_for sg_queue_empty || sg_fail "queue not empty"
+#   # sg_world_down runs by itself on exit (EXIT trap)
+#
+# The world, all in one scratch directory $SG_DIR (mktemp -d /tmp/sg.XXXXXX):
+#   redis.sock redis.conf redis.log   private redis-server (port 0, no disk)
+#   sink.log sink.err                 next-hop SMTP sink (tests/e2e/sink.py)
+#   pf/ (main.cf master.cf sasl/ recipient_access)  Postfix config directory
+#   q/ data/ maillog sasldb2          Postfix queue, data dir, log, SASL users
+#   subguard.conf subguard.sock subguard.log        the milter under test
+#
+# What the private Postfix does (see sg__postfix_config):
+#   - one smtpd: the submission listener 127.0.0.1:$SG_SUBPORT, AUTH PLAIN/LOGIN
+#     (Cyrus SASL, sasldb, realm example.net; log in as user@example.net), no
+#     TLS, smtpd_relay_restrictions = permit_sasl_authenticated, reject: an
+#     unauthenticated client gets "554 5.7.1 ... Relay access denied";
+#   - recipients whose address matches unknown*@isp.example are rejected at
+#     RCPT by Postfix itself with "550 5.1.1 <addr>: Recipient address
+#     rejected: User unknown" (check_recipient_access with a regexp table in
+#     smtpd_recipient_restrictions). Postfix still shows such a recipient to
+#     the milter when it asks for SMFIP_RCPT_REJ, with {rcpt_mailer}=error and
+#     {rcpt_host}=5.1.1;
+#   - everything else is relayed to the sink (relayhost = [127.0.0.1]:
+#     $SG_SINKPORT, no DNS); the sink answers "550 5.1.1 User unknown" for
+#     local parts starting with bad or nouser, so those bounce
+#     (status=bounced, dsn=5.1.1) and the DSN goes back to the sender, which
+#     the sink accepts and logs with sender <>;
+#   - smtpd_milters = unix:$SG_DIR/subguard.sock, milter_default_action =
+#     tempfail, milter_protocol = 6, the macros subguard needs;
+#   - error limits raised (soft/hard 1000, no error sleep) so a test may send
+#     many refused recipients in one session.
+#
+# Knobs (environment variables read by sg_world_up; set them before it):
+#   SG_MILTERS      smtpd_milters (unset: the subguard socket; "": no milter)
+#   SG_MILTER_DEFAULT_ACTION  milter_default_action (default tempfail)
+#   SG_PF_MAIN_EXTRA  lines appended to main.cf (later lines win in main.cf)
+#   SG_PF_SUBMISSION_OPTS  newline-separated name=value, added as -o options
+#                   to the submission service in master.cf (they beat main.cf)
+#   SG_CONF_SUBGUARD, SG_CONF_REDIS  extra lines for the [subguard] and [redis]
+#                   sections of subguard.conf (see sg_subguard_conf)
+#   SG_KEEP=1       keep $SG_DIR when the script fails (always: keep it always)
+#   SG_WAIT         default timeout of sg_wait_for in seconds (default 20)
+#   SG_BUILD, SG_SRC  build and source directories (CTest sets both; defaults:
+#                   the checkout this file is in, and its build/)
+#
+# Variables set by sg_world_up: SG_DIR SG_PF (Postfix config dir) SG_SUBPORT
+# SG_SINKPORT SG_REDIS_SOCK SG_SUBGUARD_SOCK SG_REALM (example.net).
+#
+# Conventions: functions named sg_* are the interface, sg__* are internal.
+# Failures go through sg_fail, which exits the script: never call it (or a
+# function that may call it) inside $(...) or a pipeline, where exit only
+# leaves a subshell. Waiting is always a poll loop with a deadline.
+# The harness owns the EXIT, INT and TERM traps of the script that sources it.
+
+if [[ -n ${SG__HARNESS_LOADED:-} ]]; then return 0; fi
+SG__HARNESS_LOADED=1
+
+: "${SG_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${SG_BUILD:=$SG_SRC/build}"
+SG_E2E=$SG_SRC/tests/e2e
+SG_PY=/usr/bin/python3          # Debian's python: it has aiosmtpd
+SG_REALM=example.net
+: "${SG_WAIT:=20}"
+SG_DIR=
+SG_SUBGUARD_PID=
+SG_SUBGUARD_RC=
+SG__DOWN=
+SG__DIAG_DONE=
+export SG_SRC SG_BUILD
+
+# ---------------------------------------------------------------------------
+# Messages and assertions
+# ---------------------------------------------------------------------------
+
+# sg_log MSG... - a progress line on stderr, prefixed with the time.
+sg_log() {
+    printf '[sg %(%H:%M:%S)T] %s\n' -1 "$*" >&2
+}
+
+# sg_diag - print the tails of the world's logs (maillog, subguard.log,
+# sink.log, redis.log) and the Postfix queue to stderr. Harmless before
+# sg_world_up. sg_fail and a failing exit call it once.
+sg_diag() {
+    SG__DIAG_DONE=1
+    [[ -n $SG_DIR && -d $SG_DIR ]] || return 0
+    local f n
+    for f in maillog:60 subguard.log:60 sink.log:30 sink.err:10 redis.log:10; do
+        n=${f#*:}; f=$SG_DIR/${f%%:*}
+        [[ -s $f ]] || continue
+        printf '\n----- last %s lines of %s -----\n' "$n" "$f" >&2
+        tail -n "$n" "$f" >&2
+    done
+    if [[ -f $SG_DIR/q/pid/master.pid ]]; then
+        printf '\n----- postqueue -p -----\n' >&2
+        postqueue -c "$SG_PF" -p 2>&1 | head -n 40 >&2 || true
+    fi
+    printf '\n----- end of diagnostics (world: %s) -----\n' "$SG_DIR" >&2
+}
+
+# sg_fail MSG... - report a failure with its caller's file:line, print the
+# diagnostics (sg_diag) and exit 1 (the EXIT trap then stops the world).
+sg_fail() {
+    local where="${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}"
+    [[ ${FUNCNAME[1]:-} == sg_assert_* ]] &&
+        where="${BASH_SOURCE[2]##*/}:${BASH_LINENO[1]}"
+    printf '\nFAIL (%s): %s\n' "$where" "$*" >&2
+    sg_diag
+    exit 1
+}
+
+# sg_assert_eq EXPECTED ACTUAL [WHAT] - sg_fail unless the strings are equal.
+sg_assert_eq() {
+    [[ $1 == "$2" ]] ||
+        sg_fail "${3:-value}: expected '$1', got '$2'"
+}
+
+# sg_assert_match ERE STRING [WHAT] - sg_fail unless STRING matches the
+# extended regular expression ERE (bash =~, unanchored).
+sg_assert_match() {
+    [[ $2 =~ $1 ]] ||
+        sg_fail "${3:-value}: '$2' does not match /$1/"
+}
+
+# sg_wait_for [-t SECONDS] CMD [ARGS...] - run CMD every 0.1 s until it
+# succeeds (return 0) or SECONDS (default $SG_WAIT) have passed (return 1).
+# CMD's output is discarded. Use: sg_wait_for -t 5 test -S "$f" || sg_fail ...
+sg_wait_for() {
+    local t=$SG_WAIT now deadline
+    if [[ ${1:-} == -t ]]; then t=$2; shift 2; fi
+    now=${EPOCHREALTIME/[.,]/}
+    deadline=$((now + ${t%.*} * 1000000))
+    while :; do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        now=${EPOCHREALTIME/[.,]/}
+        ((now < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
+# sg_wait_eq [-t SECONDS] EXPECTED CMD [ARGS...] - like sg_wait_for, until
+# CMD's standard output is EXPECTED. On timeout, returns 1 and leaves CMD's
+# last output in SG_LAST. E.g.
+#   sg_wait_eq 2 sg_delivered_count a@remote.example || sg_fail "got $SG_LAST"
+sg_wait_eq() {
+    local t=$SG_WAIT now deadline want
+    if [[ ${1:-} == -t ]]; then t=$2; shift 2; fi
+    want=$1; shift
+    now=${EPOCHREALTIME/[.,]/}
+    deadline=$((now + ${t%.*} * 1000000))
+    while :; do
+        SG_LAST=$("$@" 2>/dev/null) || true
+        [[ $SG_LAST == "$want" ]] && return 0
+        now=${EPOCHREALTIME/[.,]/}
+        ((now < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
+# ---------------------------------------------------------------------------
+# Small internals
+# ---------------------------------------------------------------------------
+
+# sg__free_ports N - print N distinct free TCP ports on 127.0.0.1.
+sg__free_ports() {
+    "$SG_PY" - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# sg__alive PID - true if PID exists and is not a zombie.
+sg__alive() {
+    local st
+    [[ -n ${1:-} && -r /proc/$1/stat ]] || return 1
+    st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $st && ${st:0:1} != Z ]]
+}
+
+# sg__world_pids DIR - pids of processes that belong to world DIR: started by
+# the harness with SG_WORLD=DIR in their environment, or Postfix processes
+# with MAIL_CONFIG=DIR/pf. Never this shell.
+sg__world_pids() {
+    local d=$1 p
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [[ $p == "$$" || $p == "$BASHPID" ]] && continue
+        if tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" |
+            grep -qxF -e "SG_WORLD=$d" -e "MAIL_CONFIG=$d/pf"; then
+            echo "$p"
+        fi
+    done
+}
+
+# sg__kill_world DIR - TERM, then after 5 s KILL, every process of world DIR.
+sg__kill_world() {
+    local pids i
+    pids=$(sg__world_pids "$1")
+    [[ -n $pids ]] || return 0
+    kill -TERM $pids 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        pids=$(for p in $pids; do if sg__alive "$p"; then echo "$p"; fi; done)
+        [[ -n $pids ]] || return 0
+        sleep 0.1
+    done
+    sg_log "killing leftover processes of $1: $pids"
+    kill -KILL $pids 2>/dev/null || true
+}
+
+# sg__reap_stale - stop the processes of worlds whose owning script died
+# without sg_world_down (e.g. killed by a CTest timeout) and remove them.
+sg__reap_stale() {
+    local d owner
+    for d in /tmp/sg.??????; do
+        [[ -f $d/.sg-world ]] || continue
+        owner=$(<"$d/.sg-world")
+        [[ -n $owner ]] && sg__alive "$owner" && continue
+        sg_log "reaping stale world $d (owner $owner gone)"
+        sg__kill_world "$d"
+        rm -f "$d/.sg-world"
+        rm -rf "$d"
+    done
+}
+
+# ---------------------------------------------------------------------------
+# The world
+# ---------------------------------------------------------------------------
+
+# sg_world_up - create $SG_DIR and start redis, the sink and Postfix (not
+# subguard: see sg_subguard_start). Writes a default subguard.conf. Installs
+# the EXIT/INT/TERM traps that call sg_world_down. Fails via sg_fail.
+sg_world_up() {
+    [[ -z $SG_DIR ]] || sg_fail "sg_world_up called twice"
+    local t
+    for t in postfix postconf postqueue postsuper saslpasswd2 redis-server redis-cli; do
+        command -v "$t" >/dev/null || sg_fail "$t not installed (scripts/deps.sh)"
+    done
+    "$SG_PY" -c 'import aiosmtpd' 2>/dev/null ||
+        sg_fail "$SG_PY has no aiosmtpd (apt-get install python3-aiosmtpd)"
+    [[ $(id -u) == 0 ]] || sg_fail "the e2e world needs root (private Postfix)"
+    sg__reap_stale
+
+    SG_DIR=$(mktemp -d /tmp/sg.XXXXXX)
+    chmod 755 "$SG_DIR"
+    echo "$$" >"$SG_DIR/.sg-world"
+    SG__DOWN=
+    trap 'sg__on_exit $?' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    SG_PF=$SG_DIR/pf
+    SG_REDIS_SOCK=$SG_DIR/redis.sock
+    SG_SUBGUARD_SOCK=$SG_DIR/subguard.sock
+    read -r SG_SUBPORT SG_SINKPORT < <(sg__free_ports 2)
+    [[ -n $SG_SINKPORT ]] || sg_fail "cannot pick free ports"
+    export SG_DIR SG_PF SG_SUBPORT SG_SINKPORT SG_REDIS_SOCK SG_SUBGUARD_SOCK SG_REALM
+    sg_log "world $SG_DIR: submission 127.0.0.1:$SG_SUBPORT, sink :$SG_SINKPORT"
+
+    # (a) redis
+    cat >"$SG_DIR/redis.conf" <<EOF
+port 0
+unixsocket $SG_REDIS_SOCK
+unixsocketperm 777
+daemonize no
+dir $SG_DIR
+pidfile $SG_DIR/redis.pid
+logfile $SG_DIR/redis.log
+save ""
+appendonly no
+EOF
+    SG_WORLD=$SG_DIR redis-server "$SG_DIR/redis.conf" </dev/null &
+    echo $! >"$SG_DIR/redis.pid.harness"
+    sg_wait_for -t 10 sg__redis_ping ||
+        sg_fail "redis-server did not answer PING on $SG_REDIS_SOCK"
+
+    # (b) the next-hop sink
+    ( cd "$SG_DIR" && SG_WORLD=$SG_DIR exec "$SG_PY" "$SG_E2E/sink.py" \
+        --port "$SG_SINKPORT" --log "$SG_DIR/sink.log" \
+        --ready "$SG_DIR/sink.ready" </dev/null 2>"$SG_DIR/sink.err" ) &
+    echo $! >"$SG_DIR/sink.pid"
+    sg_wait_for -t 15 test -e "$SG_DIR/sink.ready" ||
+        sg_fail "sink.py did not start on port $SG_SINKPORT"
+
+    # (c) Postfix
+    sg__postfix_config
+    sg__postfix_start
+
+    # (d) a default subguard.conf
+    sg_subguard_conf
+}
+
+sg__redis_ping() {
+    [[ $(redis-cli -s "$SG_REDIS_SOCK" ping 2>/dev/null) == PONG ]]
+}
+
+# sg__postfix_config - write $SG_PF/{main.cf,master.cf,sasl/smtpd.conf,
+# recipient_access} and create the directories Postfix needs.
+sg__postfix_config() {
+    mkdir -p "$SG_PF/sasl" "$SG_DIR/q" "$SG_DIR/data"
+    chown postfix "$SG_DIR/data"
+    : >"$SG_DIR/maillog"
+    local milters=unix:$SG_SUBGUARD_SOCK
+    [[ ${SG_MILTERS+set} ]] && milters=$SG_MILTERS
+
+    cat >"$SG_PF/main.cf" <<EOF
+# Written by tests/e2e/harness.sh for world $SG_DIR
+compatibility_level = 3.6
+queue_directory = $SG_DIR/q
+data_directory = $SG_DIR/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mail.isp.example
+mydomain = isp.example
+myorigin = isp.example
+# Nothing is local: every recipient is relayed to the sink.
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+relay_domains =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$SG_SINKPORT
+smtp_dns_support_level = disabled
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+biff = no
+append_dot_mydomain = no
+readme_directory = no
+maillog_file = $SG_DIR/maillog
+maillog_file_prefixes = /tmp, /var
+# A test may send many refused recipients in one session.
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+smtpd_junk_command_limit = 100000
+queue_run_delay = 10s
+minimal_backoff_time = 10s
+maximal_backoff_time = 30s
+delay_warning_time = 0
+# Submission policy (the only smtpd is the submission listener).
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+smtpd_sasl_security_options = noanonymous
+smtpd_relay_restrictions = permit_sasl_authenticated, reject
+# unknown*@isp.example: refused by Postfix at RCPT (550 5.1.1), and shown to
+# the milter as a rejected recipient (SMFIP_RCPT_REJ, {rcpt_mailer}=error).
+smtpd_recipient_restrictions = check_recipient_access regexp:$SG_PF/recipient_access
+# The milter under test.
+smtpd_milters = $milters
+non_smtpd_milters =
+milter_default_action = ${SG_MILTER_DEFAULT_ACTION:-tempfail}
+milter_protocol = 6
+milter_connect_timeout = 5s
+milter_command_timeout = 10s
+milter_content_timeout = 30s
+milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer}
+milter_rcpt_macros = i {rcpt_addr} {rcpt_host} {rcpt_mailer}
+milter_end_of_data_macros = i {auth_authen}
+${SG_PF_MAIN_EXTRA:-}
+EOF
+
+    cat >"$SG_PF/recipient_access" <<'EOF'
+/^unknown[^@]*@isp\.example$/   550 5.1.1 User unknown
+EOF
+
+    local opts='' kv
+    while IFS= read -r kv; do
+        [[ -n $kv ]] && opts+="  -o $kv"$'\n'
+    done <<<"${SG_PF_SUBMISSION_OPTS:-}"
+    # Every service unchrooted (column 5 = n): the world lives in /tmp.
+    cat >"$SG_PF/master.cf" <<EOF
+# Written by tests/e2e/harness.sh for world $SG_DIR
+127.0.0.1:$SG_SUBPORT inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+${opts}pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+
+    # Debian's Postfix reads Cyrus SASL settings from $config_directory/sasl.
+    cat >"$SG_PF/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $SG_DIR/sasldb2
+EOF
+}
+
+# sg__postfix_start - start the private Postfix and wait until it runs.
+sg__postfix_start() {
+    local out
+    if ! out=$(postfix -c "$SG_PF" check 2>&1); then
+        sg_fail "postfix check failed: $out"
+    fi
+    if ! out=$(SG_WORLD=$SG_DIR postfix -c "$SG_PF" start 2>&1 </dev/null); then
+        sg_fail "postfix start failed: $out"
+    fi
+    sg_wait_for -t 10 test -s "$SG_DIR/q/pid/master.pid" ||
+        sg_fail "Postfix master did not write its pid file"
+}
+
+# sg__postfix_stop - stop the private Postfix (postfix stop waits up to 5 s
+# for master), then wait for its remaining processes.
+sg__postfix_stop() {
+    [[ -n $SG_PF && -f $SG_PF/main.cf ]] || return 0
+    if [[ -s $SG_DIR/q/pid/master.pid ]] &&
+        sg__alive "$(awk '{print $1; exit}' "$SG_DIR/q/pid/master.pid")"; then
+        postfix -c "$SG_PF" stop >/dev/null 2>&1 || true
+    fi
+}
+
+# sg_postconf NAME=VALUE... - change main.cf parameters of the running world
+# (postconf -e) and restart Postfix so that every new session sees them (a
+# restart, not a reload: no old smtpd can take the next connection). Queued
+# and held mail stay.
+sg_postconf() {
+    local out
+    out=$(postconf -c "$SG_PF" -e "$@" 2>&1) || sg_fail "postconf -e $*: $out"
+    sg__postfix_stop
+    sg_wait_for -t 10 sg__master_gone || sg_fail "Postfix did not stop"
+    sg__postfix_start
+}
+
+sg__master_gone() {
+    ! postfix -c "$SG_PF" status >/dev/null 2>&1
+}
+
+# sg_user NAME PASSWORD - create (or reset) the SASL login NAME@example.net
+# in the world's sasldb (NAME may also be given as NAME@REALM).
+sg_user() {
+    local name=$1 pw=$2 realm=$SG_REALM
+    if [[ $name == *@* ]]; then realm=${name#*@}; name=${name%@*}; fi
+    printf '%s' "$pw" |
+        saslpasswd2 -p -c -f "$SG_DIR/sasldb2" -u "$realm" "$name" ||
+        sg_fail "saslpasswd2 failed for $name@$realm"
+    chown root:postfix "$SG_DIR/sasldb2"
+    chmod 640 "$SG_DIR/sasldb2"
+}
+
+# sg_world_down [RC] - stop subguard, Postfix, the sink and redis, make sure no
+# process of the world is left, and remove $SG_DIR unless SG_KEEP=always, or
+# SG_KEEP=1 and RC (default 0) is non-zero. Idempotent; runs from the EXIT trap.
+sg_world_down() {
+    local rc=${1:-0} p
+    [[ -n $SG_DIR && -z $SG__DOWN ]] || return 0
+    SG__DOWN=1
+    sg_subguard_stop >/dev/null 2>&1 || true
+    sg__postfix_stop
+    for p in "$SG_DIR/sink.pid" "$SG_DIR/redis.pid.harness"; do
+        [[ -s $p ]] && kill -TERM "$(<"$p")" 2>/dev/null || true
+    done
+    sg__kill_world "$SG_DIR"
+    wait 2>/dev/null || true
+    rm -f "$SG_DIR/.sg-world"
+    if [[ ${SG_KEEP:-} == always || ( ${SG_KEEP:-} == 1 && $rc != 0 ) ]]; then
+        sg_log "kept world directory $SG_DIR"
+    else
+        rm -rf "$SG_DIR"
+    fi
+}
+
+sg__on_exit() {
+    local rc=$1
+    set +e
+    trap - EXIT INT TERM
+    if [[ $rc != 0 && -z $SG__DIAG_DONE ]]; then
+        printf '\nFAIL: script exited with status %s\n' "$rc" >&2
+        sg_diag
+    fi
+    sg_world_down "$rc"
+    exit "$rc"
+}
+
+# ---------------------------------------------------------------------------
+# subguard
+# ---------------------------------------------------------------------------
+
+# sg_subguard_conf [TEXT] - (re)write $SG_DIR/subguard.conf: a [subguard]
+# section (listen = unix:$SG_DIR/subguard.sock, socket_owner root,
+# socket_group postfix, socket_mode 0660, user/group empty, then the lines of
+# $SG_CONF_SUBGUARD), a [redis] section (address = unix:$SG_DIR/redis.sock,
+# then $SG_CONF_REDIS), then TEXT verbatim (tiers, [text], ...). To change
+# [subguard] or [redis] keys, use those two variables rather than TEXT: the
+# file must not repeat a section. Takes effect at sg_subguard_start or
+# sg_subguard_hup.
+sg_subguard_conf() {
+    cat >"$SG_DIR/subguard.conf" <<EOF
+# Written by tests/e2e/harness.sh for world $SG_DIR
+[subguard]
+listen = unix:$SG_SUBGUARD_SOCK
+socket_owner = root
+socket_group = postfix
+socket_mode = 0660
+user =
+group =
+${SG_CONF_SUBGUARD:-}
+
+[redis]
+address = unix:$SG_REDIS_SOCK
+${SG_CONF_REDIS:-}
+
+${1:-}
+EOF
+}
+
+# sg_subguard_start [ARGS...] - start "$SG_BUILD/subguard -f -c
+# $SG_DIR/subguard.conf ARGS..." in the background (stdout and stderr appended
+# to $SG_DIR/subguard.log), wait up to 10 s until its socket exists and user
+# postfix may connect to it. Sets SG_SUBGUARD_PID. Fails (with the log tail)
+# if subguard exits or the socket does not appear.
+sg_subguard_start() {
+    local bin=$SG_BUILD/subguard i rc
+    [[ -x $bin ]] || sg_fail "no subguard binary at $bin (build first)"
+    if sg__alive "$SG_SUBGUARD_PID"; then sg_fail "subguard already running"; fi
+    echo "=== $(date '+%F %T') start: $bin -f -c $SG_DIR/subguard.conf $*" \
+        >>"$SG_DIR/subguard.log"
+    SG_WORLD=$SG_DIR "$bin" -f -c "$SG_DIR/subguard.conf" "$@" \
+        </dev/null >>"$SG_DIR/subguard.log" 2>&1 &
+    SG_SUBGUARD_PID=$!
+    SG_SUBGUARD_RC=
+    echo "$SG_SUBGUARD_PID" >"$SG_DIR/subguard.pid"
+    for ((i = 0; i < 100; i++)); do
+        if [[ -S $SG_SUBGUARD_SOCK ]] &&
+            runuser -u postfix -- test -r "$SG_SUBGUARD_SOCK" -a -w "$SG_SUBGUARD_SOCK" 2>/dev/null; then
+            return 0
+        fi
+        if ! sg__alive "$SG_SUBGUARD_PID"; then
+            wait "$SG_SUBGUARD_PID" 2>/dev/null && rc=0 || rc=$?
+            SG_SUBGUARD_RC=$rc
+            sg_fail "subguard exited with status $rc before its socket was ready"
+        fi
+        sleep 0.1
+    done
+    if [[ -S $SG_SUBGUARD_SOCK ]]; then
+        sg_fail "user postfix cannot connect to $SG_SUBGUARD_SOCK: $(stat -c '%U:%G %a' "$SG_SUBGUARD_SOCK")"
+    fi
+    sg_fail "subguard's socket $SG_SUBGUARD_SOCK did not appear within 10 s"
+}
+
+# sg_subguard_running - true while the subguard started by sg_subguard_start
+# runs.
+sg_subguard_running() {
+    sg__alive "$SG_SUBGUARD_PID"
+}
+
+# sg_subguard_stop - send SIGTERM, wait up to 10 s, then SIGKILL. Sets
+# SG_SUBGUARD_RC to its exit status. Returns 0 if it exited by itself on
+# SIGTERM, 1 if it had to be killed; 0 if it was not running.
+sg_subguard_stop() {
+    local pid=$SG_SUBGUARD_PID i forced=0
+    [[ -n $pid ]] || return 0
+    if sg__alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 100; i++)); do
+            sg__alive "$pid" || break
+            sleep 0.1
+        done
+        if sg__alive "$pid"; then
+            sg_log "subguard ($pid) ignored SIGTERM for 10 s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            forced=1
+        fi
+    fi
+    wait "$pid" 2>/dev/null && SG_SUBGUARD_RC=0 || SG_SUBGUARD_RC=$?
+    SG_SUBGUARD_PID=
+    echo "=== $(date '+%F %T') stopped, status $SG_SUBGUARD_RC" >>"$SG_DIR/subguard.log"
+    return $forced
+}
+
+# sg_subguard_hup - send SIGHUP (reload the configuration) to the running
+# subguard. Returns at once: wait for the effect (e.g. a log line) yourself.
+sg_subguard_hup() {
+    sg__alive "$SG_SUBGUARD_PID" || sg_fail "sg_subguard_hup: subguard is not running"
+    kill -HUP "$SG_SUBGUARD_PID"
+}
+
+# ---------------------------------------------------------------------------
+# Mail and queue
+# ---------------------------------------------------------------------------
+
+# sg_submit ARGS... - tests/e2e/submit.py --port $SG_SUBPORT ARGS...: one JSON
+# line per message on stdout; status 0 ok, 2 connection/AUTH failure.
+sg_submit() {
+    "$SG_PY" "$SG_E2E/submit.py" --port "$SG_SUBPORT" "$@"
+}
+
+# sg_json EXPR - for each JSON line on stdin, print the Python expression
+# EXPR evaluated with m = the parsed line (lists and dicts as JSON, None as
+# "null"). E.g. sg_submit ... | sg_json 'm["rcpt"]["a@x.example"][0]'
+sg_json() {
+    "$SG_PY" -c '
+import json, sys
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    m = json.loads(line)
+    v = eval(sys.argv[1], {"m": m, "json": json})
+    print(v if isinstance(v, str) else json.dumps(v))
+' "$1"
+}
+
+# sg_delivered_count RCPT - how many messages the sink accepted for RCPT
+# (bounces sent to RCPT included; compare case-insensitively).
+sg_delivered_count() {
+    awk -v r="$1" 'tolower($2) == tolower(r) { n++ } END { print n + 0 }' \
+        "$SG_DIR/sink.log"
+}
+
+# sg_delivered_ids RCPT - the queue ids (first column of sink.log) of the
+# messages delivered to RCPT, one per line.
+sg_delivered_ids() {
+    awk -v r="$1" 'tolower($2) == tolower(r) { print $1 }' "$SG_DIR/sink.log"
+}
+
+# sg_queue_empty - true if the Postfix queue (all queues, hold included) is
+# empty.
+sg_queue_empty() {
+    local out
+    out=$(postqueue -c "$SG_PF" -p 2>/dev/null) || return 1
+    [[ $out == "Mail queue is empty"* ]]
+}
+
+# sg_queue_ids - every queue id in the Postfix queue, one per line.
+sg_queue_ids() {
+    postqueue -c "$SG_PF" -p 2>/dev/null |
+        awk '/^[0-9A-Za-z]+[*!]?[ \t]/ { id = $1; sub(/[*!]$/, "", id); print id }'
+}
+
+# sg_held_ids - queue ids in the hold queue (marked "!" by postqueue -p).
+sg_held_ids() {
+    postqueue -c "$SG_PF" -p 2>/dev/null |
+        awk '/^[0-9A-Za-z]+![ \t]/ { id = $1; sub(/!$/, "", id); print id }'
+}
+
+# sg_release QID... - release held messages (postsuper -H) and ask for their
+# delivery now (postqueue -i).
+sg_release() {
+    local q
+    for q in "$@"; do
+        postsuper -c "$SG_PF" -H "$q" >/dev/null 2>&1 || sg_fail "postsuper -H $q failed"
+        postqueue -c "$SG_PF" -i "$q" >/dev/null 2>&1 || true
+    done
+}
+
+# sg_flush - ask Postfix to retry all deferred mail now (postqueue -f).
+sg_flush() {
+    postqueue -c "$SG_PF" -f >/dev/null 2>&1 || true
+}
+
+# sg_maillog_has ERE - true if a maillog line matches ERE (grep -E). Wait for
+# one with: sg_wait_for sg_maillog_has 'to=<x@y>.*status=sent'
+sg_maillog_has() {
+    grep -qE -- "$1" "$SG_DIR/maillog"
+}
+
+# sg_redis ARGS... - redis-cli on the world's private redis.
+sg_redis() {
+    redis-cli -s "$SG_REDIS_SOCK" "$@"
+}

@@ -1,0 +1,44 @@
+-- common.lua - helpers shared by the miltertest scripts.
+local M = {}
+
+-- connect - a negotiated connection from 192.0.2.1
+function M.connect()
+  local conn = mt.connect(os.getenv("SG_MILTER"), 20, 0.1)
+  assert(conn, "cannot connect to " .. tostring(os.getenv("SG_MILTER")))
+  assert(mt.conninfo(conn, "client.example", "192.0.2.1") == nil)
+  assert(mt.getreply(conn) == SMFIR_CONTINUE, "connect not continued")
+  return conn
+end
+
+-- redis - run a redis-cli command on the private Redis
+function M.redis(args)
+  local p = io.popen("redis-cli -s " .. os.getenv("SG_REDIS_SOCK") .. " " .. args)
+  local out = p:read("*a")
+  p:close()
+  return (out:gsub("%s+$", ""))
+end
+
+-- mail - MAIL FROM as login (nil: unauthenticated), expecting reply
+function M.mail(conn, login, qid, want, what)
+  if login then
+    mt.macro(conn, SMFIC_MAIL, "{auth_authen}", login, "{auth_type}", "PLAIN",
+             "i", qid)
+  else
+    mt.macro(conn, SMFIC_MAIL, "i", qid)
+  end
+  assert(mt.mailfrom(conn, "<sender@example.net>") == nil)
+  assert(mt.getreply(conn) == want, what .. ": unexpected MAIL reply")
+end
+
+-- rcpt - RCPT TO, optionally as one the MTA rejected, expecting reply
+function M.rcpt(conn, addr, rejected, want, what)
+  if rejected then
+    mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", "error", "{rcpt_host}", "5.1.1")
+  else
+    mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", "smtp", "{rcpt_host}", "mx.example")
+  end
+  assert(mt.rcptto(conn, "<" .. addr .. ">") == nil)
+  assert(mt.getreply(conn) == want, what .. ": unexpected RCPT reply for " .. addr)
+end
+
+return M
