@@ -107,6 +107,37 @@ extern enum sg_action sg_engine_commit(const struct sg_engine *,
 extern char *sg_engine_text(const struct sg_engine *, const struct sg_msg *,
 			            enum sg_action, char *buf, size_t len);
 
+/* The result of one delivery outcome, from the log feed or the replay. */
+struct sg_outcome {
+    char    login[SG_LOGIN_MAX];	/* "" when the queue id is not ours */
+    int     newly_quarantined;
+    char    reason[256];
+};
+
+/*
+ * sg_engine_outcome - count the final delivery outcome of nrcpt
+ * recipients of queue id qid (one store call). feed and position name
+ * the caller's place in its log; they are saved in the same atomic call,
+ * so a restart neither loses nor counts an outcome twice (NULL: none).
+ * With qid NULL only the position is saved (lines that count nothing).
+ * Returns 1 counted, 0 the queue id is unknown (not an authenticated
+ * submission, or expired), -1 store trouble (err says why).
+ */
+extern int sg_engine_outcome(const struct sg_engine *, const struct sg_store *,
+			             const char *qid, int dsn_class, int nrcpt,
+			             double now, const char *feed,
+			             const char *position, struct sg_outcome *,
+			             char *err, size_t errlen);
+
+/*
+ * sg_engine_feed_position - the position saved for feed, "" if none.
+ * Returns 0, or -1 on store trouble.
+ */
+extern int sg_engine_feed_position(const struct sg_engine *,
+				           const struct sg_store *,
+				           const char *feed, char *pos,
+				           size_t len, char *err, size_t errlen);
+
 /* sg_human_duration - 125 -> "3 minutes" (rounded up), for texts */
 extern const char *sg_human_duration(unsigned long secs, char *buf,
 				             size_t len);

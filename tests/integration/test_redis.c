@@ -678,6 +678,97 @@ static void test_outage_recovery(void **state)
     sg_redis_free(pool);
 }
 
+/* Worker for the outage under load: calls until told to stop. */
+struct outage_worker {
+    struct sg_redis *pool;
+    volatile int *stop;			/* read under stop_lock */
+    long    ok;
+    long    down;
+    long    other;
+    int     last;
+};
+
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* stopped - has the main thread said stop? */
+static int stopped(volatile int *flag)
+{
+    int     v;
+
+    pthread_mutex_lock(&stop_lock);
+    v = *flag;
+    pthread_mutex_unlock(&stop_lock);
+    return (v);
+}
+
+/* outage_caller - PING in a loop, counting outcomes */
+static void *outage_caller(void *arg)
+{
+    struct outage_worker *w = arg;
+    struct sg_reply r;
+    char    err[256];
+
+    while (!stopped(w->stop)) {
+	w->last = run(w->pool, &r, err, sizeof(err), "PING", (const char *) 0);
+	if (w->last == SG_STORE_OK) {
+	    w->ok++;
+	    sg_reply_free(&r);
+	} else if (w->last == SG_STORE_DOWN) {
+	    w->down++;
+	} else {
+	    w->other++;
+	}
+	sleep_ms(1);
+    }
+    return (0);
+}
+
+/* Eight threads through an outage: one warning, one notice, all counted. */
+static void test_outage_threads(void **state)
+{
+    struct private_redis *pr = private_new(0);
+    struct sg_redis *pool = pool_open(pr->address, 200, 0, 0, 0);
+    struct outage_worker w[8];
+    pthread_t th[8];
+    volatile int stop = 0;
+    const char *p;
+    long    down = 0;
+    long    reported;
+    int     i;
+
+    (void) state;
+    log_reset();
+    for (i = 0; i < 8; i++) {
+	memset(&w[i], 0, sizeof(w[i]));
+	w[i].pool = pool;
+	w[i].stop = &stop;
+	assert_int_equal(pthread_create(&th[i], 0, outage_caller, &w[i]), 0);
+    }
+    sleep_ms(300);
+    private_stop(pr);
+    sleep_ms(1000);
+    private_start(pr);
+    sleep_ms(1500);
+    pthread_mutex_lock(&stop_lock);
+    stop = 1;
+    pthread_mutex_unlock(&stop_lock);
+    for (i = 0; i < 8; i++) {
+	pthread_join(th[i], 0);
+	assert_int_equal(w[i].other, 0);
+	assert_int_equal(w[i].last, SG_STORE_OK);
+	assert_true(w[i].ok > 0);
+	down += w[i].down;
+    }
+    assert_int_equal(logged(LOG_WARNING), 1);
+    assert_int_equal(logged(LOG_NOTICE), 1);
+    assert_non_null(p = strstr(log_last[LOG_NOTICE], "s, "));
+    reported = strtol(p + 3, 0, 10);
+    printf("# 8 threads through an outage: %ld calls failed, notice says %ld\n",
+	   down, reported);
+    assert_int_equal(reported, down);
+    sg_redis_free(pool);
+}
+
 /* Redis restarted while the pool sat idle: no outage for the next caller. */
 static void test_restart_between_calls(void **state)
 {
@@ -1046,6 +1137,7 @@ int     main(void)
 	cmocka_unit_test(test_noscript),
 	cmocka_unit_test(test_bad_address),
 	cmocka_unit_test_teardown(test_outage_recovery, private_cleanup),
+	cmocka_unit_test_teardown(test_outage_threads, private_cleanup),
 	cmocka_unit_test_teardown(test_restart_between_calls, private_cleanup),
 	cmocka_unit_test_teardown(test_timeout, private_cleanup),
 	cmocka_unit_test_teardown(test_tcp, private_cleanup),
