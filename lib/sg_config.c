@@ -983,6 +983,7 @@ static char *sg_reader(char *str, int num, void *stream)
     size_t  max;
     size_t  n = 0;
     int     nul = 0;
+    int     bom;
     int     c;
     char   *s;
     char    copy[SG_LINE_BUF];
@@ -1029,8 +1030,9 @@ static char *sg_reader(char *str, int num, void *stream)
 			   max), (char *) 0);
     p->raw[n] = 0;
 
-    /* inih skips a UTF-8 byte order mark; so do we, before it looks. */
-    if (p->lineno == 1 && strncmp(p->raw, "\xEF\xBB\xBF", 3) == 0)
+    /* inih skips one UTF-8 byte order mark, and so must we to agree. */
+    bom = p->lineno == 1 && strncmp(p->raw, "\xEF\xBB\xBF", 3) == 0;
+    if (bom)
 	memmove(p->raw, p->raw + 3, n - 3 + 1);
 
     /* Classify the line exactly as inih 55 will, so the handler knows. */
@@ -1048,7 +1050,7 @@ static char *sg_reader(char *str, int num, void *stream)
     } else {
 	p->kind = SG_LINE_PAIR;
     }
-    snprintf(str, (size_t) num, "%s\n", p->raw);
+    snprintf(str, (size_t) num, "%s%s\n", bom ? "\xEF\xBB\xBF" : "", p->raw);
     return (str);
 }
 

@@ -49,6 +49,12 @@ struct sg_tier {
     struct sg_windows recipients;	/* recipients accepted */
     struct sg_windows q_recipients;	/* quarantine ceiling on recipients */
     struct sg_windows q_rejected;	/* quarantine on MTA-rejected rcpts */
+    struct sg_windows q_failed;		/* quarantine on all failed rcpts */
+    /* The failure test (0 normal_failure: off); see subguard.conf(5). */
+    double  normal_failure;		/* failure ratio of a normal sender */
+    double  spam_failure;		/* failure ratio of a spam run */
+    double  false_alarm;		/* chance to quarantine a normal one */
+    double  missed_alarm;		/* chance to miss a spam run */
 };
 
 struct sg_config {

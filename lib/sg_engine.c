@@ -11,15 +11,17 @@
  *	Store failures come back as SG_ACT_STORE_DOWN with a reason in err;
  *	a malformed answer from the script is treated the same way.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sg_engine.h"
+#include "sg_logparse.h"
 
 #define SG_HELD_TTL	(30 * 86400)	/* held-id list outlives a hold queue */
-#define SG_FIXED_ARGS	16		/* keys and fixed arguments per call */
+#define SG_FIXED_ARGS	20		/* keys and fixed arguments per call */
 
 struct sg_engine {
     const struct sg_config *cfg;
@@ -52,6 +54,29 @@ static int push_arg(struct sg_engine *e, int *cap, const char *fmt,...)
     return (0);
 }
 
+/* sg_detection_numbers - the failure test's lf, ls, upper, lower, ratio */
+void    sg_detection_numbers(const struct sg_tier *t, double d[5])
+{
+    double  p0 = t->normal_failure, p1 = t->spam_failure;
+    double  a = t->false_alarm, b = t->missed_alarm;
+
+    /*
+     * Wald's test of "failure ratio p0" against "p1": each failure adds
+     * ln(p1/p0), each good recipient ln((1-p1)/(1-p0)); decide at
+     * ln((1-b)/a) and ln(b/(1-a)). The ratio where a recipient adds
+     * nothing on average is the test's point of indifference.
+     */
+    memset(d, 0, 5 * sizeof(d[0]));
+    if (p0 <= 0 || p1 <= p0 || p1 >= 1 || a <= 0 || a >= 1 || b <= 0
+	|| b >= 1)
+	return;					/* test off */
+    d[0] = log(p1 / p0);
+    d[1] = log((1 - p1) / (1 - p0));
+    d[2] = log((1 - b) / a);
+    d[3] = log(b / (1 - a));
+    d[4] = -d[1] / (d[0] - d[1]);
+}
+
 /* sg_engine_new - prepare the tier table once per configuration */
 struct sg_engine *sg_engine_new(const struct sg_config *cfg)
 {
@@ -64,16 +89,18 @@ struct sg_engine *sg_engine_new(const struct sg_config *cfg)
     e->tdefault = 0;
     for (i = 0; i < cfg->ntiers; i++) {
 	const struct sg_tier *t = cfg->tiers + i;
-	const struct sg_windows *lists[4] = {
+	const struct sg_windows *lists[5] = {
 	    &t->messages, &t->recipients, &t->q_recipients, &t->q_rejected,
+	    &t->q_failed,
 	};
+	double  d[5];
 
 	if (strcmp(t->name, cfg->default_tier) == 0)
 	    e->tdefault = i;
 	e->toff[i] = e->ntarg;
 	if (push_arg(e, &cap, "%s", t->name) < 0)
 	    goto fail;
-	for (l = 0; l < 4; l++) {
+	for (l = 0; l < 5; l++) {
 	    if (push_arg(e, &cap, "%d", lists[l]->n) < 0)
 		goto fail;
 	    for (j = 0; j < lists[l]->n; j++)
@@ -81,6 +108,10 @@ struct sg_engine *sg_engine_new(const struct sg_config *cfg)
 		    || push_arg(e, &cap, "%lu", lists[l]->w[j].seconds) < 0)
 		    goto fail;
 	}
+	sg_detection_numbers(t, d);
+	for (l = 0; l < 5; l++)
+	    if (push_arg(e, &cap, "%.6f", d[l]) < 0)
+		goto fail;
 	e->tlen[i] = e->ntarg - e->toff[i];
     }
     return (e);
@@ -256,7 +287,7 @@ enum sg_action sg_engine_commit(const struct sg_engine *e,
 {
     const struct sg_config *cfg = e->cfg;
     char    k_quar[SG_KEY_MAX], k_cnt[SG_KEY_MAX], k_held[SG_KEY_MAX];
-    char    k_qid[SG_KEY_MAX];
+    char    k_qid[SG_KEY_MAX], k_events[SG_KEY_MAX];
     char    tnow[32], acc[16], rej[16], ref[16], hmax[24], qttl[24], httl[24];
     const char *fixed[SG_FIXED_ARGS];
     struct sg_reply r = {0, 0};
@@ -279,7 +310,9 @@ enum sg_action sg_engine_commit(const struct sg_engine *e,
 	|| sg_key(k_held, sizeof(k_held), cfg->key_prefix, m->login,
 		  "held") < 0
 	|| snprintf(k_qid, sizeof(k_qid), "%s:qid:%s", cfg->key_prefix,
-		    qid) >= (int) sizeof(k_qid)) {
+		    qid) >= (int) sizeof(k_qid)
+	|| snprintf(k_events, sizeof(k_events), "%s:events",
+		    cfg->key_prefix) >= (int) sizeof(k_events)) {
 	snprintf(err, errlen, "key too long");
 	m->store_rc = SG_STORE_ERROR;
 	return (SG_ACT_STORE_DOWN);
@@ -295,20 +328,21 @@ enum sg_action sg_engine_commit(const struct sg_engine *e,
     fixed[1] = k_cnt;
     fixed[2] = k_held;
     fixed[3] = k_qid;
-    fixed[4] = "commit";
-    fixed[5] = tnow;
-    fixed[6] = m->login;
-    fixed[7] = qid;
-    fixed[8] = acc;
-    fixed[9] = rej;
-    fixed[10] = ref;
-    fixed[11] = message ? "1" : "0";
-    fixed[12] = cfg->quarantine_action == SG_QACT_HOLD ? "1" : "0";
-    fixed[13] = hmax;
-    fixed[14] = qttl;
-    fixed[15] = httl;
+    fixed[4] = k_events;
+    fixed[5] = "commit";
+    fixed[6] = tnow;
+    fixed[7] = m->login;
+    fixed[8] = qid;
+    fixed[9] = acc;
+    fixed[10] = rej;
+    fixed[11] = ref;
+    fixed[12] = message ? "1" : "0";
+    fixed[13] = cfg->quarantine_action == SG_QACT_HOLD ? "1" : "0";
+    fixed[14] = hmax;
+    fixed[15] = qttl;
+    fixed[16] = httl;
     t = tier_index(e, m->tier);
-    if ((m->store_rc = call(store, 4, 16, fixed, e->targ + e->toff[t],
+    if ((m->store_rc = call(store, 5, 17, fixed, e->targ + e->toff[t],
 			    e->tlen[t], &r, err, errlen)) != SG_STORE_OK)
 	return (SG_ACT_STORE_DOWN);
     if (r.n != 4) {
@@ -329,6 +363,109 @@ enum sg_action sg_engine_commit(const struct sg_engine *e,
     m->held = num(&r, 3);
     sg_reply_free(&r);
     return (act);
+}
+
+/* sg_engine_outcome - a final delivery outcome from the MTA's log */
+int     sg_engine_outcome(const struct sg_engine *e,
+			          const struct sg_store *store, const char *qid,
+			          int cls, int nrcpt, double now, const char *feed,
+			          const char *position, struct sg_outcome *out,
+			          char *err, size_t errlen)
+{
+    const struct sg_config *cfg = e->cfg;
+    char    k_qid[SG_KEY_MAX] = "", k_pos[SG_KEY_MAX] = "";
+    char    k_events[SG_KEY_MAX], tnow[32], n[16];
+    const char *fixed[SG_FIXED_ARGS];
+    const char *class;
+    struct sg_reply r = {0, 0};
+    int     rc;
+
+    memset(out, 0, sizeof(*out));
+    err[0] = 0;
+
+    /*
+     * Deliveries need no work: every accepted recipient was already
+     * counted as presumed delivered. Deferrals are not final.
+     */
+    switch (cls) {
+    case SG_DSN_MAILBOX:
+	class = "mailbox";
+	break;
+    case SG_DSN_DOMAIN:
+	class = "domain";
+	break;
+    case SG_DSN_POLICY:
+	class = "policy";
+	break;
+    case SG_DSN_EXPIRED:
+	class = "expired";
+	break;
+    case SG_DSN_OTHER:
+	class = "other";
+	break;
+    default:
+	class = 0;
+	qid = 0;
+	break;
+    }
+    if (qid == 0 && (feed == 0 || position == 0))
+	return (0);
+    if ((qid && snprintf(k_qid, sizeof(k_qid), "%s:qid:%s", cfg->key_prefix,
+			 qid) >= (int) sizeof(k_qid))
+	|| (feed && snprintf(k_pos, sizeof(k_pos), "%s:feed:%s",
+			     cfg->key_prefix, feed) >= (int) sizeof(k_pos))) {
+	snprintf(err, errlen, "key too long");
+	return (-1);
+    }
+    snprintf(k_events, sizeof(k_events), "%s:events", cfg->key_prefix);
+    snprintf(tnow, sizeof(tnow), "%.3f", now);
+    snprintf(n, sizeof(n), "%d", nrcpt > 0 ? nrcpt : 1);
+    fixed[0] = k_qid;
+    fixed[1] = k_pos;
+    fixed[2] = k_events;
+    fixed[3] = "outcome";
+    fixed[4] = tnow;
+    fixed[5] = cfg->key_prefix;
+    fixed[6] = class ? class : "none";
+    fixed[7] = n;
+    fixed[8] = position && feed ? position : "";
+    fixed[9] = cfg->default_tier;
+    if (call(store, 3, 10, fixed, e->targ, e->ntarg, &r, err, errlen) != 0)
+	return (-1);
+    if (r.n != 3) {
+	snprintf(err, errlen, "engine.lua outcome: %d fields, want 3", r.n);
+	sg_reply_free(&r);
+	return (-1);
+    }
+    copy(out->login, sizeof(out->login), &r, 0);
+    out->newly_quarantined = strcmp(r.v[1], "1") == 0;
+    copy(out->reason, sizeof(out->reason), &r, 2);
+    rc = out->login[0] != 0;
+    sg_reply_free(&r);
+    return (rc);
+}
+
+/* sg_engine_feed_position - where feed stopped last time */
+int     sg_engine_feed_position(const struct sg_engine *e,
+				        const struct sg_store *store,
+				        const char *feed, char *pos, size_t len,
+				        char *err, size_t errlen)
+{
+    char    key[SG_KEY_MAX];
+    const char *fixed[SG_FIXED_ARGS];
+    struct sg_reply r = {0, 0};
+
+    pos[0] = 0;
+    snprintf(key, sizeof(key), "%s:feed:%s", e->cfg->key_prefix, feed);
+    fixed[0] = key;
+    fixed[1] = "position";
+    fixed[2] = "0";
+    if (call(store, 1, 3, fixed, 0, 0, &r, err, errlen) != 0)
+	return (-1);
+    if (r.n == 1)
+	copy(pos, len, &r, 0);
+    sg_reply_free(&r);
+    return (0);
 }
 
 /* sg_human_duration - seconds in words, rounded up, at least a minute */

@@ -30,8 +30,9 @@
  *
  *	A connection taken from the free list may have been closed by the
  *	server while idle (a Redis restart between two calls). If such a
- *	connection reports end of file or a broken pipe, the command is sent
- *	once more on a fresh connection instead of declaring an outage.
+ *	connection reports end of file or a broken pipe, the idle list is
+ *	emptied and the command sent once more on a fresh connection instead
+ *	of declaring an outage (see sg_exec() for the one ambiguous case).
  *
  *	Scripts are called by SHA1, computed here with OpenSSL from the
  *	sources compiled into the program. A NOSCRIPT answer (Redis restarted
@@ -162,7 +163,7 @@ static int sg_sigpipe_block(sigset_t *old)
 }
 
 /* sg_sigpipe_restore - discard a SIGPIPE we caused, restore the mask */
-static void sg_sigpipe_restore(int blocked, const sigset_t *old)
+static void sg_sigpipe_restore(int blocked, int broke, const sigset_t *old)
 {
     sigset_t set;
     sigset_t pending;
@@ -173,7 +174,8 @@ static void sg_sigpipe_restore(int blocked, const sigset_t *old)
 	return;
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
-    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+    /* Only a failed write raises SIGPIPE: spare the syscall otherwise. */
+    if (broke && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
 	while (sigtimedwait(&set, 0, &zero) < 0 && errno == EINTR)
 	     /* void */ ;
     pthread_sigmask(SIG_SETMASK, old, 0);
@@ -660,6 +662,7 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
     redisReply *reply;
     int     attempt;
     int     blocked;
+    int     broke = 0;
     int     saved;
     int     stale;
     int     status;
@@ -668,8 +671,10 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
     blocked = sg_sigpipe_block(&oldmask);
     for (attempt = 0; /* see below */ ; attempt++) {
 	status = sg_conn_get(pool, &lease, attempt > 0, err, errlen);
-	if (status != SG_STORE_OK)
+	if (status != SG_STORE_OK) {
+	    broke = 1;				/* AUTH may have hit EPIPE */
 	    break;
+	}
 	errno = 0;
 	reply = redisCommandArgv(lease.rc, argc, argv, argvlen);
 	saved = errno;
@@ -678,6 +683,7 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
 	    *out = reply;
 	    break;
 	}
+	broke = 1;
 
 	/*
 	 * A connection that sat idle may have been closed by a restarted
@@ -685,6 +691,11 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
 	 * new connection. Its idle siblings are as stale as it is: close
 	 * them, or each would cost one more caller a failure. A timeout is
 	 * not retried: the server is slow or gone.
+	 *
+	 * After a broken pipe the command never left; after end of file a
+	 * server that died while running it cannot be told apart from one
+	 * closed before. A script counted twice in that rare case is the
+	 * lesser harm than failing mail at every Redis restart.
 	 */
 	stale = (lease.reused && attempt == 0
 		 && (lease.rc->err == REDIS_ERR_EOF
@@ -707,7 +718,7 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
 	}
 	break;
     }
-    sg_sigpipe_restore(blocked, &oldmask);
+    sg_sigpipe_restore(blocked, broke, &oldmask);
     return (status);
 }
 

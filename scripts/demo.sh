@@ -27,6 +27,10 @@ for a in "$@"; do
 done
 ((deps == 0)) || bash scripts/deps.sh
 if ((build)); then
+    if [[ -f build/CMakeCache.txt ]] &&
+        ! grep -qxF "CMAKE_HOME_DIRECTORY:INTERNAL=$PWD" build/CMakeCache.txt; then
+        rm -rf build        # configured for another checkout
+    fi
     cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build build --parallel "$(nproc)" >/dev/null
 fi
@@ -36,7 +40,11 @@ export SG_SRC=$SRC SG_BUILD=$SRC/build
 
 . tests/e2e/harness.sh
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [[ -t 1 ]]; then
+    say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+    say() { printf '\n== %s\n' "$*"; }
+fi
 # For readers: the limits below are far tighter than contrib/subguard.conf's
 # defaults (default tier: 100 recipients/1h, quarantine after 20 rejected
 # recipients/1h) so the story fits in a few messages.
@@ -118,7 +126,7 @@ for u in users:
         msgs = []
     tot = {"delivered": 0, "bounced": 0, "held": 0, "tempfailed": 0, "rejected": 0}
     print("\n%s@example.net:" % u)
-    for m in msgs:
+    for n, m in enumerate(msgs, 1):
         qid, out = m.get("queue_id"), []
         if m.get("error"):
             out.append("connection lost (%s)" % m["error"])
@@ -140,8 +148,8 @@ for u in users:
                        % (data[0], " / ".join(data[1].splitlines())))
         elif qid in held:
             tot["held"] += 1
-            out.append("HELD in the hold queue as %s (%d recipients: %s)"
-                       % (qid, len(acc), ", ".join(acc)))
+            out.append("HELD in the hold queue as %s (for %s)"
+                       % (qid, ", ".join(acc)))
         elif qid:
             dl = [r for r in acc if (qid, r.lower()) in delivered]
             bo = [r for r in acc if status.get((qid, r.lower())) == "bounced"]
@@ -154,7 +162,7 @@ for u in users:
                 out.append("bounced by the next hop (user unknown): %s" % ", ".join(bo))
             if rest:
                 out.append("still queued for %s" % ", ".join(rest))
-        print("  message %d%s:" % (m["n"], " (%s)" % qid if qid else ""))
+        print("  message %d%s:" % (n, " (%s)" % qid if qid else ""))
         for o in out:
             print("      " + o)
     print("  => %(delivered)d recipients delivered, %(bounced)d bounced, "

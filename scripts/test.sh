@@ -8,6 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
+# A build/ configured for another checkout (or committed by mistake) makes
+# cmake refuse or make skip stale objects: start afresh then, and always in CI.
+if [[ -e build && ( ${CI:-} == true || ! -f build/CMakeCache.txt ) ]] ||
+    { [[ -f build/CMakeCache.txt ]] &&
+        ! grep -qxF "CMAKE_HOME_DIRECTORY:INTERNAL=$PWD" build/CMakeCache.txt; }; then
+    echo "test.sh: removing build/ for a clean configure"
+    rm -rf build
+fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build --parallel "$(nproc)"
 cd build

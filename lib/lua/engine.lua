@@ -1,54 +1,85 @@
--- engine.lua - subguard's Redis-side engine: windows, limits, quarantine.
+-- engine.lua - subguard's Redis-side engine: windows, limits, detection.
 --
 -- One script, loaded once and called by SHA (EVALSHA) from every subguard
--- node, so that all nodes sharing a Redis count one account as one. All
--- keys of a call belong to one account and share its {LOGIN} hash tag.
--- The time is an argument: the daemon passes the wall clock, the replay
--- passes the trace's clock.
+-- node and the log feed, so that all of them count one account as one.
+-- Each call is atomic. The time is an argument: the daemon passes the
+-- wall clock, the replay passes the trace's clock.
 --
--- ARGV[1] names the operation:
+-- ARGV[1] names the operation; TIER and TIERS are described below.
 --
--- begin   at MAIL FROM: may this account send a message, and how many
---         recipients? Counts nothing but refused attempts.
---   KEYS  tier, quarantine, counters
---   ARGV  "begin", now, default_tier, refuse_quarantined (1|0), TIERS...
---   reply status (ok|hold|messages|quarantined), tier, unknown_tier,
---         budget (-1: no limit), rcpt_limit, rcpt_secs, rcpt_retry,
---         msg_limit, msg_secs, msg_retry, quarantine_reason,
---         rcpts_in_window, msgs_in_window
+-- begin    at MAIL FROM: may this account send a message, and how many
+--          recipients? Counts nothing but refused attempts.
+--   KEYS   tier, quarantine, counters
+--   ARGV   "begin", now, default_tier, refuse_quarantined (1|0), TIERS
+--   reply  status (ok|hold|messages|quarantined), tier, unknown_tier,
+--          budget (-1: no limit), rcpt_limit, rcpt_secs, rcpt_retry,
+--          msg_limit, msg_secs, msg_retry, quarantine_reason,
+--          rcpts_in_window, msgs_in_window
 --
--- commit  at end of message (or abort): count what happened and decide
---         about quarantine and holding.
---   KEYS  quarantine, counters, held, qid
---   ARGV  "commit", now, login, qid, accepted, rejected, refused,
---         message (1: a message was accepted), hold (1|0), hold_max,
---         qid_ttl, held_ttl, TIER
---   reply action (accept|hold|refuse), newly_quarantined (1|0), reason,
---         held_count
+-- commit   at end of message (or abort): count what happened, run the
+--          detection, decide whether this message is held.
+--   KEYS   quarantine, counters, held, qid, events
+--   ARGV   "commit", now, login, qid, accepted, rejected, refused,
+--          message (1: a message was accepted), hold (1|0), hold_max,
+--          qid_ttl, held_ttl, TIER
+--   reply  action (accept|hold|refuse), newly_quarantined (1|0), reason,
+--          held_count
 --
--- TIER is a tier's name followed by four lists (messages, recipients,
--- quarantine_recipients, quarantine_rejected), each a count n and n pairs
--- limit, seconds. TIERS is any number of TIERs.
+-- outcome  a final delivery outcome from the MTA's log (the feed, or the
+--          replay): nrcpt recipients of queue id qid bounced. The login is
+--          looked up from the qid key that commit wrote; its keys are then
+--          derived here, so this operation needs a single Redis, not a
+--          Cluster. The feed's position is saved in the same call, so a
+--          restarted feed neither loses nor double counts a line.
+--   KEYS   qid, position, events
+--   ARGV   "outcome", now, prefix, class, nrcpt, position, default_tier,
+--          TIERS
+--   reply  login ("" if the qid is unknown), newly_quarantined, reason
+--          With class "none" only the position is saved.
 --
--- The counters hash holds, for each window length S in use, the count of
--- the current fixed bucket of S seconds (field kindS) and of the previous
--- one (kindSp); kind is m (messages), r (recipients accepted) or x
--- (recipients the MTA rejected). The number in a sliding window is
--- estimated as cur + prev * (share of the previous bucket still inside
--- the window). Field t is the time of the last update, which tells which
--- bucket the stored counts belong to. msgs, rcpts, rejected and refused
--- are totals while the key lives; q is set while the account is
--- quarantined (see load). The key expires after twice its longest
--- window without traffic.
+-- position where a feed stopped: KEYS position; ARGV "position", 0.
+--
+-- TIER is a tier's name, five window lists (messages, recipients,
+-- quarantine_recipients, quarantine_rejected, quarantine_failed), each a
+-- count n and n pairs limit, seconds, then the detection's numbers
+-- lf, ls, upper, lower, ratio (see "Detection"). TIERS is any number of
+-- TIERs.
+--
+-- Counting. The counters hash holds, for each window length S in use,
+-- the count of the current fixed bucket of S seconds (field kindS) and of
+-- the previous one (kindSp). kind is m (messages), r (recipients
+-- accepted), x (recipients the MTA rejected at submission) or b (accepted
+-- recipients that bounced later). A sliding window's count is estimated
+-- as cur + prev * (share of the previous bucket still inside the window).
+-- t is the time of the last update, which tells which bucket the stored
+-- counts belong to. msgs, rcpts, rejected, bounced, policy and refused
+-- are totals while the key lives; s is the detection score; fq the last
+-- queue ids with failures; tn the tier last used; q is set while the
+-- account is quarantined (see load). The key expires after twice its
+-- longest window without traffic.
+--
+-- Detection. A sequential probability ratio test over recipient
+-- outcomes: an accepted recipient is presumed delivered (evidence for a
+-- normal sender, ls < 0 added to the score s); a recipient the MTA
+-- rejects is a failure (lf > 0); a bounce read from the log turns a
+-- presumed delivery into a failure (lf - ls). When s falls below the
+-- lower bound the evidence is reset to that bound, so a long clean
+-- history cannot bank credit against a sudden spam run. Crossing the
+-- upper bound quarantines, but only while the failure ratio in the last
+-- hour or day is at least the test's indifference ratio: bounces arrive
+-- after the deliveries they offset, and a clean bulk sender's last few
+-- bounces must not look like a run of failures. quarantine_failed is an
+-- absolute safety net on failures per window.
 
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
+local DETECT = {3600, 86400}		-- windows of the ratio gate
 
 -- read_tier - parse one TIER starting at ARGV[i]; returns it and next i
 local function read_tier(i)
   local t = {name = ARGV[i]}
   i = i + 1
-  for _, list in ipairs({'m', 'r', 'qr', 'qx'}) do
+  for _, list in ipairs({'m', 'r', 'qr', 'qx', 'qf'}) do
     local n = tonumber(ARGV[i])
     local w = {}
     i = i + 1
@@ -58,13 +89,34 @@ local function read_tier(i)
     end
     t[list] = w
   end
-  return t, i
+  t.lf, t.ls, t.upper, t.lower, t.ratio = tonumber(ARGV[i]),
+    tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]),
+    tonumber(ARGV[i + 4])
+  return t, i + 5
+end
+
+-- pick_tier - a login's tier from TIERS at ARGV[i]: wanted, else default
+local function pick_tier(i, wanted, default)
+  local tier, fallback, t = nil, nil, nil
+  while i <= #ARGV do
+    t, i = read_tier(i)
+    if wanted and t.name == wanted then
+      tier = t
+    end
+    if t.name == default then
+      fallback = t
+    end
+  end
+  if tier then
+    return tier, ''
+  end
+  return fallback, wanted or ''
 end
 
 -- load - the counters hash as a table, and the time it was last updated.
--- Field q marks that subguard quarantined the account. If the quarantine
--- hash is gone while q is set, support lifted it: the evidence that led
--- there has been judged, so the windows start afresh (totals stay).
+-- Field q marks that the account was quarantined. If the quarantine hash
+-- is gone while q is set, support lifted it: the evidence that led there
+-- has been judged, so windows and score start afresh (totals stay).
 local function load(key, quarantined)
   local flat = redis.call('HGETALL', key)
   local h = {}
@@ -73,7 +125,8 @@ local function load(key, quarantined)
   end
   if h.q and not quarantined then
     local kept = {}
-    for _, f in ipairs({'msgs', 'rcpts', 'rejected', 'refused'}) do
+    for _, f in ipairs({'msgs', 'rcpts', 'rejected', 'bounced', 'policy',
+                        'refused', 'tn'}) do
       kept[f] = h[f]
     end
     return kept, now, true
@@ -110,15 +163,12 @@ local function retry_after(cur, prev, bn, secs, limit)
   return math.max(1, math.ceil((1 - fnow + f) * secs))
 end
 
--- check - the tightest window of a list: room left, limit, secs, retry, est
+-- check - the tightest window of a list: room, limit, secs, retry, count
 local function check(h, last, kind, wins)
   local best = nil
   for _, w in ipairs(wins) do
     local cur, prev, est, bn = window(h, last, kind, w.secs)
-    local room = math.floor(w.limit - est + 1e-9)
-    if room < 0 then
-      room = 0
-    end
+    local room = math.max(0, math.floor(w.limit - est + 1e-9))
     if best == nil or room < best[1] then
       best = {room, w.limit, w.secs, retry_after(cur, prev, bn, w.secs, w.limit),
               math.floor(est + 0.5)}
@@ -139,8 +189,8 @@ end
 
 -- ttl_of - how long a counters hash lives without traffic
 local function ttl_of(tier)
-  local longest = 3600
-  for _, list in ipairs({'m', 'r', 'qr', 'qx'}) do
+  local longest = DETECT[#DETECT]
+  for _, list in ipairs({'m', 'r', 'qr', 'qx', 'qf'}) do
     for _, w in ipairs(tier[list]) do
       longest = math.max(longest, w.secs)
     end
@@ -148,41 +198,161 @@ local function ttl_of(tier)
   return 2 * longest
 end
 
--- refused - count an attempt that subguard itself turned away
-local function refused(key, tier, n)
-  redis.call('HINCRBY', key, 'refused', n)
-  if redis.call('TTL', key) < 0 then
-    redis.call('EXPIRE', key, ttl_of(tier))
+-- event - one line in the capped stream subguard:events
+local function event(key, ...)
+  if key and key ~= '' then
+    redis.call('XADD', key, 'MAXLEN', '~', 10000, '*', 'time',
+               math.floor(now), ...)
   end
 end
 
-if op == 'begin' then
-  local requested = redis.call('GET', KEYS[1])
-  local default, unknown, tier = ARGV[3], '', nil
-  local i, t = 5, nil
-  local fallback = nil
-  while i <= #ARGV do
-    t, i = read_tier(i)
-    if requested and t.name == requested then
-      tier = t
+-- recent - a space-separated list with item first, at most max long
+local function recent(list, item, max)
+  local out = {item}
+  for w in string.gmatch(list, '%S+') do
+    if #out >= max then
+      break
     end
-    if t.name == default then
-      fallback = t
+    if w ~= item then
+      out[#out + 1] = w
     end
   end
-  if tier == nil then
-    if requested then
-      unknown = requested
-    end
-    tier = fallback
+  return table.concat(out, ' ')
+end
+
+-- update - add counts to an account, run the detection, maybe quarantine.
+-- k: {quar, cnt, events}; add: {m, r, x, b, refused, policy}; delta: the
+-- score change; qid: for the evidence. Returns quarantined, newly, reason.
+local function update(k, login, tier, add, delta, qid, source)
+  local quarantined = redis.call('EXISTS', k.quar) == 1
+  local h, last, lifted = load(k.cnt, quarantined)
+  if lifted then
+    event(k.events, 'event', 'lift', 'login', login)
   end
-  if tier == nil then
-    return redis.error_reply('default tier ' .. default .. ' not in the request')
+  if h.tn and h.tn ~= tier.name then
+    event(k.events, 'event', 'tier', 'login', login, 'from', h.tn,
+          'to', tier.name)
   end
 
+  -- Rotate every window in use to now and add the counts. One window
+  -- length may serve several lists; each is rotated once.
+  local out = {'t', now, 'tn', tier.name}
+  local est = {}
+  local function count(kind, lists, n)
+    local seen = {}
+    for _, wins in ipairs(lists) do
+      for _, w in ipairs(wins) do
+        local secs = type(w) == 'table' and w.secs or w
+        if not seen[secs] then
+          seen[secs] = true
+          local cur, prev, e = window(h, last, kind, secs)
+          est[kind .. secs] = e + n
+          out[#out + 1] = kind .. secs
+          out[#out + 1] = cur + n
+          out[#out + 1] = kind .. secs .. 'p'
+          out[#out + 1] = prev
+        end
+      end
+    end
+  end
+  count('m', {tier.m}, add.m)
+  count('r', {tier.r, tier.qr, DETECT}, add.r)
+  count('x', {tier.qx, tier.qf, DETECT}, add.x)
+  count('b', {tier.qf, DETECT}, add.b)
+  local total = {}
+  for _, f in ipairs({{'msgs', add.m}, {'rcpts', add.r}, {'rejected', add.x},
+                      {'bounced', add.b}, {'policy', add.policy},
+                      {'refused', add.refused}}) do
+    total[f[1]] = (tonumber(h[f[1]]) or 0) + f[2]
+    out[#out + 1] = f[1]
+    out[#out + 1] = total[f[1]]
+  end
+  local fq = h.fq or ''
+  if add.x + add.b > 0 and qid ~= '' then
+    fq = recent(fq, qid, 10)
+  end
+  if fq ~= '' then
+    out[#out + 1] = 'fq'
+    out[#out + 1] = fq
+  end
+
+  local s = tonumber(h.s) or 0
+  if tier.lf > 0 then
+    s = math.max(tier.lower, s + delta)
+  end
+
+  -- The failure ratio of the worst detection window, for the gate and
+  -- for the record.
+  local ratio, rwin, rn, rf = 0, DETECT[1], 0, 0
+  for _, secs in ipairs(DETECT) do
+    local f = est['x' .. secs] + est['b' .. secs]
+    local n = est['r' .. secs] + est['x' .. secs]
+    if n > 0 and f / n > ratio then
+      ratio, rwin, rn, rf = f / n, secs, n, f
+    end
+  end
+
+  local newly, reason = 0, ''
+  if not quarantined then
+    local function over(wins, what, value)
+      for _, w in ipairs(wins) do
+        local e = value(w.secs)
+        if e > w.limit then
+          return string.format('%d %s in %s (quarantine threshold %d)',
+                               math.floor(e + 0.5), what, human(w.secs), w.limit)
+        end
+      end
+      return nil
+    end
+    if tier.lf > 0 and s >= tier.upper and ratio >= tier.ratio then
+      reason = string.format('failure test: %d of %d recipients failed in %s ' ..
+                             '(%.1f%%), score %.1f over %.1f',
+                             math.floor(rf + 0.5), math.floor(rn + 0.5),
+                             human(rwin), 100 * ratio, s, tier.upper)
+    end
+    if reason == '' then
+      reason = over(tier.qf, 'failed recipients',
+                    function(secs) return est['x' .. secs] + est['b' .. secs] end)
+               or over(tier.qx, 'recipients rejected by the MTA',
+                       function(secs) return est['x' .. secs] end)
+               or over(tier.qr, 'recipients',
+                       function(secs) return est['r' .. secs] end)
+               or ''
+    end
+    if reason ~= '' then
+      quarantined, newly = true, 1
+      redis.call('HSET', k.quar, 'since', math.floor(now), 'reason', reason,
+                 'by', 'subguard', 'source', source, 'tier', tier.name,
+                 'score', string.format('%.2f', s),
+                 'ratio', string.format('%.4f', ratio), 'window', human(rwin),
+                 'rcpts', math.floor(rn + 0.5), 'failed', math.floor(rf + 0.5),
+                 'qids', fq)
+      event(k.events, 'event', 'quarantine', 'login', login, 'reason', reason,
+            'source', source, 'score', string.format('%.2f', s), 'qids', fq)
+    end
+  else
+    reason = redis.call('HGET', k.quar, 'reason') or ''
+  end
+  out[#out + 1] = 's'
+  out[#out + 1] = string.format('%.4f', s)
+  if quarantined then
+    out[#out + 1] = 'q'
+    out[#out + 1] = h.q or math.floor(now)
+  end
+  redis.call('DEL', k.cnt)
+  redis.call('HSET', k.cnt, unpack(out))
+  redis.call('EXPIRE', k.cnt, ttl_of(tier))
+  return quarantined, newly, reason
+end
+
+if op == 'begin' then
+  local tier, unknown = pick_tier(5, redis.call('GET', KEYS[1]), ARGV[3])
+  if tier == nil then
+    return redis.error_reply('default tier ' .. ARGV[3] .. ' not in the request')
+  end
   local qreason = ''
   if redis.call('EXISTS', KEYS[2]) == 1 then
-    qreason = redis.call('HGET', KEYS[2], 'reason') or 'unknown'
+    qreason = redis.call('HGET', KEYS[2], 'reason') or ''
     if qreason == '' then
       qreason = 'unknown'
     end
@@ -191,12 +361,13 @@ if op == 'begin' then
   local r = check(h, last, 'r', tier.r) or {-1, 0, 0, 0, 0}
   local m = check(h, last, 'm', tier.m) or {-1, 0, 0, 0, 0}
   local status = 'ok'
-  if qreason ~= '' and ARGV[4] == '1' then
-    status = 'quarantined'
-    refused(KEYS[3], tier, 1)
-  elseif m[1] == 0 then
-    status = 'messages'
-    refused(KEYS[3], tier, 1)
+  if (qreason ~= '' and ARGV[4] == '1') or m[1] == 0 then
+    status = (qreason ~= '' and ARGV[4] == '1') and 'quarantined' or 'messages'
+    -- A refused attempt: counted apart, so it uses no quota but shows.
+    redis.call('HINCRBY', KEYS[3], 'refused', 1)
+    if redis.call('TTL', KEYS[3]) < 0 then
+      redis.call('EXPIRE', KEYS[3], ttl_of(tier))
+    end
   elseif qreason ~= '' then
     status = 'hold'
   end
@@ -206,92 +377,54 @@ end
 
 if op == 'commit' then
   local login, qid = ARGV[3], ARGV[4]
-  local accepted, rejected, nrefused = tonumber(ARGV[5]), tonumber(ARGV[6]),
-                                       tonumber(ARGV[7])
+  local accepted, rejected = tonumber(ARGV[5]), tonumber(ARGV[6])
   local message, hold = tonumber(ARGV[8]), ARGV[9] == '1'
-  local hold_max, qid_ttl, held_ttl = tonumber(ARGV[10]), tonumber(ARGV[11]),
-                                      tonumber(ARGV[12])
   local tier = read_tier(13)
-  local quarantined = redis.call('EXISTS', KEYS[1]) == 1
-  local h, last = load(KEYS[2], quarantined)
-
-  -- Rotate every window in use to now and add this message's counts. One
-  -- window length may serve two lists (recipients and their ceiling).
-  local out = {'t', now}
-  local est = {}
-  local function count(kind, lists, n)
-    local seen = {}
-    for _, wins in ipairs(lists) do
-      for _, w in ipairs(wins) do
-        if not seen[w.secs] then
-          seen[w.secs] = true
-          local cur, prev, e = window(h, last, kind, w.secs)
-          est[kind .. w.secs] = e + n
-          out[#out + 1] = kind .. w.secs
-          out[#out + 1] = cur + n
-          out[#out + 1] = kind .. w.secs .. 'p'
-          out[#out + 1] = prev
-        end
-      end
-    end
-  end
-  count('m', {tier.m}, message)
-  count('r', {tier.r, tier.qr}, accepted)
-  count('x', {tier.qx}, rejected)
-  local total = {}
-  for _, f in ipairs({{'msgs', message}, {'rcpts', accepted},
-                      {'rejected', rejected}, {'refused', nrefused}}) do
-    total[f[1]] = (tonumber(h[f[1]]) or 0) + f[2]
-    out[#out + 1] = f[1]
-    out[#out + 1] = total[f[1]]
-  end
-  -- Quarantine: a ceiling far above the sending limits, or too many
-  -- recipients that the MTA itself refused.
-  local newly, reason = 0, ''
-  if not quarantined then
-    local function over(kind, wins, what)
-      for _, w in ipairs(wins) do
-        local e = est[kind .. w.secs]
-        if e > w.limit then
-          return string.format('%d %s in %s (quarantine threshold %d)',
-                               math.floor(e + 0.5), what, human(w.secs), w.limit)
-        end
-      end
-      return nil
-    end
-    reason = over('x', tier.qx, 'recipients rejected by the MTA')
-             or over('r', tier.qr, 'recipients') or ''
-    if reason ~= '' then
-      quarantined, newly = true, 1
-      redis.call('HSET', KEYS[1], 'since', math.floor(now), 'reason', reason,
-                 'by', 'subguard', 'tier', tier.name, 'qid', qid,
-                 'rcpts', total.rcpts, 'rejected', total.rejected)
-    end
-  else
-    reason = redis.call('HGET', KEYS[1], 'reason') or ''
-  end
-  if quarantined then
-    out[#out + 1] = 'q'
-    out[#out + 1] = h.q or math.floor(now)
-  end
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[2], unpack(out))
-  redis.call('EXPIRE', KEYS[2], ttl_of(tier))
+  local k = {quar = KEYS[1], cnt = KEYS[2], events = KEYS[5]}
+  local quarantined, newly, reason = update(k, login, tier,
+    {m = message, r = accepted, x = rejected, b = 0, policy = 0,
+     refused = tonumber(ARGV[7])},
+    accepted * tier.ls + rejected * tier.lf, qid, 'submission')
 
   if message == 1 and qid ~= '' then
-    redis.call('SET', KEYS[4], login, 'EX', qid_ttl)
+    redis.call('SET', KEYS[4], login, 'EX', tonumber(ARGV[11]))
   end
   local action = 'accept'
   local nheld = redis.call('LLEN', KEYS[3])
   if quarantined and message == 1 then
     action = 'refuse'
-    if hold and nheld < hold_max then
+    if hold and nheld < tonumber(ARGV[10]) then
       action = 'hold'
       nheld = redis.call('RPUSH', KEYS[3], qid ~= '' and qid or 'unknown')
-      redis.call('EXPIRE', KEYS[3], held_ttl)
+      redis.call('EXPIRE', KEYS[3], tonumber(ARGV[12]))
     end
   end
   return {action, newly, reason, nheld}
+end
+
+if op == 'position' then
+  return {redis.call('GET', KEYS[1]) or ''}
+end
+
+if op == 'outcome' then
+  local prefix, class, nrcpt = ARGV[3], ARGV[4], tonumber(ARGV[5])
+  if KEYS[2] ~= '' and ARGV[6] ~= '' then
+    redis.call('SET', KEYS[2], ARGV[6])
+  end
+  local login = KEYS[1] ~= '' and redis.call('GET', KEYS[1])
+  if not login then
+    return {'', 0, ''}
+  end
+  local base = prefix .. ':{' .. login .. '}:'
+  local tier = pick_tier(8, redis.call('GET', base .. 'tier'), ARGV[7])
+  local qid = string.match(KEYS[1], '([^:]*)$')
+  local k = {quar = base .. 'quarantine', cnt = base .. 'counters',
+             events = KEYS[3]}
+  local policy = class == 'policy' and nrcpt or 0
+  local _, newly, reason = update(k, login, tier,
+    {m = 0, r = 0, x = 0, b = nrcpt, policy = policy, refused = 0},
+    nrcpt * (tier.lf - tier.ls), qid, 'feed')
+  return {login, newly, reason}
 end
 
 return redis.error_reply('unknown operation ' .. tostring(op))

@@ -212,6 +212,7 @@ sg__kill_world() {
     local pids i
     pids=$(sg__world_pids "$1")
     [[ -n $pids ]] || return 0
+    # shellcheck disable=SC2086 # a list of pids
     kill -TERM $pids 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do
         pids=$(for p in $pids; do if sg__alive "$p"; then echo "$p"; fi; done)
@@ -219,6 +220,7 @@ sg__kill_world() {
         sleep 0.1
     done
     sg_log "killing leftover processes of $1: $pids"
+    # shellcheck disable=SC2086
     kill -KILL $pids 2>/dev/null || true
 }
 

@@ -20,7 +20,10 @@ accepted: the transaction is then RSET). When the DATA command itself is
 refused (no 354), "data" holds that reply. "queue_id" comes from Postfix's
 "queued as QID". If the server drops the connection in the middle of a
 message, that message's line also has "error": "disconnected: ..." and the
-next message starts a new session.
+next message starts a new session. If a session cannot be opened
+(connection refused, EHLO or AUTH refused), the line of the message it was
+for has "error" and "session": [code, "text"] of the refusing reply (or
+null), and nothing more is sent.
 
 Exit status: 0 when every message's SMTP conversation completed (whatever
 the replies were), 2 on a connection or AUTH failure or a dropped
@@ -46,7 +49,10 @@ def text(b):
 
 
 class Failure(Exception):
-    pass
+    """A session could not be opened; code/text: the refusing reply, if any."""
+    def __init__(self, msg, code=None, text=None):
+        Exception.__init__(self, msg)
+        self.code, self.text = code, text
 
 
 def open_session(args):
@@ -55,7 +61,9 @@ def open_session(args):
                          timeout=args.timeout)
         code, msg = s.ehlo(args.helo)
         if code != 250:
-            raise Failure("EHLO refused: %d %s" % (code, text(msg)))
+            raise Failure("EHLO refused: %d %s" % (code, text(msg)), code, text(msg))
+    except Failure:
+        raise
     except (OSError, smtplib.SMTPException) as e:
         raise Failure("cannot connect to %s:%d: %s" % (args.host, args.port, e))
     if args.user is not None:
@@ -67,7 +75,8 @@ def open_session(args):
         except smtplib.SMTPAuthenticationError as e:
             s.close()
             raise Failure("AUTH PLAIN as %s failed: %d %s"
-                          % (args.user, e.smtp_code, text(e.smtp_error)))
+                          % (args.user, e.smtp_code, text(e.smtp_error)),
+                          e.smtp_code, text(e.smtp_error))
         except (OSError, smtplib.SMTPException) as e:
             raise Failure("AUTH PLAIN as %s failed: %s" % (args.user, e))
     return s
@@ -156,6 +165,11 @@ def main():
                     pass
                 s = None
     except Failure as e:
+        # One line for the message that could not be sent, then give up.
+        print(json.dumps({"n": n, "error": str(e),
+                          "session": [e.code, e.text] if e.code else None,
+                          "mail": None, "mail_text": None, "rcpt": {},
+                          "data": None, "queue_id": None}), flush=True)
         print("submit.py: %s" % e, file=sys.stderr)
         return 2
     if s is not None:

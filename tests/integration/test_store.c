@@ -17,6 +17,7 @@
 
 #include "sg_config.h"
 #include "sg_engine.h"
+#include "sg_logparse.h"
 #include "sg_redis.h"
 
 #define T0	1763798400.0		/* 2025-11-22 08:00 UTC: on an hour */
@@ -266,7 +267,7 @@ static void test_quarantine_hold_and_lift(void **state)
     assert_string_equal(redis(w, 0, "HGET subguard:{eve}:quarantine by"), "subguard");
     assert_non_null(strstr(redis(w, 0, "HGET subguard:{eve}:quarantine reason"),
 			   "4 recipients rejected by the MTA in 1h"));
-    assert_string_equal(redis(w, 0, "HGET subguard:{eve}:quarantine qid"), "Q2");
+    assert_string_equal(redis(w, 0, "HGET subguard:{eve}:quarantine qids"), "Q2 Q1");
     assert_string_equal(redis(w, 0, "LRANGE subguard:{eve}:held 0 -1"), "Q2");
 
     /* Already quarantined: held until hold_max (2), then refused. A bigger
@@ -394,6 +395,144 @@ static void test_odd_logins(void **state)
     assert_string_equal(m.login, "a%20b%0D%0A");
 }
 
+/* detect - turn the failure test on: 2%/15% by default, 5%/25% for bulk */
+static void detect(struct world *w)
+{
+    w->cfg.tiers[0].normal_failure = 0.02;
+    w->cfg.tiers[0].spam_failure = 0.15;
+    w->cfg.tiers[1].normal_failure = 0.05;
+    w->cfg.tiers[1].spam_failure = 0.25;
+    w->cfg.tiers[0].false_alarm = w->cfg.tiers[1].false_alarm = 0.001;
+    w->cfg.tiers[0].missed_alarm = w->cfg.tiers[1].missed_alarm = 0.01;
+    windows(&w->cfg.tiers[1].recipients, "100000/1h");
+    windows(&w->cfg.tiers[1].messages, "100000/1h");
+    sg_engine_free(w->eng);
+    w->eng = sg_engine_new(&w->cfg);
+}
+
+/* bounce - one bounced recipient of qid through the feed's path */
+static int bounce(struct world *w, const char *qid, double t, int cls,
+		          struct sg_outcome *out)
+{
+    char    err[256];
+    int     rc = sg_engine_outcome(w->eng, &w->store, qid, cls, 1, t, 0, 0,
+				   out, err, sizeof(err));
+
+    if (rc < 0)
+	fail_msg("outcome: %s", err);
+    return (rc);
+}
+
+/*
+ * A spam run: 100 recipients accepted, then bounces. By hand: the score
+ * floors at ln(0.01/0.999) = -4.60; each bounce adds ln 7.5 - ln(.85/.98)
+ * = 2.157, so the 6th crosses ln(0.99/0.001) = 6.90; the failure ratio
+ * 6/100 is still under the indifference point 6.6%, the 7th is over.
+ */
+static void test_failure_test_quarantines(void **state)
+{
+    struct world *w = world_new("1000/1h", "1000/1h", "", "");
+    struct sg_outcome out;
+    char    qid[16];
+    int     tf, i;
+
+    (void) state;
+    detect(w);
+    for (i = 0; i < 10; i++) {
+	snprintf(qid, sizeof(qid), "S%d", i);
+	assert_int_equal(send_msg(w, "spam", T0 + i, 10, 0, qid, &tf),
+			 SG_ACT_CONTINUE);
+    }
+    for (i = 0; i < 6; i++) {
+	assert_int_equal(bounce(w, "S1", T0 + 60 + i, SG_DSN_MAILBOX, &out), 1);
+	assert_string_equal(out.login, "spam");
+	assert_int_equal(out.newly_quarantined, 0);
+    }
+    bounce(w, "S2", T0 + 70, SG_DSN_DOMAIN, &out);
+    assert_int_equal(out.newly_quarantined, 1);
+    assert_non_null(strstr(out.reason, "failure test: 7 of 100 recipients failed in 1h"));
+    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine source"), "feed");
+    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine qids"), "S2 S1");
+    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine failed"), "7");
+    assert_string_equal(redis(w, 0, "XLEN subguard:events"), "1");
+    assert_string_equal(redis(w, 4, "XRANGE subguard:events - +"), "quarantine");
+    /* Unknown queue ids (not ours) count nothing. */
+    assert_int_equal(bounce(w, "NOPE", T0 + 80, SG_DSN_MAILBOX, &out), 0);
+    world_free(w);
+}
+
+/*
+ * A clean bulk sender whose 20 bounces (1%) all arrive after its 2,000
+ * deliveries: the score alone would cross, the ratio gate holds it.
+ */
+static void test_clean_bulk_tail_not_quarantined(void **state)
+{
+    struct world *w = world_new("1000/1h", "1000/1h", "", "");
+    struct sg_outcome out;
+    char    qid[16];
+    int     tf, i;
+
+    (void) state;
+    detect(w);
+    redis(w, 0, "SET subguard:{shop}:tier bulk");
+    for (i = 0; i < 20; i++) {
+	snprintf(qid, sizeof(qid), "B%d", i);
+	send_msg(w, "shop", T0 + i, 100, 0, qid, &tf);
+	assert_int_equal(tf, 0);
+    }
+    for (i = 0; i < 20; i++) {
+	bounce(w, "B19", T0 + 600 + i, SG_DSN_MAILBOX, &out);
+	assert_int_equal(out.newly_quarantined, 0);
+    }
+    assert_true(atof(redis(w, 0, "HGET subguard:{shop}:counters s")) > 6.9);
+    assert_string_equal(redis(w, 0, "EXISTS subguard:{shop}:quarantine"), "0");
+    world_free(w);
+}
+
+/* The feed's position is saved with the outcome, and alone. */
+static void test_feed_position(void **state)
+{
+    struct world *w = *state;
+    struct sg_outcome out;
+    char    err[256], pos[64];
+
+    assert_int_equal(sg_engine_feed_position(w->eng, &w->store, "mx1", pos,
+					     sizeof(pos), err, sizeof(err)), 0);
+    assert_string_equal(pos, "");
+    assert_int_equal(sg_engine_outcome(w->eng, &w->store, "X", SG_DSN_MAILBOX,
+				       1, T0, "mx1", "1:2:300", &out, err,
+				       sizeof(err)), 0);
+    sg_engine_feed_position(w->eng, &w->store, "mx1", pos, sizeof(pos), err,
+			    sizeof(err));
+    assert_string_equal(pos, "1:2:300");
+    assert_int_equal(sg_engine_outcome(w->eng, &w->store, 0, SG_DSN_NONE, 0,
+				       T0, "mx1", "1:2:400", &out, err,
+				       sizeof(err)), 0);
+    sg_engine_feed_position(w->eng, &w->store, "mx1", pos, sizeof(pos), err,
+			    sizeof(err));
+    assert_string_equal(pos, "1:2:400");
+    /* A delivery with no position to save costs no call. */
+    redis(w, 0, "CONFIG RESETSTAT");
+    sg_engine_outcome(w->eng, &w->store, "X", SG_DSN_DELIVERED, 1, T0, 0, 0,
+		      &out, err, sizeof(err));
+    assert_null(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha"));
+}
+
+/* Lifts and tier changes seen by subguard go into the events stream. */
+static void test_events(void **state)
+{
+    struct world *w = *state;
+    int     tf;
+
+    send_msg(w, "lou", T0, 1, 4, "L1", &tf);		/* quarantined */
+    assert_string_equal(redis(w, 0, "XLEN subguard:events"), "1");
+    redis(w, 0, "DEL subguard:{lou}:quarantine");
+    redis(w, 0, "SET subguard:{lou}:tier bulk");
+    send_msg(w, "lou", T0 + 1, 1, 0, "L2", &tf);
+    assert_string_equal(redis(w, 0, "XLEN subguard:events"), "3");
+    assert_string_equal(redis(w, 0, "EXISTS subguard:{lou}:quarantine"), "0");
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +546,10 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_two_nodes_one_limit, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_expiry_and_round_trips, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_odd_logins, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_failure_test_quarantines, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_clean_bulk_tail_not_quarantined, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_feed_position, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_events, setup, teardown),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));

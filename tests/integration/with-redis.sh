@@ -43,10 +43,16 @@ cleanup() {
 	fi
 	rm -rf "$dir"
 }
+child=
+# stop - forward a signal to the command, then exit (cleanup runs on EXIT)
+stop() {
+	[ -n "$child" ] && kill -"$1" "$child" 2>/dev/null
+	exit "$2"
+}
 trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop HUP 129' HUP
+trap 'stop INT 130' INT
+trap 'stop TERM 143' TERM
 
 cat >"$dir/redis.conf" <<EOF
 port 0
@@ -79,8 +85,15 @@ SG_REDIS=unix:$sock
 SG_REDIS_DIR=$dir
 export SG_REDIS SG_REDIS_DIR
 
-"$@"
+# In the background so that a signal interrupts "wait" at once. sh points
+# a background command's stdin at /dev/null (dash even with <&0), so pass
+# the real one through descriptor 3.
+exec 3<&0
+"$@" <&3 3<&- &
+child=$!
+wait "$child"
 status=$?
+child=
 if [ $status -ne 0 ] && [ -s "$dir/redis.log" ]; then
 	echo "with-redis.sh: $1 exited with $status; redis.log ends:" >&2
 	tail -n 20 "$dir/redis.log" >&2

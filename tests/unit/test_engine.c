@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -94,12 +95,13 @@ static void test_begin_arguments(void **state)
     {
 	static const char *const want[] = {
 	    "default", "0", "2", "100", "60", "1000", "3600", "0", "1", "20",
-	    "3600",
+	    "3600", "0", "0.000000", "0.000000", "0.000000", "0.000000",
+	    "0.000000",
 	};
 	int     i;
 
-	assert_int_equal(rec.argc, 7 + 11);
-	for (i = 0; i < 11; i++)
+	assert_int_equal(rec.argc, 7 + 17);
+	for (i = 0; i < 17; i++)
 	    assert_string_equal(rec.argv[7 + i], want[i]);
     }
     assert_int_equal(m.budget, 2);
@@ -119,14 +121,15 @@ static void test_begin_arguments(void **state)
 	rec.nanswer = 4;
 	assert_int_equal(sg_engine_commit(e, &store, &m, "ABC123", 1, 1001, err,
 					  sizeof(err)), SG_ACT_HOLD);
-	assert_int_equal(rec.nkeys, 4);
+	assert_int_equal(rec.nkeys, 5);
 	assert_string_equal(rec.argv[3], "subguard:qid:ABC123");
-	assert_string_equal(rec.argv[4], "commit");
-	assert_string_equal(rec.argv[8], "2");
-	assert_string_equal(rec.argv[9], "1");
+	assert_string_equal(rec.argv[4], "subguard:events");
+	assert_string_equal(rec.argv[5], "commit");
+	assert_string_equal(rec.argv[9], "2");
 	assert_string_equal(rec.argv[10], "1");
 	assert_string_equal(rec.argv[11], "1");
-	assert_string_equal(rec.argv[16], "default");
+	assert_string_equal(rec.argv[12], "1");
+	assert_string_equal(rec.argv[17], "default");
 	assert_int_equal(m.newly_quarantined, 1);
 	assert_string_equal(m.qreason, "why");
 	assert_int_equal(m.held, 3);
@@ -218,6 +221,30 @@ static void test_human_duration(void **state)
 			    t[i].want);
 }
 
+/* The failure test's numbers, worked out by hand for 2% against 15%. */
+static void test_detection_numbers(void **state)
+{
+    struct sg_tier t;
+    double  d[5];
+
+    (void) state;
+    memset(&t, 0, sizeof(t));
+    t.normal_failure = 0.02;
+    t.spam_failure = 0.15;
+    t.false_alarm = 0.001;
+    t.missed_alarm = 0.01;
+    sg_detection_numbers(&t, d);
+    assert_true(fabs(d[0] - 2.0149) < 1e-3);	/* ln 7.5 */
+    assert_true(fabs(d[1] + 0.1424) < 1e-3);	/* ln(0.85/0.98) */
+    assert_true(fabs(d[2] - 6.8977) < 1e-3);	/* ln(0.99/0.001) */
+    assert_true(fabs(d[3] + 4.6042) < 1e-3);	/* ln(0.01/0.999) */
+    assert_true(fabs(d[4] - 0.0660) < 1e-3);	/* where both balance */
+    /* Nonsense turns the test off rather than inverting it. */
+    t.spam_failure = 0.01;
+    sg_detection_numbers(&t, d);
+    assert_true(d[0] == 0 && d[2] == 0);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +252,7 @@ int     main(void)
 	cmocka_unit_test(test_bad_reply),
 	cmocka_unit_test(test_texts),
 	cmocka_unit_test(test_human_duration),
+	cmocka_unit_test(test_detection_numbers),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));

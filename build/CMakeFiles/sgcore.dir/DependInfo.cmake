@@ -11,6 +11,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/lib/sg_config.c" "CMakeFiles/sgcore.dir/lib/sg_config.c.o" "gcc" "CMakeFiles/sgcore.dir/lib/sg_config.c.o.d"
   "/work/main/lib/sg_engine.c" "CMakeFiles/sgcore.dir/lib/sg_engine.c.o" "gcc" "CMakeFiles/sgcore.dir/lib/sg_engine.c.o.d"
   "/work/main/lib/sg_login.c" "CMakeFiles/sgcore.dir/lib/sg_login.c.o" "gcc" "CMakeFiles/sgcore.dir/lib/sg_login.c.o.d"
+  "/work/main/lib/sg_logparse.c" "CMakeFiles/sgcore.dir/lib/sg_logparse.c.o" "gcc" "CMakeFiles/sgcore.dir/lib/sg_logparse.c.o.d"
   "/work/main/lib/sg_store.c" "CMakeFiles/sgcore.dir/lib/sg_store.c.o" "gcc" "CMakeFiles/sgcore.dir/lib/sg_store.c.o.d"
   "/work/main/build/sg_scripts.c" "CMakeFiles/sgcore.dir/sg_scripts.c.o" "gcc" "CMakeFiles/sgcore.dir/sg_scripts.c.o.d"
   )

@@ -116,10 +116,24 @@ CMakeFiles/sgcore.dir/lib/sg_engine.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/sgcore.dir/lib/sg_engine.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/lib/sg_engine.c -o CMakeFiles/sgcore.dir/lib/sg_engine.c.s
 
+CMakeFiles/sgcore.dir/lib/sg_logparse.c.o: CMakeFiles/sgcore.dir/flags.make
+CMakeFiles/sgcore.dir/lib/sg_logparse.c.o: /work/main/lib/sg_logparse.c
+CMakeFiles/sgcore.dir/lib/sg_logparse.c.o: CMakeFiles/sgcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/sgcore.dir/lib/sg_logparse.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/sgcore.dir/lib/sg_logparse.c.o -MF CMakeFiles/sgcore.dir/lib/sg_logparse.c.o.d -o CMakeFiles/sgcore.dir/lib/sg_logparse.c.o -c /work/main/lib/sg_logparse.c
+
+CMakeFiles/sgcore.dir/lib/sg_logparse.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/sgcore.dir/lib/sg_logparse.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/lib/sg_logparse.c > CMakeFiles/sgcore.dir/lib/sg_logparse.c.i
+
+CMakeFiles/sgcore.dir/lib/sg_logparse.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/sgcore.dir/lib/sg_logparse.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/lib/sg_logparse.c -o CMakeFiles/sgcore.dir/lib/sg_logparse.c.s
+
 CMakeFiles/sgcore.dir/lib/sg_store.c.o: CMakeFiles/sgcore.dir/flags.make
 CMakeFiles/sgcore.dir/lib/sg_store.c.o: /work/main/lib/sg_store.c
 CMakeFiles/sgcore.dir/lib/sg_store.c.o: CMakeFiles/sgcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/sgcore.dir/lib/sg_store.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/sgcore.dir/lib/sg_store.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/sgcore.dir/lib/sg_store.c.o -MF CMakeFiles/sgcore.dir/lib/sg_store.c.o.d -o CMakeFiles/sgcore.dir/lib/sg_store.c.o -c /work/main/lib/sg_store.c
 
 CMakeFiles/sgcore.dir/lib/sg_store.c.i: cmake_force
@@ -133,7 +147,7 @@ CMakeFiles/sgcore.dir/lib/sg_store.c.s: cmake_force
 CMakeFiles/sgcore.dir/sg_scripts.c.o: CMakeFiles/sgcore.dir/flags.make
 CMakeFiles/sgcore.dir/sg_scripts.c.o: sg_scripts.c
 CMakeFiles/sgcore.dir/sg_scripts.c.o: CMakeFiles/sgcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/sgcore.dir/sg_scripts.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/sgcore.dir/sg_scripts.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/sgcore.dir/sg_scripts.c.o -MF CMakeFiles/sgcore.dir/sg_scripts.c.o.d -o CMakeFiles/sgcore.dir/sg_scripts.c.o -c /work/main/build/sg_scripts.c
 
 CMakeFiles/sgcore.dir/sg_scripts.c.i: cmake_force
@@ -149,6 +163,7 @@ sgcore_OBJECTS = \
 "CMakeFiles/sgcore.dir/lib/sg_config.c.o" \
 "CMakeFiles/sgcore.dir/lib/sg_login.c.o" \
 "CMakeFiles/sgcore.dir/lib/sg_engine.c.o" \
+"CMakeFiles/sgcore.dir/lib/sg_logparse.c.o" \
 "CMakeFiles/sgcore.dir/lib/sg_store.c.o" \
 "CMakeFiles/sgcore.dir/sg_scripts.c.o"
 
@@ -158,11 +173,12 @@ sgcore_EXTERNAL_OBJECTS =
 libsgcore.a: CMakeFiles/sgcore.dir/lib/sg_config.c.o
 libsgcore.a: CMakeFiles/sgcore.dir/lib/sg_login.c.o
 libsgcore.a: CMakeFiles/sgcore.dir/lib/sg_engine.c.o
+libsgcore.a: CMakeFiles/sgcore.dir/lib/sg_logparse.c.o
 libsgcore.a: CMakeFiles/sgcore.dir/lib/sg_store.c.o
 libsgcore.a: CMakeFiles/sgcore.dir/sg_scripts.c.o
 libsgcore.a: CMakeFiles/sgcore.dir/build.make
 libsgcore.a: CMakeFiles/sgcore.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Linking C static library libsgcore.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Linking C static library libsgcore.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/sgcore.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/sgcore.dir/link.txt --verbose=$(VERBOSE)
 

@@ -5,6 +5,8 @@ file(REMOVE_RECURSE
   "CMakeFiles/sgcore.dir/lib/sg_engine.c.o.d"
   "CMakeFiles/sgcore.dir/lib/sg_login.c.o"
   "CMakeFiles/sgcore.dir/lib/sg_login.c.o.d"
+  "CMakeFiles/sgcore.dir/lib/sg_logparse.c.o"
+  "CMakeFiles/sgcore.dir/lib/sg_logparse.c.o.d"
   "CMakeFiles/sgcore.dir/lib/sg_store.c.o"
   "CMakeFiles/sgcore.dir/lib/sg_store.c.o.d"
   "CMakeFiles/sgcore.dir/sg_scripts.c.o"

@@ -1,0 +1,2 @@
+# Empty dependencies file for subguard-feed.
+# This may be replaced when dependencies are built.
