@@ -43,7 +43,7 @@
   */
 #define SG_DURATION_MAX	(3650UL * 86400UL)
 
-#define SG_LINE_BUF	1024		/* raw line copy; inih's own is smaller */
+#define SG_LINE_BUF	1024		/* raw line; inih's own is smaller */
 #define SG_QUOTE_MAX	64		/* input quoted back in messages */
 
 /* Which parts of the value a setter checks; its "why" names the parameter. */
@@ -119,8 +119,10 @@ static const char *const sg_facility_words[] = {
 static const struct sg_param sg_params[] = {
     {"subguard", "listen", "unix:/run/subguard/subguard.sock",
     set_listen, FIELD(listen), 0, 0},
-    {"subguard", "socket_owner", "subguard", set_user, FIELD(socket_owner), 0, 0},
-    {"subguard", "socket_group", "postfix", set_user, FIELD(socket_group), 0, 0},
+    {"subguard", "socket_owner", "subguard", set_user, FIELD(socket_owner),
+    0, 0},
+    {"subguard", "socket_group", "postfix", set_user, FIELD(socket_group),
+    0, 0},
     {"subguard", "socket_mode", "0660", set_octal, FIELD(socket_mode), 0, 0},
     {"subguard", "user", "subguard", set_user, FIELD(user), 0, 0},
     {"subguard", "group", "", set_user, FIELD(group), 0, 0},
@@ -221,13 +223,13 @@ struct sg_parse {
     char    raw[SG_LINE_BUF];		/* current line, no newline, no BOM */
     enum sg_line kind;
     int     handled;			/* the handler ran for this line */
-    int     have_prev;			/* inih would continue an indented line */
+    int     have_prev;			/* an indented line would continue */
     enum sg_section sec;
     char    secname[SG_LINE_BUF];	/* e.g. "redis", "tier bulk" */
-    char    rawsec[SG_LINE_BUF];	/* between the brackets, as inih has it */
+    char    rawsec[SG_LINE_BUF];	/* between the brackets, untrimmed */
     struct sg_tier *tier;		/* under [tier NAME] */
     int     tier_lines[SG_NTIER_KEYS];	/* lines of this tier's keys */
-    const struct sg_param *last;	/* parameter an indented line continues */
+    const struct sg_param *last;	/* what an indented line continues */
     char    last_name[SG_QUOTE_MAX];	/* ... and its name for messages */
     int     lines[SG_NPARAMS];		/* where each parameter was set */
     int     file_tiers;			/* built-in tiers were dropped */
@@ -328,7 +330,7 @@ static int sg_copy(const struct sg_param *sp, void *field, const char *value,
     return (0);
 }
 
-/* sg_has_byte - does s hold a control, space or non-ASCII byte, or one of bad */
+/* sg_has_byte - any space, control, non-ASCII byte, or one of bad? */
 static int sg_has_byte(const char *s, const char *bad)
 {
     const unsigned char *cp;
@@ -464,26 +466,25 @@ static int sg_parse_window(char *item, struct sg_window *w, char *err,
     char   *dur;
 
     if ((slash = strchr(item, '/')) == 0)
-	return (sg_why(err, errlen, "expected LIMIT/DURATION like 100/1h, not \"%s\"",
-		       sg_quote(q1, sizeof(q1), item)));
+	return (sg_why(err, errlen, "expected LIMIT/DURATION like 100/1h, "
+		       "not \"%s\"", sg_quote(q1, sizeof(q1), item)));
     *slash = 0;
     limit = sg_trim(item);
     dur = sg_trim(slash + 1);
-    if (sg_parse_number(limit, &w->limit) < 0) {
-	*slash = '/';
+    sg_quote(q1, sizeof(q1), limit);
+    sg_quote(q2, sizeof(q2), dur);
+    if (sg_parse_number(limit, &w->limit) < 0)
 	return (sg_why(err, errlen, "bad limit \"%s\" in \"%s/%s\"",
-		       sg_quote(q1, sizeof(q1), limit), limit,
-		       sg_quote(q2, sizeof(q2), dur)));
-    }
+		       q1, q1, q2));
     if (w->limit == 0)
 	return (sg_why(err, errlen, "limit must be at least 1 in \"%s/%s\"",
-		       limit, sg_quote(q2, sizeof(q2), dur)));
+		       q1, q2));
     if (sg_parse_duration(dur, &w->seconds) < 0)
 	return (sg_why(err, errlen, "bad duration \"%s\" in \"%s/%s\"",
-		       sg_quote(q2, sizeof(q2), dur), limit, q2));
+		       q2, q1, q2));
     if (w->seconds == 0)
 	return (sg_why(err, errlen, "window must be at least 1s in \"%s/%s\"",
-		       limit, q2));
+		       q1, q2));
     return (0);
 }
 
@@ -529,8 +530,8 @@ int     sg_parse_windows(const char *text, struct sg_windows *out,
 	    goto bad;
 
 	/*
-	 * Two windows of the same length would share their counters, and the
-	 * larger limit could never matter: that is a typing error.
+	 * Of two windows of the same length only the smaller limit could ever
+	 * matter: the other one is a typing error.
 	 */
 	for (i = 0; i < ws.n; i++) {
 	    if (ws.w[i].seconds == ws.w[ws.n].seconds) {
@@ -592,7 +593,7 @@ static int set_listen(const struct sg_param *sp, void *field,
 	if (port == 0 || port > 65535)
 	    goto bad;
     } else if (strspn(num, "abcdefghijklmnopqrstuvwxyz0123456789-") != n) {
-	goto bad;				/* neither a port nor a service */
+	goto bad;				/* not a port, not a service */
     }
     return (sg_copy(sp, field, value, why, len));
 
@@ -683,7 +684,7 @@ static int set_prefix(const struct sg_param *sp, void *field,
     return (sg_copy(sp, field, value, why, len));
 }
 
-/* sg_bad_tiername - tier names are stored in Redis and logged: keep them plain */
+/* sg_bad_tiername - tier names go into Redis and logs: keep them plain */
 static int sg_bad_tiername(const char *name)
 {
     return (*name == 0 || strlen(name) >= SG_NAME_MAX
@@ -909,14 +910,15 @@ static int sg_section(struct sg_parse *p, char *line)
     char   *after;
     int     i;
 
-    /* inih takes the name up to the first "]" and ignores the rest; we don't. */
+    /* inih takes the name up to the first "]" and ignores what follows. */
     if ((close = strchr(line, ']')) == 0)
 	return (sg_fail_at(p, p->lineno, "section header without \"]\""));
     *close = 0;
     snprintf(p->rawsec, sizeof(p->rawsec), "%s", line + 1);
     after = sg_trim(close + 1);
     if (*after != 0 && *after != '#' && *after != ';')
-	return (sg_fail_at(p, p->lineno, "text after \"]\" of a section header"));
+	return (sg_fail_at(p, p->lineno,
+			   "text after \"]\" of a section header"));
     inner = sg_trim(line + 1);
     p->tier = 0;
     p->last = 0;
@@ -1000,7 +1002,7 @@ static char *sg_reader(char *str, int num, void *stream)
     if (p->failed || num < 3)
 	return (0);
 
-    /* inih's buffer holds num - 1 bytes with the newline: never split a line. */
+    /* inih's buffer holds num - 1 bytes and the newline: never split lines. */
     max = (size_t) num - 2;
     if (max > sizeof(p->raw) - 2)
 	max = sizeof(p->raw) - 2;
@@ -1158,7 +1160,8 @@ static int sg_handler(void *user, const char *section, const char *name,
 	return (sg_fail_at(p, p->lineno, "expected \"name = value\", "
 			   "not \"name: value\""));
     if (*name == 0)
-	return (sg_fail_at(p, p->lineno, "missing parameter name before \"=\""));
+	return (sg_fail_at(p, p->lineno,
+			   "missing parameter name before \"=\""));
 
     switch (p->sec) {
     case SG_SEC_TIER:
@@ -1174,7 +1177,8 @@ static int sg_handler(void *user, const char *section, const char *name,
 			       "section%s%s%s", sg_quote(q, sizeof(q), name),
 			       other ? " (it belongs in [" : "",
 			       other ? other->section : "", other ? "])" : ""));
-	return (sg_fail_at(p, p->lineno, "unknown parameter \"%s\" in [%s]%s%s%s",
+	return (sg_fail_at(p, p->lineno,
+			   "unknown parameter \"%s\" in [%s]%s%s%s",
 			   sg_quote(q, sizeof(q), name), p->secname,
 			   other ? " (it belongs in [" : "",
 			   other ? other->section : "", other ? "])" : ""));
@@ -1207,7 +1211,8 @@ static int sg_parse_source(struct sg_parse *p, struct sg_config *out)
 
     rc = ini_parse_stream(sg_reader, p, sg_handler, p);
     if (!p->failed && rc != 0)
-	sg_fail_at(p, rc > 0 ? rc : 0, rc > 0 ? "syntax error" : "cannot parse");
+	sg_fail_at(p, rc > 0 ? rc : 0, "%s",
+		   rc > 0 ? "syntax error" : "cannot parse");
 
     /* Only now are all tiers known. */
     if (!p->failed && sg_config_tier(p->cfg, p->cfg->default_tier) == 0) {

@@ -40,6 +40,10 @@ extern int sg_config_check_system(const struct sg_config *, char *err,
 /* sg_milter.c */
 extern struct smfiDesc sg_milter_desc;
 
+/* sg_notify.c */
+extern void sg_notify(const char *command, const char *login,
+		              const char *reason, const char *source);
+
 /* sg_log.c */
 extern void sg_log_open(const char *facility, int to_stderr);
 extern void sg_log(int level, const char *fmt,...)

@@ -11,6 +11,7 @@ PACKAGES=(
     # build
     build-essential cmake pkg-config
     libmilter-dev libhiredis-dev libinih-dev libssl-dev libsasl2-dev
+    libjson-c-dev
     libcmocka-dev
     # integration and end-to-end tests
     redis-server redis-tools

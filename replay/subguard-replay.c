@@ -1,0 +1,456 @@
+/*
+ * NAME
+ *	subguard-replay 1
+ * SUMMARY
+ *	replay a traffic trace through the real engine
+ * SYNOPSIS
+ *	subguard-replay [-c FILE] [-R] [-e LOGIN] [-q] [TRACE | -]
+ * DESCRIPTION
+ *	Reads a trace (../shared/trace-format.md: JSON Lines of submit and
+ *	delivery events, sorted by time) and writes one verdict line per
+ *	submit event, in input order. It drives exactly the code that runs
+ *	in the daemon and the log feed: lib/sg_engine and engine.lua, on a
+ *	real Redis, with the trace's clock instead of the wall clock:
+ *
+ *	submit		sg_engine_begin at MAIL, sg_engine_rcpt for each
+ *			recipient (smtp other than 250: rejected by the MTA),
+ *			sg_engine_commit at end of message, qid = msg.
+ *	delivery	as subguard-feed would: sg_engine_outcome for a final
+ *			failure (5.x.x) of a recipient the engine let
+ *			through; deliveries and deferrals need no work. A
+ *			delivery of a recipient or message the engine did not
+ *			accept (tempfailed, refused, held) never happened and
+ *			is skipped.
+ *
+ *	By default it starts a private redis-server on a unix socket in a
+ *	scratch directory, so a replay can never touch production counters;
+ *	-R uses the [redis] address of the configuration instead. Without -c
+ *	the built-in defaults apply (those of subguard.conf(5)).
+ *
+ *	-e LOGIN prints that account's timeline on standard error: every
+ *	event, the decision, the counts, the score and the reasons.
+ *	-q prints no verdicts (for benchmarks).
+ * DIAGNOSTICS
+ *	A line that is not valid JSON or lacks a field is reported with its
+ *	line number on standard error and skipped; the replay goes on.
+ *	Exit status 1 if Redis cannot be started or reached.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "sg_config.h"
+#include "sg_engine.h"
+#include "sg_logparse.h"
+#include "sg_redis.h"
+
+/* What replay remembers of a message the engine let through. */
+struct accepted {
+    struct accepted *next;
+    char   *msg;
+    char  **rcpt;			/* recipients let through */
+    int     nrcpt;
+};
+
+#define NBUCKET	(1 << 20)
+
+static struct accepted *table[NBUCKET];
+static const char *explain;
+static struct sg_redis *pool;
+static char redis_dir[64];
+static pid_t redis_pid;
+
+/* hash - FNV-1a of a message id */
+static unsigned hash(const char *s)
+{
+    unsigned h = 2166136261u;
+
+    while (*s)
+	h = (h ^ (unsigned char) *s++) * 16777619u;
+    return (h & (NBUCKET - 1));
+}
+
+/* lookup - the accepted message msg, or NULL */
+static struct accepted *lookup(const char *msg)
+{
+    struct accepted *a;
+
+    for (a = table[hash(msg)]; a; a = a->next)
+	if (strcmp(a->msg, msg) == 0)
+	    return (a);
+    return (0);
+}
+
+/* remember - note a message and the recipients the engine let through */
+static struct accepted *remember(const char *msg, int max)
+{
+    struct accepted *a = calloc(1, sizeof(*a));
+    unsigned h = hash(msg);
+
+    if (a == 0 || (a->msg = strdup(msg)) == 0
+	|| (a->rcpt = calloc(max > 0 ? max : 1, sizeof(char *))) == 0) {
+	fprintf(stderr, "subguard-replay: out of memory\n");
+	exit(1);
+    }
+    a->next = table[h];
+    table[h] = a;
+    return (a);
+}
+
+/* stop_redis - end the private Redis and remove its directory */
+static void stop_redis(void)
+{
+    char    path[128];
+
+    if (redis_pid > 0) {
+	kill(redis_pid, SIGTERM);
+	waitpid(redis_pid, 0, 0);
+	redis_pid = 0;
+    }
+    if (redis_dir[0]) {
+	snprintf(path, sizeof(path), "%s/redis.sock", redis_dir);
+	unlink(path);
+	rmdir(redis_dir);
+	redis_dir[0] = 0;
+    }
+}
+
+/* start_redis - a private redis-server on a unix socket; its address */
+static int start_redis(char *addr, size_t len)
+{
+    char    sock[128];
+    int     devnull;
+
+    snprintf(redis_dir, sizeof(redis_dir), "/tmp/sgreplay.XXXXXX");
+    if (mkdtemp(redis_dir) == 0) {
+	fprintf(stderr, "subguard-replay: mkdtemp: %s\n", strerror(errno));
+	redis_dir[0] = 0;
+	return (-1);
+    }
+    snprintf(sock, sizeof(sock), "%s/redis.sock", redis_dir);
+    snprintf(addr, len, "unix:%s", sock);
+    if ((redis_pid = fork()) < 0)
+	return (-1);
+    if (redis_pid == 0) {
+	if ((devnull = open("/dev/null", 0)) >= 0) {
+	    dup2(devnull, 1);
+	    dup2(devnull, 2);
+	}
+	execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
+	       sock, "--save", "", "--appendonly", "no", "--dir", redis_dir,
+	       (char *) 0);
+	_exit(127);
+    }
+    atexit(stop_redis);
+    return (0);
+}
+
+/* command - a plain Redis command; element i of the answer or "" */
+static const char *command(char *buf, size_t len, int i, int argc,
+			           const char **argv)
+{
+    struct sg_reply r = {0, 0};
+    char    err[256];
+
+    buf[0] = 0;
+    if (sg_redis_command(pool, argc, argv, 0, &r, err, sizeof(err)) == 0) {
+	if (i < r.n)
+	    snprintf(buf, len, "%s", r.v[i]);
+	sg_reply_free(&r);
+    }
+    return (buf);
+}
+
+/* timeline - -e: one line of the explained account's history */
+static void timeline(const struct sg_config *cfg, const char *login, double t,
+		             const char *fmt,...)
+{
+    char    key[SG_KEY_MAX], what[512], s[32], r1[32], f1[32];
+    const char *argv[5];
+    time_t  when = (time_t) t;
+    struct tm tm;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    sg_key(key, sizeof(key), cfg->key_prefix, login, "counters");
+    argv[0] = "HGET";
+    argv[1] = key;
+    argv[2] = "s";
+    command(s, sizeof(s), 0, 3, argv);
+    argv[2] = "r3600";
+    command(r1, sizeof(r1), 0, 3, argv);
+    argv[2] = "b3600";
+    command(f1, sizeof(f1), 0, 3, argv);
+    gmtime_r(&when, &tm);
+    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02dZ %s  [score=%s "
+	    "rcpts_this_hour=%s bounced_this_hour=%s]\n", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, what,
+	    s[0] ? s : "0", r1[0] ? r1 : "0", f1[0] ? f1 : "0");
+}
+
+/* field - a member of a JSON object, or NULL */
+static json_object *field(json_object *o, const char *name)
+{
+    json_object *v;
+
+    return (json_object_object_get_ex(o, name, &v) ? v : 0);
+}
+
+/* submit - one message attempt through begin, rcpt and commit */
+static void submit(const struct sg_engine *eng, const struct sg_store *store,
+		           json_object *ev, double t, FILE *out, int quiet)
+{
+    const struct sg_config *cfg = sg_engine_config(eng);
+    json_object *jmsg = field(ev, "msg"), *jrcpts = field(ev, "rcpts");
+    const char *msg = jmsg ? json_object_get_string(jmsg) : "";
+    const char *user = json_object_get_string(field(ev, "user"));
+    const char *verdict, *reason = "";
+    struct sg_msg m;
+    struct accepted *a = 0;
+    char    err[256];
+    int     n = jrcpts ? (int) json_object_array_length(jrcpts) : 0, i;
+    enum sg_action act;
+
+    act = sg_engine_begin(eng, store, &m, user, t, err, sizeof(err));
+    if (act == SG_ACT_STORE_DOWN) {
+	fprintf(stderr, "subguard-replay: redis: %s\n", err);
+	exit(1);
+    }
+    if (act == SG_ACT_CONTINUE || act == SG_ACT_IGNORE) {
+	a = remember(msg, n);
+	for (i = 0; i < n; i++) {
+	    json_object *r = json_object_array_get_idx(jrcpts, i);
+	    json_object *code = field(r, "smtp");
+	    int     mta_rejected = code && json_object_get_int(code) != 250;
+
+	    const char *to = json_object_get_string(field(r, "to"));
+
+	    if (sg_engine_rcpt(&m, mta_rejected) == SG_ACT_CONTINUE
+		&& !mta_rejected && to && (a->rcpt[a->nrcpt] = strdup(to)))
+		a->nrcpt++;
+	}
+	if (act == SG_ACT_CONTINUE)
+	    act = sg_engine_commit(eng, store, &m, msg, m.accepted > 0, t, err,
+				   sizeof(err));
+	if (act == SG_ACT_STORE_DOWN) {
+	    fprintf(stderr, "subguard-replay: redis: %s\n", err);
+	    exit(1);
+	}
+    }
+    switch (act) {
+    case SG_ACT_HOLD:
+	verdict = "quarantine";
+	reason = m.qreason;
+	break;
+    case SG_ACT_QUARANTINE_REFUSE:
+	verdict = cfg->quarantine_action == SG_QACT_TEMPFAIL ? "tempfail" :
+	    "reject";
+	reason = m.qreason;
+	break;
+    case SG_ACT_TEMPFAIL:
+	verdict = "tempfail";
+	reason = "messages";
+	break;
+    default:
+	verdict = m.refused ? "tempfail" : "accept";
+	reason = m.refused ? "recipients" : "";
+	break;
+    }
+    /* Held or refused mail is never delivered: forget its recipients. */
+    if (a && (act == SG_ACT_HOLD || act == SG_ACT_QUARANTINE_REFUSE))
+	a->nrcpt = 0;
+    if (!quiet) {
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "msg", json_object_new_string(msg));
+	json_object_object_add(o, "verdict", json_object_new_string(verdict));
+	if (m.refused)
+	    json_object_object_add(o, "refused", json_object_new_int(m.refused));
+	if (reason[0])
+	    json_object_object_add(o, "reason", json_object_new_string(reason));
+	if (m.tier[0])
+	    json_object_object_add(o, "tier", json_object_new_string(m.tier));
+	fprintf(out, "%s\n", json_object_to_json_string_ext(o,
+						       JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+    }
+    if (explain && strcmp(m.login, explain) == 0)
+	timeline(cfg, m.login, t, "submit %s rcpts=%d mta_rejected=%u -> %s "
+		 "accepted=%u refused=%u tier=%s%s%s%s", msg, n, m.rejected,
+		 verdict, m.accepted, m.refused, m.tier[0] ? m.tier : "-",
+		 reason[0] ? " reason=\"" : "", reason, reason[0] ? "\"" : "");
+}
+
+/* delivery - a delivery outcome, as the log feed would see it */
+static void delivery(const struct sg_engine *eng, const struct sg_store *store,
+		             json_object *ev, double t)
+{
+    const char *msg = json_object_get_string(field(ev, "msg"));
+    const char *to = json_object_get_string(field(ev, "to"));
+    const char *dsn = json_object_get_string(field(ev, "dsn"));
+    struct accepted *a = msg ? lookup(msg) : 0;
+    struct sg_outcome out;
+    char    err[256];
+    int     i, cls;
+
+    if (a == 0 || to == 0 || dsn == 0)
+	return;
+    for (i = 0; i < a->nrcpt; i++)
+	if (strcmp(a->rcpt[i], to) == 0)
+	    break;
+    if (i == a->nrcpt)
+	return;				/* never let through: never delivered */
+    cls = sg_dsn_classify(dsn, 0);
+    if (sg_engine_outcome(eng, store, msg, cls, 1, t, 0, 0, &out, err,
+			  sizeof(err)) < 0) {
+	fprintf(stderr, "subguard-replay: redis: %s\n", err);
+	exit(1);
+    }
+    if (explain && strcmp(out.login, explain) == 0)
+	timeline(sg_engine_config(eng), out.login, t, "delivery %s to=%s "
+		 "dsn=%s (%s)%s%s%s", msg, to, dsn, sg_dsn_class_name(cls),
+		 out.newly_quarantined ? " -> QUARANTINE \"" : "",
+		 out.newly_quarantined ? out.reason : "",
+		 out.newly_quarantined ? "\"" : "");
+}
+
+/* quiet_log - the pool's outage reports, on standard error */
+static void quiet_log(int level, const char *fmt,...)
+{
+    va_list ap;
+
+    (void) level;
+    va_start(ap, fmt);
+    fprintf(stderr, "subguard-replay: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+}
+
+int     main(int argc, char **argv)
+{
+    static struct sg_config cfg;
+    const char *conf = 0, *path = "-";
+    struct sg_redis_params rp;
+    struct sg_engine *eng;
+    struct sg_store store;
+    char    err[1024], addr[SG_PATH_MAX + 8], *line = 0, login[SG_LOGIN_MAX];
+    const char *ping[1] = {"PING"}, *flush[1] = {"FLUSHALL"};
+    size_t  cap = 0;
+    ssize_t len;
+    long    lineno = 0, bad = 0, submits = 0, deliveries = 0;
+    int     ch, use_config_redis = 0, quiet = 0, i;
+    FILE   *in;
+
+    while ((ch = getopt(argc, argv, "c:e:qR")) != -1) {
+	switch (ch) {
+	case 'c':
+	    conf = optarg;
+	    break;
+	case 'e':
+	    explain = optarg;
+	    break;
+	case 'q':
+	    quiet = 1;
+	    break;
+	case 'R':
+	    use_config_redis = 1;
+	    break;
+	default:
+	    fprintf(stderr, "usage: subguard-replay [-c FILE] [-R] [-e LOGIN] "
+		    "[-q] [TRACE | -]\n");
+	    return (2);
+	}
+    }
+    if (optind < argc)
+	path = argv[optind];
+    if (conf) {
+	if (sg_config_load(conf, &cfg, err, sizeof(err)) < 0) {
+	    fprintf(stderr, "subguard-replay: %s\n", err);
+	    return (1);
+	}
+    } else {
+	sg_config_init(&cfg);
+    }
+    if (explain) {
+	sg_login_normalise(explain, cfg.login_case, login, sizeof(login));
+	explain = login;
+    }
+    if (strcmp(path, "-") == 0)
+	in = stdin;
+    else if ((in = fopen(path, "r")) == 0) {
+	fprintf(stderr, "subguard-replay: %s: %s\n", path, strerror(errno));
+	return (1);
+    }
+    if (use_config_redis) {
+	snprintf(addr, sizeof(addr), "%s", cfg.redis_address);
+    } else if (start_redis(addr, sizeof(addr)) < 0) {
+	fprintf(stderr, "subguard-replay: cannot start redis-server\n");
+	return (1);
+    }
+    memset(&rp, 0, sizeof(rp));
+    rp.address = addr;
+    rp.timeout_ms = 5000;
+    rp.connect_timeout_ms = 1000;
+    rp.log = quiet_log;
+    if ((pool = sg_redis_new(&rp, err, sizeof(err))) == 0) {
+	fprintf(stderr, "subguard-replay: %s\n", err);
+	return (1);
+    }
+    for (i = 0; i < 100 && command(err, sizeof(err), 0, 1, ping)[0] == 0; i++)
+	usleep(50000);
+    if (i == 100) {
+	fprintf(stderr, "subguard-replay: redis at %s does not answer\n", addr);
+	return (1);
+    }
+    if (!use_config_redis)
+	command(err, sizeof(err), 0, 1, flush);
+    store = sg_redis_store(pool);
+    eng = sg_engine_new(&cfg);
+
+    while ((len = getline(&line, &cap, in)) > 0) {
+	json_object *ev, *jt, *jev;
+	const char *kind;
+
+	lineno++;
+	if ((ev = json_tokener_parse(line)) == 0
+	    || (jt = field(ev, "t")) == 0 || (jev = field(ev, "ev")) == 0) {
+	    if (bad++ < 10)
+		fprintf(stderr, "subguard-replay: %s:%ld: not an event, "
+			"skipped\n", path, lineno);
+	    json_object_put(ev);
+	    continue;
+	}
+	kind = json_object_get_string(jev);
+	if (strcmp(kind, "submit") == 0 && field(ev, "user") && field(ev, "msg")) {
+	    submit(eng, &store, ev, json_object_get_double(jt), stdout, quiet);
+	    submits++;
+	} else if (strcmp(kind, "delivery") == 0) {
+	    delivery(eng, &store, ev, json_object_get_double(jt));
+	    deliveries++;
+	} else if (bad++ < 10) {
+	    fprintf(stderr, "subguard-replay: %s:%ld: unknown or incomplete "
+		    "event, skipped\n", path, lineno);
+	}
+	json_object_put(ev);
+    }
+    fflush(stdout);
+    fprintf(stderr, "subguard-replay: %ld lines, %ld submits, %ld deliveries, "
+	    "%ld skipped\n", lineno, submits, deliveries, bad);
+    free(line);
+    sg_engine_free(eng);
+    sg_redis_free(pool);
+    return (0);
+}
