@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include <ini.h>
 
@@ -43,6 +44,8 @@
   */
 #define SG_DURATION_MAX	(3650UL * 86400UL)
 
+#define SG_SUN_PATH	(sizeof(((struct sockaddr_un *) 0)->sun_path) - 1)
+#define SG_REPLY_LINES	32		/* smfi_setmlreply() takes no more */
 #define SG_LINE_BUF	1024		/* raw line; inih's own is smaller */
 #define SG_QUOTE_MAX	64		/* input quoted back in messages */
 
@@ -568,6 +571,9 @@ static int set_listen(const struct sg_param *sp, void *field,
 	    return (sg_why(why, len, "%s: a unix socket needs an absolute "
 			   "path, like unix:/run/subguard/subguard.sock",
 			   sp->name));
+	if (strlen(rest) > SG_SUN_PATH)
+	    return (sg_why(why, len, "%s: a unix socket path has at most %zu "
+			   "characters", sp->name, SG_SUN_PATH));
 	return (sg_copy(sp, field, value, why, len));
     }
     if (strncmp(value, "inet:", 5) == 0)
@@ -763,6 +769,9 @@ static int set_address(const struct sg_param *sp, void *field,
     if (strncmp(value, "unix:", 5) == 0) {
 	if (value[5] != '/' || sg_has_byte(value, 0))
 	    goto bad;
+	if (strlen(value + 5) > SG_SUN_PATH)
+	    return (sg_why(why, len, "%s: a unix socket path has at most %zu "
+			   "characters", sp->name, SG_SUN_PATH));
 	return (sg_copy(sp, field, value, why, len));
     }
     /* The last colon, so that an IPv6 address keeps its own. */
@@ -811,19 +820,24 @@ static int set_text(const struct sg_param *sp, void *field, const char *value,
     char    q[SG_QUOTE_MAX];
     char    name[16];
     size_t  n;
+    int     lines = 1;
     int     i;
 
-    if (*value == 0)
-	return (sg_why(why, len, "%s must not be empty", sp->name));
-
     /*
+     * Empty is allowed here, for a value that starts on the next, indented
+     * line; sg_parse_source() refuses a text that stays empty.
+     *
      * RFC 5321 reply text is printable US-ASCII and tab; the newlines are
      * ours, between continuation lines, and become separate reply lines.
      */
-    for (cp = (const unsigned char *) value; *cp; cp++)
+    for (cp = (const unsigned char *) value; *cp; cp++) {
 	if ((*cp < 0x20 && *cp != '\t' && *cp != '\n') || *cp >= 0x7f)
 	    return (sg_why(why, len, "%s: only printable ASCII may go into "
 			   "an SMTP reply (byte \\x%02x)", sp->name, *cp));
+	if (*cp == '\n' && ++lines > SG_REPLY_LINES)
+	    return (sg_why(why, len, "%s: more than %d lines", sp->name,
+			   SG_REPLY_LINES));
+    }
 
     /* A mistyped placeholder would reach the customer as it is. */
     for (start = strstr(value, "%{"); start; start = strstr(end, "%{")) {
@@ -1081,7 +1095,8 @@ static int sg_continue(struct sg_parse *p)
 			   "only [text] values may go on over several lines",
 			   p->last_name));
     field = (char *) p->cfg + sp->offset;
-    snprintf(joined, sizeof(joined), "%s\n%s", field, sg_raw_value(p));
+    snprintf(joined, sizeof(joined), "%s%s%s", field, *field ? "\n" : "",
+	     sg_raw_value(p));
     if (strlen(joined) >= sp->size)
 	return (sg_fail_at(p, p->lineno, "%s: value too long (at most %zu "
 			   "characters)", sp->name, sp->size - 1));
@@ -1213,6 +1228,12 @@ static int sg_parse_source(struct sg_parse *p, struct sg_config *out)
     if (!p->failed && rc != 0)
 	sg_fail_at(p, rc > 0 ? rc : 0, "%s",
 		   rc > 0 ? "syntax error" : "cannot parse");
+
+    /* A reply text may start on the line after its name, but not stay empty. */
+    for (sp = sg_params; !p->failed && sp < sg_params + SG_NPARAMS; sp++)
+	if (sp->multiline && *((char *) p->cfg + sp->offset) == 0)
+	    sg_fail_at(p, p->lines[sp - sg_params], "%s must not be empty",
+		       sp->name);
 
     /* Only now are all tiers known. */
     if (!p->failed && sg_config_tier(p->cfg, p->cfg->default_tier) == 0) {
