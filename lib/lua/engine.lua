@@ -236,7 +236,15 @@ local function update(k, login, tier, add, delta, qid, source)
 
   -- Rotate every window in use to now and add the counts. One window
   -- length may serve several lists; each is rotated once.
+  -- Fields that are zero are left out: absent reads as zero, and a
+  -- million mostly idle accounts must fit in little memory.
   local out = {'t', now, 'tn', tier.name}
+  local function put(f, v)
+    if v ~= 0 and v ~= '' then
+      out[#out + 1] = f
+      out[#out + 1] = v
+    end
+  end
   local est = {}
   local function count(kind, lists, n)
     local seen = {}
@@ -247,10 +255,8 @@ local function update(k, login, tier, add, delta, qid, source)
           seen[secs] = true
           local cur, prev, e = window(h, last, kind, secs)
           est[kind .. secs] = e + n
-          out[#out + 1] = kind .. secs
-          out[#out + 1] = cur + n
-          out[#out + 1] = kind .. secs .. 'p'
-          out[#out + 1] = prev
+          put(kind .. secs, cur + n)
+          put(kind .. secs .. 'p', prev)
         end
       end
     end
@@ -264,17 +270,13 @@ local function update(k, login, tier, add, delta, qid, source)
                       {'bounced', add.b}, {'policy', add.policy},
                       {'refused', add.refused}}) do
     total[f[1]] = (tonumber(h[f[1]]) or 0) + f[2]
-    out[#out + 1] = f[1]
-    out[#out + 1] = total[f[1]]
+    put(f[1], total[f[1]])
   end
   local fq = h.fq or ''
   if add.x + add.b > 0 and qid ~= '' then
     fq = recent(fq, qid, 10)
   end
-  if fq ~= '' then
-    out[#out + 1] = 'fq'
-    out[#out + 1] = fq
-  end
+  put('fq', fq)
 
   local s = tonumber(h.s) or 0
   if tier.lf > 0 then
@@ -333,11 +335,11 @@ local function update(k, login, tier, add, delta, qid, source)
   else
     reason = redis.call('HGET', k.quar, 'reason') or ''
   end
-  out[#out + 1] = 's'
-  out[#out + 1] = string.format('%.4f', s)
+  if s ~= 0 then
+    put('s', string.format('%.4f', s))
+  end
   if quarantined then
-    out[#out + 1] = 'q'
-    out[#out + 1] = h.q or math.floor(now)
+    put('q', h.q or math.floor(now))
   end
   redis.call('DEL', k.cnt)
   redis.call('HSET', k.cnt, unpack(out))
