@@ -86,9 +86,10 @@ compromised (modes spread evenly: burst, low_and_slow, sprayer, phishing)
 
 Delivery events (one final outcome per MTA-accepted recipient):
     delivered 2.0.0 after 0.3 s + log-normal median 2 s (tail to minutes,
-    capped at 15 min); bounces: 70% after ~20 s (the remote MX refused at RCPT),
-    23% after ~15 min, 7% deferred first (4.4.1) and bounced 1-24 h later.
-    2% of legitimate (6% of attacker) recipients are deferred first (4.7.1
+    capped at 15 min); bounces: 70% after ~16 s median (the remote MX refused
+    at RCPT), 23% after ~15 min, 7% deferred first (4.4.1) and bounced 1-24 h
+    later.  2% of legitimate (6% of spam, 3% of phishing) recipients are
+    deferred first (4.7.1
     greylisting, 4.4.1, 4.2.2, 4.3.0; sometimes twice) and finally delivered
     5 min - 6 h later.  Recipients refused at submission get no delivery event.
 
