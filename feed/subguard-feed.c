@@ -1,1 +1,518 @@
-int main(void){return 0;}
+/*
+ * NAME
+ *	subguard-feed 8
+ * SUMMARY
+ *	delivery outcomes from the MTA's log into subguard's Redis
+ * SYNOPSIS
+ *	subguard-feed [-f] [-o] [-V] [-c FILE] [-n NAME] LOGFILE|-
+ * DESCRIPTION
+ *	See subguard-feed(8). Bounces only show in the MTA's delivery log;
+ *	this program follows that log (sg_follow), parses each line
+ *	(sg_logparse) and hands each final failure to the engine
+ *	(sg_engine_outcome), which finds the login from the queue id that
+ *	the milter recorded and counts it, quarantining the account when the
+ *	failures say it is compromised.
+ *
+ *	Work per line. Lines that are not outcomes, deferrals (not final)
+ *	and deliveries (the milter counted every accepted recipient as
+ *	delivered already) cost no Redis call. A failure costs one call,
+ *	which also saves the position after that line, atomically, so a
+ *	restart neither loses nor double counts it. The position alone is
+ *	saved after 1000 lines without a call, and at least every second
+ *	while lines were read, so a restart re-reads at most that much, and
+ *	re-reading such lines does nothing.
+ *
+ *	Redis down: the failure being counted is retried with backoff until
+ *	Redis answers, never skipped; reading waits meanwhile. A signal to
+ *	stop ends the wait; the position then stays before that line.
+ *
+ *	The configuration, the Redis pool and the engine are built exactly
+ *	as the daemon builds them (sg_runtime_build() in milter/).
+ *
+ *	Signals: SIGTERM and SIGINT save the position and exit 0; SIGHUP
+ *	makes the follower switch to whatever file the name names now.
+ * DIAGNOSTICS
+ *	Usage and configuration errors go to standard error, exit status 1
+ *	(2 for usage). At run time everything goes to syslog, and to
+ *	standard error as well with -f.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../milter/sg_milter.h"
+#include "sg_follow.h"
+#include "sg_logparse.h"
+
+#define DEF_CONFIG	"/etc/subguard/subguard.conf"
+#define DEF_FEED	"default"
+
+#define SAVE_EVERY_LINES 1000	/* lines without a Redis call, then save */
+#define SAVE_EVERY_MS	1000	/* or this long, whichever comes first */
+#define BAD_SAMPLES	5	/* unparsable lines quoted in the log */
+#define BAD_REPORT_SECS	60	/* then a count at most this often */
+#define SAMPLE_MAX	240	/* bytes of a quoted line */
+#define RETRY_MIN_MS	100
+#define RETRY_MAX_MS	5000
+#define COMPLAIN_SECS	60	/* repeat a persisting trouble this often */
+
+static volatile sig_atomic_t stop;
+static volatile sig_atomic_t hup;
+static volatile sig_atomic_t wake;	/* any signal: end the wait for lines */
+
+struct feed {
+    struct sg_runtime *rt;
+    struct sg_follow *follow;
+    const char *name;		/* NULL: no position (standard input) */
+    int     dirty;		/* lines done since the position was saved */
+    unsigned long since_save;	/* how many */
+    double  last_save;		/* monotonic seconds */
+    double  save_complained;	/* last "cannot save" said */
+    unsigned long bad_reported;	/* bad lines already reported */
+    double  bad_report_at;
+    /* Totals, for the summary. */
+    unsigned long lines, ignored, delivered, deferred, bad;
+    unsigned long outcomes, counted, unknown, quarantined;
+};
+
+/* usage - how to call */
+static void usage(void)
+{
+    fprintf(stderr, "usage: subguard-feed [-f] [-o] [-V] [-c FILE] [-n NAME] "
+	    "LOGFILE|-\n"
+	    "  -c FILE   configuration (default " DEF_CONFIG ")\n"
+	    "  -f        stay in the foreground, log to standard error too\n"
+	    "  -o        read to the end once and exit\n"
+	    "  -n NAME   name of this feed's saved position (default "
+	    DEF_FEED ")\n"
+	    "  -V        print the version and exit\n"
+	    "  LOGFILE   the MTA's delivery log; - reads standard input "
+	    "(no position)\n");
+    exit(2);
+}
+
+/* on_signal - note the signal; the main loop acts on it */
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+	hup = 1;
+    else
+	stop = 1;
+    wake = 1;
+}
+
+/* mono - monotonic seconds, for intervals */
+static double mono(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec + t.tv_nsec / 1e9);
+}
+
+/* wall - the time the engine counts an outcome at */
+static double wall(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (t.tv_sec + t.tv_nsec / 1e9);
+}
+
+/* nap - sleep ms, or less when a signal comes */
+static void nap(int ms)
+{
+    (void) poll(0, 0, ms);
+}
+
+/* valid_name - a feed name becomes part of a Redis key: keep it plain */
+static int valid_name(const char *name)
+{
+    size_t  n;
+
+    for (n = 0; name[n]; n++)
+	if (!((name[n] >= 'a' && name[n] <= 'z')
+	      || (name[n] >= 'A' && name[n] <= 'Z')
+	      || (name[n] >= '0' && name[n] <= '9')
+	      || name[n] == '.' || name[n] == '_' || name[n] == '-'))
+	    return (0);
+    return (n > 0 && n <= 64);
+}
+
+/* quoted - untrusted text for inside "..." in a log line */
+static const char *quoted(const char *text, size_t len, char *buf,
+			          size_t size)
+{
+    size_t  i, n = 0;
+    unsigned char c;
+
+    for (i = 0; i < len && n + 4 < size; i++) {
+	c = (unsigned char) text[i];
+	buf[n++] = (c < ' ' || c >= 127 || c == '"' || c == '\\') ? '?' : c;
+    }
+    if (i < len) {
+	memcpy(buf + n, "...", 3);
+	n += 3;
+    }
+    buf[n] = 0;
+    return (buf);
+}
+
+/* mark_done - a line that needed no Redis call */
+static void mark_done(struct feed *fd)
+{
+    fd->dirty = 1;
+    fd->since_save++;
+}
+
+/* saved - the position went to Redis (alone or with an outcome) */
+static void saved(struct feed *fd)
+{
+    fd->dirty = 0;
+    fd->since_save = 0;
+    fd->last_save = mono();
+}
+
+/*
+ * save_position - the position alone, when lines were read since the
+ * last save. Failure is not fatal: the lines are re-read after a
+ * restart and count nothing; it is tried again later.
+ */
+static void save_position(struct feed *fd)
+{
+    struct sg_outcome out;
+    const char *pos;
+    char    err[256];
+
+    if (fd->name == 0 || !fd->dirty)
+	return;
+    if (*(pos = sg_follow_position(fd->follow)) == 0)
+	return;
+    if (sg_engine_outcome(fd->rt->engine, &fd->rt->store, 0, SG_DSN_NONE, 0,
+			  wall(), fd->name, pos, &out, err, sizeof(err)) < 0) {
+	if (mono() - fd->save_complained >= COMPLAIN_SECS) {
+	    sg_log(LOG_WARNING, "feed=%s cannot save position %s: %s; trying "
+		   "again later", fd->name, pos, err);
+	    fd->save_complained = mono();
+	}
+	fd->last_save = mono();			/* not at every line */
+	return;
+    }
+    saved(fd);
+}
+
+/* bad_report - how many lines did not parse, at most once a minute */
+static void bad_report(struct feed *fd, int now)
+{
+    if (fd->bad <= fd->bad_reported)
+	return;
+    if (!now && mono() - fd->bad_report_at < BAD_REPORT_SECS)
+	return;
+    if (fd->bad > BAD_SAMPLES)
+	sg_log(LOG_WARNING, "unparsable lines: %lu more, %lu in all in %s",
+	       fd->bad - fd->bad_reported, fd->bad,
+	       sg_follow_name(fd->follow));
+    fd->bad_reported = fd->bad;
+    fd->bad_report_at = mono();
+}
+
+/* bad_line - count a line that looks like an outcome and does not parse */
+static void bad_line(struct feed *fd, const char *line, size_t len)
+{
+    char    buf[SAMPLE_MAX + 8];
+
+    fd->bad++;
+    if (fd->bad <= BAD_SAMPLES) {
+	sg_log(LOG_WARNING, "unparsable line %lu in %s (sample %lu of %d): "
+	       "\"%s\"", fd->lines, sg_follow_name(fd->follow), fd->bad,
+	       BAD_SAMPLES, quoted(line, len, buf, sizeof(buf)));
+	fd->bad_reported = fd->bad;
+	fd->bad_report_at = mono();
+    } else
+	bad_report(fd, 0);
+}
+
+/*
+ * outcome - count one failure; retried until Redis answers. Returns -1
+ * only when told to stop while retrying: the line is then not done.
+ */
+static int outcome(struct feed *fd, const struct sg_delivery *d)
+{
+    const struct sg_config *cfg = &fd->rt->cfg;
+    struct sg_outcome out;
+    const char *pos = fd->name ? sg_follow_position(fd->follow) : 0;
+    char    err[256], login[SG_LOGIN_MAX + 16], reason[300], qid[64];
+    double  failing = 0, said = 0;
+    int     rc, wait = RETRY_MIN_MS;
+
+    sg_log_safe(d->qid, qid, sizeof(qid));
+    for (;;) {
+	rc = sg_engine_outcome(fd->rt->engine, &fd->rt->store, d->qid, d->cls,
+			       d->nrcpt, wall(), fd->name,
+			       pos && *pos ? pos : 0, &out, err, sizeof(err));
+	if (rc >= 0)
+	    break;
+	if (failing == 0 || mono() - said >= COMPLAIN_SECS) {
+	    sg_log(LOG_WARNING, "qid=%s class=%s cannot be counted: %s; "
+		   "retrying this line, reading waits", qid,
+		   sg_dsn_class_name(d->cls), err);
+	    said = mono();
+	    if (failing == 0)
+		failing = said;
+	}
+	if (stop)
+	    return (-1);
+	nap(wait);
+	wait = wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2;
+    }
+    if (failing)
+	sg_log(LOG_NOTICE, "qid=%s counted after %.0f s of store trouble", qid,
+	       mono() - failing);
+    fd->outcomes++;
+    if (rc == 1)
+	fd->counted++;
+    else
+	fd->unknown++;
+    if (out.newly_quarantined) {
+	fd->quarantined++;
+	sg_log(LOG_NOTICE, "action=quarantine source=feed login=%s qid=%s "
+	       "class=%s rcpts=%d reason=\"%s\"%s",
+	       sg_log_safe(out.login, login, sizeof(login)), qid,
+	       sg_dsn_class_name(d->cls), d->nrcpt,
+	       quoted(out.reason, strlen(out.reason), reason, sizeof(reason)),
+	       cfg->mode == SG_MODE_DRYRUN ? " dry_run=yes" : "");
+    }
+    if (pos && *pos)
+	saved(fd);
+    return (0);
+}
+
+/* handle - one line of the log; -1 when it could not be finished */
+static int handle(struct feed *fd, const char *line, size_t len)
+{
+    struct sg_delivery d;
+
+    fd->lines++;
+    switch (sg_logparse(line, len, &d)) {
+    case SG_PARSE_BAD:
+	bad_line(fd, line, len);
+	mark_done(fd);
+	return (0);
+    case SG_PARSE_IGNORED:
+	fd->ignored++;
+	mark_done(fd);
+	return (0);
+    }
+    switch (d.cls) {
+    case SG_DSN_DELIVERED:
+	fd->delivered++;
+	mark_done(fd);
+	return (0);
+    case SG_DSN_DEFERRED:
+	fd->deferred++;
+	mark_done(fd);
+	return (0);
+    default:
+	return (outcome(fd, &d));
+    }
+}
+
+/*
+ * resume_position - where this feed stopped last time; Redis is waited
+ * for, since starting anywhere else would lose or double count. "" when
+ * there is none, or when told to stop meanwhile (stop says which).
+ */
+static void resume_position(struct feed *fd, char *pos, size_t len)
+{
+    char    err[256];
+    double  said = 0;
+    int     wait = RETRY_MIN_MS;
+
+    while (sg_engine_feed_position(fd->rt->engine, &fd->rt->store, fd->name,
+				   pos, len, err, sizeof(err)) < 0) {
+	if (said == 0 || mono() - said >= COMPLAIN_SECS) {
+	    sg_log(LOG_WARNING, "feed=%s cannot read the saved position: %s; "
+		   "waiting for Redis", fd->name, err);
+	    said = mono();
+	}
+	if (stop)
+	    return;
+	nap(wait);
+	wait = wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2;
+    }
+}
+
+/* absolute - path made absolute, for after the chdir("/") of daemon() */
+static char *absolute(const char *path)
+{
+    char    cwd[PATH_MAX], *out;
+
+    if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == 0)
+	return (strdup(path));
+    if ((out = malloc(strlen(cwd) + strlen(path) + 2)) != 0)
+	sprintf(out, "%s/%s", cwd, path);
+    return (out);
+}
+
+int     main(int argc, char **argv)
+{
+    const char *path = DEF_CONFIG, *feed_name = DEF_FEED;
+    int     foreground = 0, once = 0, from_stdin, detach, ch, rc;
+    int     pending = 0;
+    struct sg_follow_opts fo;
+    struct sigaction sa;
+    struct feed fd;
+    char    err[1024], pos[SG_FOLLOW_POS_MAX + 64] = "", *logfile;
+    const char *line;
+    size_t  len;
+
+    while ((ch = getopt(argc, argv, "c:fn:oV")) != -1) {
+	switch (ch) {
+	case 'c':
+	    path = optarg;
+	    break;
+	case 'f':
+	    foreground = 1;
+	    break;
+	case 'n':
+	    feed_name = optarg;
+	    break;
+	case 'o':
+	    once = 1;
+	    break;
+	case 'V':
+	    printf("subguard-feed %s\n", SG_VERSION);
+	    return (0);
+	default:
+	    usage();
+	}
+    }
+    if (optind != argc - 1)
+	usage();
+    if (!valid_name(feed_name)) {
+	fprintf(stderr, "subguard-feed: -n %s: want 1 to 64 of "
+		"A-Z a-z 0-9 . _ -\n", feed_name);
+	return (2);
+    }
+    from_stdin = strcmp(argv[optind], "-") == 0;
+    if ((logfile = from_stdin ? strdup("-") : absolute(argv[optind])) == 0) {
+	fprintf(stderr, "subguard-feed: out of memory\n");
+	return (1);
+    }
+
+    memset(&fd, 0, sizeof(fd));
+    if (sg_runtime_build(path, &fd.rt, err, sizeof(err)) < 0) {
+	fprintf(stderr, "subguard-feed: %s\n", err);
+	return (1);
+    }
+    fd.name = from_stdin ? 0 : feed_name;
+    sg_log_open(fd.rt->cfg.syslog_facility, foreground);
+
+    /* No SA_RESTART: a signal must end a sleep or a poll at once. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, 0);
+    sigaction(SIGINT, &sa, 0);
+    sigaction(SIGHUP, &sa, 0);
+    signal(SIGPIPE, SIG_IGN);
+
+    /*
+     * What can be wrong locally is said on standard error before the
+     * process detaches; Redis is waited for after (it may come up later).
+     * Detach only a long-running follower of a file: standard input would
+     * be lost, and a batch run is waited for by whoever started it.
+     */
+    detach = !foreground && !once && !from_stdin;
+    if (!from_stdin && access(logfile, R_OK) < 0
+	&& (errno != ENOENT || once)) {
+	fprintf(stderr, "subguard-feed: %s: %s\n", logfile, strerror(errno));
+	return (1);
+    }
+    if (detach && daemon(0, 0) < 0) {
+	fprintf(stderr, "subguard-feed: cannot detach: %s\n", strerror(errno));
+	return (1);
+    }
+
+    memset(&fo, 0, sizeof(fo));
+    fo.once = once;
+    fo.log = sg_log;
+    if (from_stdin) {
+	fd.follow = sg_follow_fdopen(0, "-", &fo, err, sizeof(err));
+    } else {
+	resume_position(&fd, pos, sizeof(pos));
+	if (stop) {
+	    sg_log(LOG_NOTICE, "stopped before starting");
+	    return (0);
+	}
+	fd.follow = sg_follow_open(logfile, pos, &fo, err, sizeof(err));
+    }
+    if (fd.follow == 0) {
+	sg_log(LOG_ERR, "cannot follow %s: %s", logfile, err);
+	if (!foreground && !detach)
+	    fprintf(stderr, "subguard-feed: %s\n", err);
+	return (1);
+    }
+    sg_log(LOG_NOTICE, "subguard-feed %s started: log=%s feed=%s resume=%s "
+	   "redis=%s%s", SG_VERSION, logfile, fd.name ? fd.name : "-",
+	   pos[0] ? pos : "-", fd.rt->cfg.redis_address,
+	   once ? " once=yes" : "");
+    fd.last_save = mono();
+
+    for (;;) {
+	wake = 0;				/* before looking: none is missed */
+	if (stop)
+	    break;
+	if (hup) {
+	    hup = 0;
+	    sg_log(LOG_NOTICE, "SIGHUP: reopening %s", logfile);
+	    sg_follow_reopen(fd.follow);
+	}
+	rc = sg_follow_line(fd.follow, &line, &len, SAVE_EVERY_MS, &wake);
+	if (rc == SG_FOLLOW_LINE) {
+	    if (handle(&fd, line, len) < 0) {
+		pending = 1;			/* stopped in a retry */
+		break;
+	    }
+	    if (fd.since_save >= SAVE_EVERY_LINES
+		|| (fd.dirty && mono() - fd.last_save >= SAVE_EVERY_MS / 1e3))
+		save_position(&fd);
+	    continue;
+	}
+	if (rc == SG_FOLLOW_END)
+	    break;
+	if (rc == SG_FOLLOW_ERROR) {
+	    sg_log(LOG_ERR, "%s; trying again in 1 s",
+		   sg_follow_error(fd.follow));
+	    nap(1000);
+	}
+	save_position(&fd);			/* idle */
+	bad_report(&fd, 0);
+    }
+
+    /*
+     * The position after the last finished line. A line stopped in its
+     * retry is not finished: the saved position stays before it.
+     */
+    if (!pending)
+	save_position(&fd);
+    if (fd.dirty && fd.name && !pending)
+	sg_log(LOG_WARNING, "feed=%s position not saved: the last lines "
+	       "will be read again", fd.name);
+    bad_report(&fd, 1);
+    sg_log(LOG_NOTICE, "stopped: lines=%lu outcomes=%lu counted=%lu "
+	   "unknown_qid=%lu quarantined=%lu delivered=%lu deferred=%lu "
+	   "ignored=%lu unparsable=%lu position=%s", fd.lines, fd.outcomes,
+	   fd.counted, fd.unknown, fd.quarantined, fd.delivered, fd.deferred,
+	   fd.ignored, fd.bad, fd.name ? sg_follow_position(fd.follow) : "-");
+    sg_follow_close(fd.follow);
+    sg_runtime_release(fd.rt);
+    free(logfile);
+    return (0);
+}

@@ -49,7 +49,7 @@
 #define SG_LINE_BUF	1024		/* raw line; inih's own is smaller */
 #define SG_QUOTE_MAX	64		/* input quoted back in messages */
 
-/* Which parts of the value a setter checks; its "why" names the parameter. */
+/* A setter checks one value and stores it, or says why not (naming it). */
 struct sg_param;
 typedef int (*sg_setter) (const struct sg_param *, void *, const char *,
 			          char *, size_t);
@@ -1172,8 +1172,8 @@ static int sg_handler(void *user, const char *section, const char *name,
     /* inih also splits at ":"; the file format has only "=". */
     s += strcspn(s, "=:");
     if (*s != '=')
-	return (sg_fail_at(p, p->lineno, "expected \"name = value\", "
-			   "not \"name: value\""));
+	return (sg_fail_at(p, p->lineno,
+			   "expected \"name = value\" or \"[section]\""));
     if (*name == 0)
 	return (sg_fail_at(p, p->lineno,
 			   "missing parameter name before \"=\""));

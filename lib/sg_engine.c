@@ -32,26 +32,43 @@ struct sg_engine {
     int     tdefault;			/* index of the default tier */
 };
 
-/* push_arg - append one formatted argument to the tier table */
-static int push_arg(struct sg_engine *e, int *cap, const char *fmt,...)
+/* push_arg - append one argument to the tier table */
+static int push_arg(struct sg_engine *e, int *cap, const char *text)
 {
-    va_list ap;
-    char    buf[SG_NAME_MAX + 32];
     char  **n;
 
     if (e->ntarg == *cap) {
-	*cap = *cap ? 2 * *cap : 64;
+	*cap = *cap ? 2 * *cap : 16;
 	if ((n = realloc(e->targ, *cap * sizeof(*n))) == 0)
 	    return (-1);
 	e->targ = n;
     }
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    if ((e->targ[e->ntarg] = strdup(buf)) == 0)
+    if ((e->targ[e->ntarg] = strdup(text)) == 0)
 	return (-1);
     e->ntarg++;
     return (0);
+}
+
+/* tier_spec - one tier's numbers as one space-separated argument */
+static void tier_spec(const struct sg_tier *t, char *buf, size_t len)
+{
+    const struct sg_windows *lists[5] = {
+	&t->messages, &t->recipients, &t->q_recipients, &t->q_rejected,
+	&t->q_failed,
+    };
+    double  d[5];
+    size_t  n = 0;
+    int     l, j;
+
+    for (l = 0; l < 5; l++) {
+	n += snprintf(buf + n, len - n, "%d ", lists[l]->n);
+	for (j = 0; j < lists[l]->n; j++)
+	    n += snprintf(buf + n, len - n, "%lu %lu ", lists[l]->w[j].limit,
+			  lists[l]->w[j].seconds);
+    }
+    sg_detection_numbers(t, d);
+    snprintf(buf + n, len - n, "%.6f %.6f %.6f %.6f %.6f", d[0], d[1], d[2],
+	     d[3], d[4]);
 }
 
 /* sg_detection_numbers - the failure test's lf, ls, upper, lower, ratio */
@@ -81,43 +98,32 @@ void    sg_detection_numbers(const struct sg_tier *t, double d[5])
 struct sg_engine *sg_engine_new(const struct sg_config *cfg)
 {
     struct sg_engine *e;
-    int     cap = 0, i, l, j;
+    char    spec[5 * (1 + 2 * SG_MAX_WINDOWS) * 24 + 5 * 24];
+    int     cap = 0, i;
 
     if ((e = calloc(1, sizeof(*e))) == 0)
 	return (0);
     e->cfg = cfg;
     e->tdefault = 0;
-    for (i = 0; i < cfg->ntiers; i++) {
-	const struct sg_tier *t = cfg->tiers + i;
-	const struct sg_windows *lists[5] = {
-	    &t->messages, &t->recipients, &t->q_recipients, &t->q_rejected,
-	    &t->q_failed,
-	};
-	double  d[5];
 
-	if (strcmp(t->name, cfg->default_tier) == 0)
+    /*
+     * Two arguments a tier, its name and its numbers in one string: Redis
+     * turns every argument into a Lua string, and the script parses only
+     * the tier it needs.
+     */
+    for (i = 0; i < cfg->ntiers; i++) {
+	if (strcmp(cfg->tiers[i].name, cfg->default_tier) == 0)
 	    e->tdefault = i;
 	e->toff[i] = e->ntarg;
-	if (push_arg(e, &cap, "%s", t->name) < 0)
-	    goto fail;
-	for (l = 0; l < 5; l++) {
-	    if (push_arg(e, &cap, "%d", lists[l]->n) < 0)
-		goto fail;
-	    for (j = 0; j < lists[l]->n; j++)
-		if (push_arg(e, &cap, "%lu", lists[l]->w[j].limit) < 0
-		    || push_arg(e, &cap, "%lu", lists[l]->w[j].seconds) < 0)
-		    goto fail;
+	tier_spec(cfg->tiers + i, spec, sizeof(spec));
+	if (push_arg(e, &cap, cfg->tiers[i].name) < 0
+	    || push_arg(e, &cap, spec) < 0) {
+	    sg_engine_free(e);
+	    return (0);
 	}
-	sg_detection_numbers(t, d);
-	for (l = 0; l < 5; l++)
-	    if (push_arg(e, &cap, "%.6f", d[l]) < 0)
-		goto fail;
-	e->tlen[i] = e->ntarg - e->toff[i];
+	e->tlen[i] = 2;
     }
     return (e);
-fail:
-    sg_engine_free(e);
-    return (0);
 }
 
 /* sg_engine_free - release */

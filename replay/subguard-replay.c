@@ -4,7 +4,8 @@
  * SUMMARY
  *	replay a traffic trace through the real engine
  * SYNOPSIS
- *	subguard-replay [-c FILE] [-R] [-e LOGIN] [-q] [TRACE | -]
+ *	subguard-replay [-c FILE] [-R] [-t USERS] [-e LOGIN] [-j N] [-q]
+ *		[TRACE | -]
  * DESCRIPTION
  *	Reads a trace (../shared/trace-format.md: JSON Lines of submit and
  *	delivery events, sorted by time) and writes one verdict line per
@@ -27,9 +28,15 @@
  *	-R uses the [redis] address of the configuration instead. Without -c
  *	the built-in defaults apply (those of subguard.conf(5)).
  *
+ *	-t USERS reads JSON Lines with "user" and "tier" (a trace's users
+ *	file) and sets each login's tier key before the replay, as support
+ *	staff would for their business customers. Other fields are ignored:
+ *	ground truth never reaches the engine.
+ *
  *	-e LOGIN prints that account's timeline on standard error: every
  *	event, the decision, the counts, the score and the reasons.
- *	-q prints no verdicts (for benchmarks).
+ *	-q prints no verdicts (for benchmarks). -j N shares the accounts out
+ *	among N threads (default 4); each account stays in trace order.
  * DIAGNOSTICS
  *	A line that is not valid JSON or lacks a field is reported with its
  *	line number on standard error and skipped; the replay goes on.
@@ -47,6 +54,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <json-c/json.h>
 
 #include "sg_config.h"
@@ -60,9 +69,36 @@ struct accepted {
     char   *msg;
     char  **rcpt;			/* recipients let through */
     int     nrcpt;
+    int     worker;			/* the thread that owns its login */
 };
 
 #define NBUCKET	(1 << 20)
+#define RING	4096			/* events queued per worker */
+
+/*
+ * Accounts are independent, so events are shared out by login among
+ * worker threads, each in trace order, each with its own connection:
+ * Redis then serves several requests per wake-up instead of one. The
+ * main thread reads and parses; verdicts are printed in input order.
+ */
+struct job {
+    json_object *ev;			/* NULL: stop */
+    double  t;
+    long    index;			/* submit: its verdict's slot */
+    struct accepted *a;
+};
+
+struct worker {
+    pthread_t tid;
+    pthread_mutex_t lock;
+    pthread_cond_t more, room;
+    struct job ring[RING];
+    int     head, n;
+    const struct sg_engine *eng;
+    const struct sg_store *store;
+};
+
+static char **verdicts;			/* by submit index */
 
 static struct accepted *table[NBUCKET];
 static const char *explain;
@@ -91,8 +127,8 @@ static struct accepted *lookup(const char *msg)
     return (0);
 }
 
-/* remember - note a message and the recipients the engine let through */
-static struct accepted *remember(const char *msg, int max)
+/* remember - a message, for the recipients the engine will let through */
+static struct accepted *remember(const char *msg, int max, int worker)
 {
     struct accepted *a = calloc(1, sizeof(*a));
     unsigned h = hash(msg);
@@ -102,6 +138,7 @@ static struct accepted *remember(const char *msg, int max)
 	fprintf(stderr, "subguard-replay: out of memory\n");
 	exit(1);
     }
+    a->worker = worker;
     a->next = table[h];
     table[h] = a;
     return (a);
@@ -210,7 +247,8 @@ static json_object *field(json_object *o, const char *name)
 
 /* submit - one message attempt through begin, rcpt and commit */
 static void submit(const struct sg_engine *eng, const struct sg_store *store,
-		           json_object *ev, double t, FILE *out, int quiet)
+		           json_object *ev, double t, struct accepted *a,
+		           long index)
 {
     const struct sg_config *cfg = sg_engine_config(eng);
     json_object *jmsg = field(ev, "msg"), *jrcpts = field(ev, "rcpts");
@@ -218,7 +256,6 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
     const char *user = json_object_get_string(field(ev, "user"));
     const char *verdict, *reason = "";
     struct sg_msg m;
-    struct accepted *a = 0;
     char    err[256];
     int     n = jrcpts ? (int) json_object_array_length(jrcpts) : 0, i;
     enum sg_action act;
@@ -229,7 +266,6 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 	exit(1);
     }
     if (act == SG_ACT_CONTINUE || act == SG_ACT_IGNORE) {
-	a = remember(msg, n);
 	for (i = 0; i < n; i++) {
 	    json_object *r = json_object_array_get_idx(jrcpts, i);
 	    json_object *code = field(r, "smtp");
@@ -269,9 +305,9 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 	break;
     }
     /* Held or refused mail is never delivered: forget its recipients. */
-    if (a && (act == SG_ACT_HOLD || act == SG_ACT_QUARANTINE_REFUSE))
+    if (act == SG_ACT_HOLD || act == SG_ACT_QUARANTINE_REFUSE)
 	a->nrcpt = 0;
-    if (!quiet) {
+    if (verdicts) {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "msg", json_object_new_string(msg));
@@ -282,8 +318,8 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 	    json_object_object_add(o, "reason", json_object_new_string(reason));
 	if (m.tier[0])
 	    json_object_object_add(o, "tier", json_object_new_string(m.tier));
-	fprintf(out, "%s\n", json_object_to_json_string_ext(o,
-						       JSON_C_TO_STRING_PLAIN));
+	verdicts[index] = strdup(json_object_to_json_string_ext(o,
+						      JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
     }
     if (explain && strcmp(m.login, explain) == 0)
@@ -295,17 +331,16 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 
 /* delivery - a delivery outcome, as the log feed would see it */
 static void delivery(const struct sg_engine *eng, const struct sg_store *store,
-		             json_object *ev, double t)
+		             json_object *ev, double t, struct accepted *a)
 {
-    const char *msg = json_object_get_string(field(ev, "msg"));
+    const char *msg = a->msg;
     const char *to = json_object_get_string(field(ev, "to"));
     const char *dsn = json_object_get_string(field(ev, "dsn"));
-    struct accepted *a = msg ? lookup(msg) : 0;
     struct sg_outcome out;
     char    err[256];
     int     i, cls;
 
-    if (a == 0 || to == 0 || dsn == 0)
+    if (to == 0 || dsn == 0)
 	return;
     for (i = 0; i < a->nrcpt; i++)
 	if (strcmp(a->rcpt[i], to) == 0)
@@ -326,6 +361,77 @@ static void delivery(const struct sg_engine *eng, const struct sg_store *store,
 		 out.newly_quarantined ? "\"" : "");
 }
 
+/* work - a worker thread: its accounts' events, in order */
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct job j;
+
+    for (;;) {
+	pthread_mutex_lock(&w->lock);
+	while (w->n == 0)
+	    pthread_cond_wait(&w->more, &w->lock);
+	j = w->ring[w->head];
+	w->head = (w->head + 1) % RING;
+	w->n--;
+	pthread_cond_signal(&w->room);
+	pthread_mutex_unlock(&w->lock);
+	if (j.ev == 0)
+	    return (0);
+	if (j.index >= 0)
+	    submit(w->eng, w->store, j.ev, j.t, j.a, j.index);
+	else
+	    delivery(w->eng, w->store, j.ev, j.t, j.a);
+	json_object_put(j.ev);
+    }
+}
+
+/* enqueue - hand an event to the worker that owns its account */
+static void enqueue(struct worker *w, const struct job *j)
+{
+    pthread_mutex_lock(&w->lock);
+    while (w->n == RING)
+	pthread_cond_wait(&w->room, &w->lock);
+    w->ring[(w->head + w->n) % RING] = *j;
+    w->n++;
+    pthread_cond_signal(&w->more);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* set_tiers - -t: each login's tier, as support would set it */
+static long set_tiers(const struct sg_config *cfg, const char *path)
+{
+    FILE   *fp = fopen(path, "r");
+    char   *line = 0, login[SG_LOGIN_MAX], key[SG_KEY_MAX], buf[64];
+    const char *argv[3];
+    size_t  cap = 0;
+    long    n = 0;
+
+    if (fp == 0) {
+	fprintf(stderr, "subguard-replay: %s: %s\n", path, strerror(errno));
+	exit(1);
+    }
+    while (getline(&line, &cap, fp) > 0) {
+	json_object *o = json_tokener_parse(line), *u, *t;
+
+	if (o && (u = field(o, "user")) != 0 && (t = field(o, "tier")) != 0
+	    && strcmp(json_object_get_string(t), cfg->default_tier) != 0
+	    && sg_login_normalise(json_object_get_string(u), cfg->login_case,
+				  login, sizeof(login)) != SG_LOGIN_EMPTY) {
+	    sg_key(key, sizeof(key), cfg->key_prefix, login, "tier");
+	    argv[0] = "SET";
+	    argv[1] = key;
+	    argv[2] = json_object_get_string(t);
+	    command(buf, sizeof(buf), 0, 3, argv);
+	    n++;
+	}
+	json_object_put(o);
+    }
+    free(line);
+    fclose(fp);
+    return (n);
+}
+
 /* quiet_log - the pool's outage reports, on standard error */
 static void quiet_log(int level, const char *fmt,...)
 {
@@ -342,7 +448,7 @@ static void quiet_log(int level, const char *fmt,...)
 int     main(int argc, char **argv)
 {
     static struct sg_config cfg;
-    const char *conf = 0, *path = "-";
+    const char *conf = 0, *path = "-", *users = 0;
     struct sg_redis_params rp;
     struct sg_engine *eng;
     struct sg_store store;
@@ -350,11 +456,13 @@ int     main(int argc, char **argv)
     const char *ping[1] = {"PING"}, *flush[1] = {"FLUSHALL"};
     size_t  cap = 0;
     ssize_t len;
-    long    lineno = 0, bad = 0, submits = 0, deliveries = 0;
-    int     ch, use_config_redis = 0, quiet = 0, i;
+    long    lineno = 0, bad = 0, submits = 0, deliveries = 0, l;
+    long    nverdicts = 0;
+    int     ch, use_config_redis = 0, quiet = 0, i, nworkers = 4;
+    struct worker *workers;
     FILE   *in;
 
-    while ((ch = getopt(argc, argv, "c:e:qR")) != -1) {
+    while ((ch = getopt(argc, argv, "c:e:j:qRt:")) != -1) {
 	switch (ch) {
 	case 'c':
 	    conf = optarg;
@@ -368,9 +476,16 @@ int     main(int argc, char **argv)
 	case 'R':
 	    use_config_redis = 1;
 	    break;
+	case 't':
+	    users = optarg;
+	    break;
+	case 'j':
+	    if ((nworkers = atoi(optarg)) < 1 || nworkers > 64)
+		nworkers = 4;
+	    break;
 	default:
-	    fprintf(stderr, "usage: subguard-replay [-c FILE] [-R] [-e LOGIN] "
-		    "[-q] [TRACE | -]\n");
+	    fprintf(stderr, "usage: subguard-replay [-c FILE] [-R] [-t USERS] "
+		    "[-e LOGIN] [-j N] [-q] [TRACE | -]\n");
 	    return (2);
 	}
     }
@@ -409,6 +524,15 @@ int     main(int argc, char **argv)
 	fprintf(stderr, "subguard-replay: %s\n", err);
 	return (1);
     }
+    /* Wait for the private server's socket before the first command, so
+     * its start-up is not reported as an outage. */
+    for (i = 0; i < 100 && !use_config_redis; i++) {
+	struct stat st;
+
+	if (stat(addr + 5, &st) == 0)
+	    break;
+	usleep(50000);
+    }
     for (i = 0; i < 100 && command(err, sizeof(err), 0, 1, ping)[0] == 0; i++)
 	usleep(50000);
     if (i == 100) {
@@ -419,10 +543,25 @@ int     main(int argc, char **argv)
 	command(err, sizeof(err), 0, 1, flush);
     store = sg_redis_store(pool);
     eng = sg_engine_new(&cfg);
+    if (users)
+	fprintf(stderr, "subguard-replay: %ld tiers set from %s\n",
+		set_tiers(&cfg, users), users);
 
+    if ((workers = calloc(nworkers, sizeof(*workers))) == 0)
+	return (1);
+    for (i = 0; i < nworkers; i++) {
+	pthread_mutex_init(&workers[i].lock, 0);
+	pthread_cond_init(&workers[i].more, 0);
+	pthread_cond_init(&workers[i].room, 0);
+	workers[i].eng = eng;
+	workers[i].store = &store;
+	pthread_create(&workers[i].tid, 0, work, workers + i);
+    }
     while ((len = getline(&line, &cap, in)) > 0) {
-	json_object *ev, *jt, *jev;
+	json_object *ev, *jt, *jev, *jrcpts;
 	const char *kind;
+	struct job j;
+	char    who[SG_LOGIN_MAX];
 
 	lineno++;
 	if ((ev = json_tokener_parse(line)) == 0
@@ -434,17 +573,52 @@ int     main(int argc, char **argv)
 	    continue;
 	}
 	kind = json_object_get_string(jev);
+	j.ev = ev;
+	j.t = json_object_get_double(jt);
 	if (strcmp(kind, "submit") == 0 && field(ev, "user") && field(ev, "msg")) {
-	    submit(eng, &store, ev, json_object_get_double(jt), stdout, quiet);
-	    submits++;
+	    sg_login_normalise(json_object_get_string(field(ev, "user")),
+			       cfg.login_case, who, sizeof(who));
+	    jrcpts = field(ev, "rcpts");
+	    if (submits == nverdicts) {
+		nverdicts = nverdicts ? 2 * nverdicts : 65536;
+		if (!quiet && (verdicts = realloc(verdicts, nverdicts
+						  * sizeof(*verdicts))) == 0) {
+		    fprintf(stderr, "subguard-replay: out of memory\n");
+		    return (1);
+		}
+	    }
+	    j.index = submits++;
+	    j.a = remember(json_object_get_string(field(ev, "msg")),
+			   jrcpts ? (int) json_object_array_length(jrcpts) : 0,
+			   hash(who) % nworkers);
+	    enqueue(workers + j.a->worker, &j);
 	} else if (strcmp(kind, "delivery") == 0) {
-	    delivery(eng, &store, ev, json_object_get_double(jt));
 	    deliveries++;
-	} else if (bad++ < 10) {
-	    fprintf(stderr, "subguard-replay: %s:%ld: unknown or incomplete "
-		    "event, skipped\n", path, lineno);
+	    j.index = -1;
+	    if (field(ev, "msg") == 0
+		|| (j.a = lookup(json_object_get_string(field(ev, "msg")))) == 0) {
+		json_object_put(ev);		/* never submitted: skip */
+		continue;
+	    }
+	    enqueue(workers + j.a->worker, &j);
+	} else {
+	    if (bad++ < 10)
+		fprintf(stderr, "subguard-replay: %s:%ld: unknown or incomplete "
+			"event, skipped\n", path, lineno);
+	    json_object_put(ev);
 	}
-	json_object_put(ev);
+    }
+    for (i = 0; i < nworkers; i++) {
+	struct job stop = {0, 0, 0, 0};
+
+	enqueue(workers + i, &stop);
+    }
+    for (i = 0; i < nworkers; i++)
+	pthread_join(workers[i].tid, 0);
+    for (l = 0; verdicts && l < submits; l++) {
+	fputs(verdicts[l] ? verdicts[l] : "{}", stdout);
+	putchar('\n');
+	free(verdicts[l]);
     }
     fflush(stdout);
     fprintf(stderr, "subguard-replay: %ld lines, %ld submits, %ld deliveries, "

@@ -39,11 +39,12 @@
 --
 -- position where a feed stopped: KEYS position; ARGV "position", 0.
 --
--- TIER is a tier's name, five window lists (messages, recipients,
+-- TIER is two arguments: a tier's name, and one string of numbers
+-- separated by spaces: five window lists (messages, recipients,
 -- quarantine_recipients, quarantine_rejected, quarantine_failed), each a
 -- count n and n pairs limit, seconds, then the detection's numbers
 -- lf, ls, upper, lower, ratio (see "Detection"). TIERS is any number of
--- TIERs.
+-- TIERs. Only the tier in use is parsed.
 --
 -- Counting. The counters hash holds, for each window length S in use,
 -- the count of the current fixed bucket of S seconds (field kindS) and of
@@ -75,42 +76,43 @@ local op = ARGV[1]
 local now = tonumber(ARGV[2])
 local DETECT = {3600, 86400}		-- windows of the ratio gate
 
--- read_tier - parse one TIER starting at ARGV[i]; returns it and next i
-local function read_tier(i)
-  local t = {name = ARGV[i]}
-  i = i + 1
+-- read_tier - parse a TIER: its name and its space-separated numbers
+local function read_tier(name, spec)
+  local t = {name = name}
+  local nums, k = {}, 1
+  for v in string.gmatch(spec, '%S+') do
+    nums[#nums + 1] = tonumber(v)
+  end
   for _, list in ipairs({'m', 'r', 'qr', 'qx', 'qf'}) do
-    local n = tonumber(ARGV[i])
+    local n = nums[k]
     local w = {}
-    i = i + 1
+    k = k + 1
     for j = 1, n do
-      w[j] = {limit = tonumber(ARGV[i]), secs = tonumber(ARGV[i + 1])}
-      i = i + 2
+      w[j] = {limit = nums[k], secs = nums[k + 1]}
+      k = k + 2
     end
     t[list] = w
   end
-  t.lf, t.ls, t.upper, t.lower, t.ratio = tonumber(ARGV[i]),
-    tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]),
-    tonumber(ARGV[i + 4])
-  return t, i + 5
+  t.lf, t.ls, t.upper, t.lower, t.ratio = nums[k], nums[k + 1], nums[k + 2],
+    nums[k + 3], nums[k + 4]
+  return t
 end
 
 -- pick_tier - a login's tier from TIERS at ARGV[i]: wanted, else default
 local function pick_tier(i, wanted, default)
-  local tier, fallback, t = nil, nil, nil
-  while i <= #ARGV do
-    t, i = read_tier(i)
-    if wanted and t.name == wanted then
-      tier = t
+  local fallback = nil
+  for j = i, #ARGV - 1, 2 do
+    if wanted and ARGV[j] == wanted then
+      return read_tier(ARGV[j], ARGV[j + 1]), ''
     end
-    if t.name == default then
-      fallback = t
+    if ARGV[j] == default then
+      fallback = j
     end
   end
-  if tier then
-    return tier, ''
+  if fallback == nil then
+    return nil, wanted or ''
   end
-  return fallback, wanted or ''
+  return read_tier(ARGV[fallback], ARGV[fallback + 1]), wanted or ''
 end
 
 -- load - the counters hash as a table, and the time it was last updated.
@@ -235,16 +237,24 @@ local function update(k, login, tier, add, delta, qid, source)
   end
 
   -- Rotate every window in use to now and add the counts. One window
-  -- length may serve several lists; each is rotated once.
-  -- Fields that are zero are left out: absent reads as zero, and a
-  -- million mostly idle accounts must fit in little memory.
-  local out = {'t', now, 'tn', tier.name}
+  -- length may serve several lists; each is rotated once. Only fields
+  -- that change are written (turning numbers into text is most of a
+  -- call's cost), and fields that become zero are removed: absent reads
+  -- as zero, so a million mostly idle accounts fit in little memory.
+  local out, gone = {}, {}
   local function put(f, v)
-    if v ~= 0 and v ~= '' then
+    if v == 0 or v == '' then
+      if h[f] and not lifted then
+        gone[#gone + 1] = f
+      end
+    elseif lifted or h[f] == nil or (type(v) == 'number' and tonumber(h[f]) ~= v)
+           or (type(v) == 'string' and h[f] ~= v) then
       out[#out + 1] = f
       out[#out + 1] = v
     end
   end
+  put('t', math.floor(now))
+  put('tn', tier.name)
   local est = {}
   local function count(kind, lists, n)
     local seen = {}
@@ -335,14 +345,18 @@ local function update(k, login, tier, add, delta, qid, source)
   else
     reason = redis.call('HGET', k.quar, 'reason') or ''
   end
-  if s ~= 0 then
-    put('s', string.format('%.4f', s))
-  end
+  put('s', s ~= 0 and string.format('%.4f', s) or 0)
   if quarantined then
     put('q', h.q or math.floor(now))
   end
-  redis.call('DEL', k.cnt)
-  redis.call('HSET', k.cnt, unpack(out))
+  if lifted then
+    redis.call('DEL', k.cnt)
+  elseif #gone > 0 then
+    redis.call('HDEL', k.cnt, unpack(gone))
+  end
+  if #out > 0 then
+    redis.call('HSET', k.cnt, unpack(out))
+  end
   redis.call('EXPIRE', k.cnt, ttl_of(tier))
   return quarantined, newly, reason
 end
@@ -381,7 +395,7 @@ if op == 'commit' then
   local login, qid = ARGV[3], ARGV[4]
   local accepted, rejected = tonumber(ARGV[5]), tonumber(ARGV[6])
   local message, hold = tonumber(ARGV[8]), ARGV[9] == '1'
-  local tier = read_tier(13)
+  local tier = read_tier(ARGV[13], ARGV[14])
   local k = {quar = KEYS[1], cnt = KEYS[2], events = KEYS[5]}
   local quarantined, newly, reason = update(k, login, tier,
     {m = message, r = accepted, x = rejected, b = 0, policy = 0,

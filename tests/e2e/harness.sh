@@ -698,3 +698,79 @@ sg_maillog_has() {
 sg_redis() {
     redis-cli -s "$SG_REDIS_SOCK" "$@"
 }
+
+# ---------------------------------------------------------------------------
+# Added for the scenario tests (t_10 ... t_80)
+# ---------------------------------------------------------------------------
+
+# sg_subguard_log_has ERE - true if a line of subguard.log matches ERE
+# (grep -E). Wait for one with: sg_wait_for sg_subguard_log_has 'action=hold'
+sg_subguard_log_has() {
+    grep -qE -- "$1" "$SG_DIR/subguard.log"
+}
+
+# sg_subguard_log_count ERE [FILE] - print how many lines of subguard.log
+# (or FILE) match ERE; 0 if none or no file.
+sg_subguard_log_count() {
+    local f=${2:-$SG_DIR/subguard.log} n
+    n=$(grep -cE -- "$1" "$f" 2>/dev/null) || true
+    echo "${n:-0}"
+}
+
+# sg_free_port - print one free TCP port on 127.0.0.1 (never fails; safe in
+# $(...)).
+sg_free_port() {
+    sg__free_ports 1
+}
+
+# sg_redis_running - true while the world's redis answers PING.
+sg_redis_running() {
+    sg__redis_ping
+}
+
+sg__dead() {
+    ! sg__alive "$1"
+}
+
+# sg_redis_stop - stop the world's redis-server (SHUTDOWN NOSAVE: nothing is
+# kept) and wait up to 10 s until its process is gone. Fails via sg_fail.
+sg_redis_stop() {
+    local pid=
+    [[ -s $SG_DIR/redis.pid.harness ]] && pid=$(<"$SG_DIR/redis.pid.harness")
+    sg__alive "$pid" || sg_fail "sg_redis_stop: redis-server is not running"
+    redis-cli -s "$SG_REDIS_SOCK" shutdown nosave >/dev/null 2>&1 || true
+    sg_wait_for -t 10 sg__dead "$pid" || sg_fail "redis-server ($pid) did not stop"
+    wait "$pid" 2>/dev/null || true
+    rm -f "$SG_REDIS_SOCK"
+}
+
+# sg_redis_start - start the world's redis-server again, as sg_world_up did
+# (same redis.conf, same socket $SG_REDIS_SOCK, empty: no disk), and wait up
+# to 10 s until it answers PING. Fails via sg_fail.
+sg_redis_start() {
+    if sg__redis_ping; then sg_fail "sg_redis_start: redis already answers"; fi
+    SG_WORLD=$SG_DIR redis-server "$SG_DIR/redis.conf" </dev/null &
+    echo $! >"$SG_DIR/redis.pid.harness"
+    sg_wait_for -t 10 sg__redis_ping ||
+        sg_fail "redis-server did not answer PING on $SG_REDIS_SOCK after a restart"
+}
+
+# sg_submission_add PORT [NAME=VALUE...] - add a second submission listener
+# on 127.0.0.1:PORT to master.cf, the same as the first one (main.cf's
+# settings: AUTH, restrictions, milters) but with the given -o NAME=VALUE
+# overrides (e.g. smtpd_milters=unix:$SG_DIR/other.sock), and restart
+# Postfix. Send through it with: sg_submit --port PORT ... (the last --port
+# wins). Queued and held mail stay.
+sg_submission_add() {
+    local port=$1 kv
+    shift
+    [[ $port =~ ^[0-9]+$ ]] || sg_fail "sg_submission_add: bad port '$port'"
+    {
+        echo "127.0.0.1:$port inet n - n - - smtpd"
+        echo "  -o syslog_name=postfix/submission"
+        for kv in "$@"; do echo "  -o $kv"; done
+    } >>"$SG_PF/master.cf"
+    sg__postfix_stop
+    sg_wait_for -t 10 sg__master_gone || sg_fail "Postfix did not stop"
+    sg__postfix_start
+}

@@ -1,0 +1,68 @@
+#!/bin/bash
+# t_10_accept: subguard in the path, nothing over any limit.
+# Proves: mail without AUTH is none of subguard's business (Postfix itself
+# refuses the relaying with 554 5.7.1, subguard writes no Redis key and logs
+# no decision); an authenticated user's message to three recipients is
+# delivered to all three, subguard logs one action=accept line for it with
+# the login, tier and counts, and counts it in Redis (msgs, rcpts) and
+# remembers the queue id's login.
+set -euo pipefail
+. "$(dirname "$0")/harness.sh"
+
+sg_world_up
+sg_user alice 'alice-pw'
+sg_subguard_conf '[tier default]
+messages = 10/1h
+recipients = 10/1h
+quarantine_recipients = 100/1d
+quarantine_rejected = 10/1h'
+sg_subguard_start
+
+# 1. No AUTH: Postfix refuses the relaying itself; subguard stays out.
+out=$(sg_submit --from alice@example.net --to one@remote.example,two@remote.example) ||
+    sg_fail "unauthenticated submit failed: $out"
+for r in one@remote.example two@remote.example; do
+    sg_assert_eq 554 "$(sg_json "m[\"rcpt\"][\"$r\"][0]" <<<"$out")" "RCPT $r without AUTH"
+    sg_assert_match '^5\.7\.1 ' "$(sg_json "m[\"rcpt\"][\"$r\"][1]" <<<"$out")" \
+        "RCPT $r without AUTH (text)"
+done
+sg_assert_eq null "$(sg_json 'm["data"]' <<<"$out")" "DATA without AUTH"
+sg_wait_for -t 5 sg_maillog_has 'NOQUEUE: reject: RCPT from .* 554 5\.7\.1 <two@remote\.example>' ||
+    sg_fail "no Postfix reject line for the unauthenticated RCPT"
+# The milter was asked (MAIL FROM came through it) but decided nothing.
+sg_assert_eq "" "$(sg_redis --raw keys 'subguard:*')" "Redis keys after unauthenticated mail"
+sg_assert_eq 0 "$(sg_subguard_log_count 'action=')" "decision lines after unauthenticated mail"
+sg_assert_eq 0 "$(sg_delivered_count one@remote.example)" "deliveries to one@ without AUTH"
+
+# 2. AUTH: delivered to every recipient, one accept line, counted.
+rcpts=a1@remote.example,a2@remote.example,a3@remote.example
+out=$(sg_submit --user alice@example.net --password alice-pw --to "$rcpts") ||
+    sg_fail "submit failed: $out"
+sg_assert_eq 250 "$(sg_json 'm["mail"]' <<<"$out")" "MAIL"
+for r in ${rcpts//,/ }; do
+    sg_assert_eq 250 "$(sg_json "m[\"rcpt\"][\"$r\"][0]" <<<"$out")" "RCPT $r"
+done
+sg_assert_eq 250 "$(sg_json 'm["data"][0]' <<<"$out")" "end of DATA"
+qid=$(sg_json 'm["queue_id"]' <<<"$out")
+sg_assert_match '^[0-9A-Za-z]+$' "$qid" "queue id"
+for r in ${rcpts//,/ }; do
+    sg_wait_eq 1 sg_delivered_count "$r" || sg_fail "$r: $SG_LAST deliveries, want 1"
+    sg_assert_eq "$qid" "$(sg_delivered_ids "$r")" "sink's queue id for $r"
+done
+sg_wait_for -t 5 sg_subguard_log_has "action=accept stage=eom login=alice@example\.net .*qid=$qid tier=default rcpts=3 rejected=0 refused=0" ||
+    sg_fail "no action=accept line for $qid"
+sg_assert_eq 1 "$(sg_subguard_log_count 'action=')" "decision lines in total"
+sg_assert_eq 0 "$(sg_subguard_log_count 'action=(tempfail|hold|quarantine|reject)')" \
+    "refusing decisions"
+
+cnt='subguard:{alice@example.net}:counters'
+sg_assert_eq 1 "$(sg_redis hget "$cnt" msgs)" "counters msgs"
+sg_assert_eq 3 "$(sg_redis hget "$cnt" rcpts)" "counters rcpts"
+sg_assert_eq 0 "$(sg_redis hget "$cnt" refused)" "counters refused"
+sg_assert_eq alice@example.net "$(sg_redis get "subguard:qid:$qid")" "login of queue id $qid"
+ttl=$(sg_redis ttl "$cnt")
+sg_assert_match '^[1-9][0-9]*$' "$ttl" "TTL of the counters key (it must expire)"
+sg_assert_eq 0 "$(sg_redis exists 'subguard:{alice@example.net}:quarantine')" "quarantine key"
+
+sg_wait_for sg_queue_empty || sg_fail "the queue did not drain"
+echo "t_10_accept: ok"
