@@ -136,6 +136,7 @@ static int opt_verbose;
 struct sess {
     int     id;
     int     fd;
+    unsigned gen;			/* bumped by every (re)connect */
     enum step step;
     int     sub;			/* recipient or header index */
     int     want_reply;
@@ -306,6 +307,9 @@ static void macros(struct sess *s, int stage, int cmd,...)
 
 static void sess_open(struct sess *);
 static void advance(struct sess *);
+static void sess_close_why(struct sess *, int, int);
+
+#define sess_close(s, e) sess_close_why((s), (e), __LINE__)
 
 /* flush - write what is pending; 0 done, 1 more to write, -1 error */
 static int flush(struct sess *s)
@@ -340,8 +344,11 @@ static void watch(struct sess *s, int out)
 }
 
 /* sess_close - drop the connection; open a new one unless stopping */
-static void sess_close(struct sess *s, int error)
+static void sess_close_why(struct sess *s, int error, int line)
 {
+    if (error && opt_verbose)
+	fprintf(stderr, "%s: session %d: error in step %d (line %d)\n",
+		sg_progname, s->id, (int) s->step, line);
     if (s->fd >= 0) {
 	close(s->fd);
 	s->fd = -1;
@@ -406,6 +413,7 @@ static void sess_open(struct sess *s)
 	return;					/* retried by the timer */
     }
     open_conns++;
+    s->gen++;
     s->step = ST_CONNECTING;
     s->outlen = s->outoff = s->inlen = 0;
     s->on_conn = 0;
@@ -533,12 +541,30 @@ static void send_abort(struct sess *s)
     pkt_end(s, at);
 }
 
-/* finish_message - the message is over: ABORT, then the next one */
-static void finish_message(struct sess *s, int64_t now)
+/*
+ * next_message - the message is over: ABORT, then MAIL of the next one
+ * (or QUIT). Returns 1 if a reply is now awaited (the packets are queued,
+ * not sent), 0 if the caller should advance, -1 if the session closed.
+ */
+static int next_message(struct sess *s, int64_t now)
 {
     message_done(s, now);
     send_abort(s);
     start_message(s);
+    if (s->step == ST_CLOSED || s->fd < 0)
+	return (-1);
+    return (s->want_reply);
+}
+
+/* finish_message - next_message, then send or carry on */
+static void finish_message(struct sess *s, int64_t now)
+{
+    int     rc = next_message(s, now);
+
+    if (rc > 0)
+	(void) send_now(s);
+    else if (rc == 0)
+	advance(s);
 }
 
 /*
@@ -596,7 +622,7 @@ static void advance(struct sess *s)
 	    goto sent;
 	case ST_HELO:
 	    start_message(s);
-	    if (s->step == ST_CLOSED)
+	    if (s->step == ST_CLOSED || s->fd < 0)
 		return;
 	    if (s->want_reply)
 		goto sent;
@@ -623,12 +649,14 @@ static void advance(struct sess *s)
 		tot.all_rcpts_refused++;
 		if (s->record)
 		    tot.tempfail++;
-		finish_message(s, sg_now_ns());
-		if (s->step == ST_CLOSED)
+		switch (next_message(s, sg_now_ns())) {
+		case -1:
 		    return;
-		if (s->want_reply)
+		case 1:
 		    goto sent;
-		continue;
+		default:
+		    continue;
+		}
 	    }
 	    s->step = ST_DATA;
 	    if (s->prot & P_NODATA)
@@ -775,6 +803,9 @@ static void on_reply(struct sess *s, int cmd, const unsigned char *d,
 	sess_close(s, 1);			/* a reply nobody asked for */
 	return;
     }
+    /* Only what ends inside the measured window counts. */
+    if (s->record && !opt_messages && now > t_stop)
+	s->record = 0;
     if (s->step == ST_OPTNEG) {
 	if (cmd != 'O' || parse_optneg(s, d, len) < 0) {
 	    sess_close(s, 1);
@@ -886,7 +917,7 @@ static void on_input(struct sess *s)
     s->inlen += n;
     while (s->inlen - off >= 5) {
 	uint32_t len = get_u32(s->in + off);
-	int     fd = s->fd;
+	unsigned gen = s->gen;
 
 	if (len == 0 || len > INMAX - 4) {
 	    sess_close(s, 1);
@@ -895,7 +926,7 @@ static void on_input(struct sess *s)
 	if (s->inlen - off < 4 + len)
 	    break;
 	on_reply(s, s->in[off + 4], s->in + off + 5, len - 1);
-	if (s->fd != fd || s->step == ST_CLOSED)
+	if (s->gen != gen || s->fd < 0)
 	    return;				/* closed, maybe reopened */
 	off += 4 + len;
     }
@@ -912,6 +943,8 @@ static void on_event(struct sess *s, uint32_t ev)
     if (s->fd < 0)
 	return;
     if (s->step == ST_CONNECTING) {
+	if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+	    return;				/* stale: not connected yet */
 	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err) {
 	    tot.conns_refused++;
 	    sess_close(s, 1);

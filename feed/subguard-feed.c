@@ -46,7 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../milter/sg_milter.h"
+#include "sg_milter.h"
 #include "sg_follow.h"
 #include "sg_logparse.h"
 
@@ -287,6 +287,7 @@ static int outcome(struct feed *fd, const struct sg_delivery *d)
 	       sg_dsn_class_name(d->cls), d->nrcpt,
 	       quoted(out.reason, strlen(out.reason), reason, sizeof(reason)),
 	       cfg->mode == SG_MODE_DRYRUN ? " dry_run=yes" : "");
+	sg_notify(cfg->notify_command, out.login, out.reason, "feed");
     }
     if (pos && *pos)
 	saved(fd);

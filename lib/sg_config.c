@@ -145,6 +145,8 @@ static const struct sg_param sg_params[] = {
     0, 0},
     {"subguard", "syslog_facility", "mail", set_word, FIELD(syslog_facility),
     sg_facility_words, 0},
+    {"subguard", "notify_command", "", set_abspath, FIELD(notify_command),
+    0, 0},
     {"redis", "address", "127.0.0.1:6379", set_address, FIELD(redis_address),
     0, 0},
     {"redis", "password_file", "", set_abspath, FIELD(redis_password_file),
@@ -172,30 +174,83 @@ static const struct sg_param sg_params[] = {
 
 #define SG_NPARAMS (sizeof(sg_params) / sizeof(sg_params[0]))
 
-/* The four limit lists of a [tier NAME] section. */
+/*
+ * The keys of a [tier NAME] section: limit lists (an omitted one means no
+ * limit) and the failure test's ratios (an omitted one keeps the value
+ * in sg_test_defaults, so a tier written by hand is still protected).
+ */
 static const struct sg_tier_key {
     const char *name;
-    size_t  offset;			/* struct sg_windows in sg_tier */
+    size_t  offset;			/* in struct sg_tier */
+    int     ratio;			/* a double, not a window list */
 } sg_tier_keys[] = {
-    {"messages", offsetof(struct sg_tier, messages)},
-    {"recipients", offsetof(struct sg_tier, recipients)},
-    {"quarantine_recipients", offsetof(struct sg_tier, q_recipients)},
-    {"quarantine_rejected", offsetof(struct sg_tier, q_rejected)},
+    {"messages", offsetof(struct sg_tier, messages), 0},
+    {"recipients", offsetof(struct sg_tier, recipients), 0},
+    {"quarantine_recipients", offsetof(struct sg_tier, q_recipients), 0},
+    {"quarantine_rejected", offsetof(struct sg_tier, q_rejected), 0},
+    {"quarantine_failed", offsetof(struct sg_tier, q_failed), 0},
+    {"normal_failure", offsetof(struct sg_tier, normal_failure), 1},
+    {"spam_failure", offsetof(struct sg_tier, spam_failure), 1},
+    {"false_alarm", offsetof(struct sg_tier, false_alarm), 1},
+    {"missed_alarm", offsetof(struct sg_tier, missed_alarm), 1},
 };
 
 #define SG_NTIER_KEYS (sizeof(sg_tier_keys) / sizeof(sg_tier_keys[0]))
 
-/* Tiers that exist while the file has no [tier NAME] section. */
+/* The failure test of a tier that does not set it; see subguard.conf(5). */
+static const char *const sg_test_defaults[] = {
+    "2%", "15%", "0.1%", "1%",
+};
+
+/*
+ * Tiers that exist while the file has no [tier NAME] section. The
+ * numbers come from the evaluation in docs/EVALUATION.md.
+ */
 static const struct sg_builtin_tier {
     const char *name;
     const char *lists[SG_NTIER_KEYS];	/* in sg_tier_keys[] order */
 } sg_builtin_tiers[] = {
-    {"default", {"50/1h, 200/1d", "100/1h, 500/1d", "2000/1d", "20/1h"}},
+    {"default", {"50/1h, 200/1d", "100/1h, 500/1d", "2000/1d", "20/1h",
+    "40/1h", "2%", "15%", "0.1%", "1%"}},
     {"business", {"500/1h, 2000/1d", "1000/1h, 5000/1d", "50000/1d",
-    "100/1h"}},
+    "100/1h", "150/1h", "3%", "20%", "0.1%", "1%"}},
     {"bulk", {"5000/1h, 50000/1d", "20000/1h, 200000/1d", "1000000/1d",
-    "500/1h"}},
+    "500/1h", "1500/1h", "5%", "25%", "0.1%", "1%"}},
 };
+
+/* sg_parse_ratio - "2%" or "0.02": a number strictly between 0 and 1 */
+static int sg_parse_ratio(const char *text, double *out, char *err,
+			          size_t errlen)
+{
+    char   *end;
+    double  v;
+
+    errno = 0;
+    v = strtod(text, &end);
+    if (end != text && *end == '%' && end[1] == 0)
+	v /= 100;
+    else if (end == text || *end != 0)
+	v = -1;
+    if (errno != 0 || !(v > 0 && v < 1)) {
+	if (err)
+	    snprintf(err, errlen, "bad ratio \"%.40s\": want a share such as "
+		     "2%% or 0.02, above 0 and below 1", text);
+	return (-1);
+    }
+    *out = v;
+    return (0);
+}
+
+/* sg_tier_value - parse one tier key's value into its field */
+static int sg_tier_value(struct sg_tier *t, size_t k, const char *value,
+			         char *err, size_t errlen)
+{
+    char   *field = (char *) t + sg_tier_keys[k].offset;
+
+    if (sg_tier_keys[k].ratio)
+	return (sg_parse_ratio(value, (double *) field, err, errlen));
+    return (sg_parse_windows(value, (struct sg_windows *) field, err, errlen));
+}
 
 /* Placeholders a [text] value may use; the milter expands them. */
 static const char *const sg_placeholders[] = {
@@ -894,9 +949,7 @@ void    sg_config_init(struct sg_config *cfg)
 	t = cfg->tiers + cfg->ntiers++;
 	snprintf(t->name, sizeof(t->name), "%s", bt->name);
 	for (k = 0; k < SG_NTIER_KEYS; k++)
-	    (void) sg_parse_windows(bt->lists[k], (struct sg_windows *)
-				    ((char *) t + sg_tier_keys[k].offset),
-				    0, 0);
+	    (void) sg_tier_value(t, k, bt->lists[k], 0, 0);
     }
 }
 
@@ -970,6 +1023,9 @@ static int sg_section(struct sg_parse *p, char *line)
     p->tier = p->cfg->tiers + p->cfg->ntiers++;
     memset(p->tier, 0, sizeof(*p->tier));
     memcpy(p->tier->name, name, strlen(name) + 1);
+    for (i = 0; i < 4; i++)
+	(void) sg_parse_ratio(sg_test_defaults[i], &p->tier->normal_failure + i,
+			      0, 0);
     p->tier->line = p->lineno;
     memset(p->tier_lines, 0, sizeof(p->tier_lines));
     p->sec = SG_SEC_TIER;
@@ -1124,9 +1180,7 @@ static int sg_tier_param(struct sg_parse *p, const char *name,
 			   "(first at line %d)", name, p->secname,
 			   p->tier_lines[k]));
     p->tier_lines[k] = p->lineno;
-    if (sg_parse_windows(value, (struct sg_windows *)
-			 ((char *) p->tier + sg_tier_keys[k].offset),
-			 why, sizeof(why)) < 0)
+    if (sg_tier_value(p->tier, k, value, why, sizeof(why)) < 0)
 	return (sg_fail_at(p, p->lineno, "%s", why));
     return (1);
 }

@@ -50,7 +50,10 @@ struct sg_tier {
     struct sg_windows q_recipients;	/* quarantine ceiling on recipients */
     struct sg_windows q_rejected;	/* quarantine on MTA-rejected rcpts */
     struct sg_windows q_failed;		/* quarantine on all failed rcpts */
-    /* The failure test (0 normal_failure: off); see subguard.conf(5). */
+    /*
+     * The failure test (0 normal_failure: off); see subguard.conf(5).
+     * sg_config.c fills these four in this order: keep them together.
+     */
     double  normal_failure;		/* failure ratio of a normal sender */
     double  spam_failure;		/* failure ratio of a spam run */
     double  false_alarm;		/* chance to quarantine a normal one */
@@ -77,6 +80,7 @@ struct sg_config {
     unsigned long milter_timeout;	/* seconds, libmilter I/O timeout */
     char    syslog_facility[16];	/* default "mail" */
     char    default_tier[SG_NAME_MAX];	/* default "default" */
+    char    notify_command[SG_PATH_MAX];	/* run on each new quarantine */
 
     /* [redis] */
     char    redis_address[SG_PATH_MAX];	/* unix:/path or host:port */

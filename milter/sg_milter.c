@@ -364,9 +364,12 @@ static sfsistat sg_eom(SMFICTX *ctx)
     qid = macro(ctx, "i");
     act = sg_engine_commit(c->rt->engine, &c->rt->store, &c->msg, qid, 1,
 			   wall_clock(), err, sizeof(err));
-    if (c->msg.newly_quarantined)
+    if (c->msg.newly_quarantined) {
 	log_decision(ctx, c, LOG_WARNING, "quarantine", "eom",
 		     "reason=\"%s\"", c->msg.qreason);
+	sg_notify(c->rt->cfg.notify_command, c->msg.login, c->msg.qreason,
+		  "submission");
+    }
     switch (act) {
     case SG_ACT_HOLD:
 	log_decision(ctx, c, LOG_NOTICE, "hold", "eom",

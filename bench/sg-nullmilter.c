@@ -1,0 +1,195 @@
+/*
+ * NAME
+ *	sg-nullmilter 8
+ * SUMMARY
+ *	the do-nothing baseline: subguard's negotiation, no work
+ * SYNOPSIS
+ *	sg-nullmilter -p SOCKET [-m MODE] [-t TIMEOUT] [-b BACKLOG] [-c]
+ * DESCRIPTION
+ *	A libmilter milter that asks the MTA for exactly what subguard asks
+ *	for (milter/sg_milter.c: sg_negotiate) and does nothing with it:
+ *
+ *	- actions SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
+ *	- steps skipped SMFIP_NOHELO, NOHDRS, NOEOH, NOBODY, NOUNKNOWN,
+ *	  NODATA, and SMFIP_RCPT_REJ (rejected recipients shown too); no
+ *	  NOCONNECT, no NR_* (no-reply) flags;
+ *	- the same macro lists at MAIL, RCPT and end of message;
+ *	- the same callbacks (connect, envfrom, envrcpt, eom, abort, close),
+ *	  each returning SMFIS_CONTINUE.
+ *
+ *	So a benchmark that runs it next to subguard, with the same MTA and
+ *	the same load, measures what subguard's own work (Redis, decisions,
+ *	logging) costs over the price of being a libmilter milter at all.
+ *	If sg_negotiate changes, change negotiate() here the same way.
+ *
+ *	-p takes libmilter's syntax (unix:/path, inet:PORT@127.0.0.1); a
+ *	stale unix socket is removed and the new one gets MODE (default
+ *	0666, octal). -t is libmilter's I/O timeout (default 30 s, as
+ *	subguard). -c counts the callbacks and prints the counts on exit
+ *	(a check that the MTA sends what is expected; off for measurements).
+ *	SIGTERM or SIGINT stops it (libmilter's own signal thread).
+ * DIAGNOSTICS
+ *	Exit status 1 if the socket cannot be opened.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+static int counting;
+static atomic_ulong n_connect, n_envfrom, n_envrcpt, n_eom, n_abort, n_close;
+
+#define COUNT(c) do { if (counting) atomic_fetch_add(&(c), 1); } while (0)
+
+/* negotiate - the steps and macros subguard asks for; see sg_milter.c */
+static sfsistat negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+			          unsigned long f2, unsigned long f3,
+			          unsigned long *pf0, unsigned long *pf1,
+			          unsigned long *pf2, unsigned long *pf3)
+{
+    unsigned long skip = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH
+    | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+
+    (void) f2;
+    (void) f3;
+    *pf0 = f0 & (SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
+    *pf1 = f1 & (skip | SMFIP_RCPT_REJ);
+    *pf2 = 0;
+    *pf3 = 0;
+    if (*pf0 & SMFIF_SETSYMLIST) {
+	smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i");
+	smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{rcpt_mailer} {rcpt_host} i");
+	smfi_setsymlist(ctx, SMFIM_EOM, "i {auth_authen}");
+    }
+    return (SMFIS_CONTINUE);
+}
+
+/* nm_connect - nothing */
+static sfsistat nm_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+    (void) ctx;
+    (void) host;
+    (void) sa;
+    COUNT(n_connect);
+    return (SMFIS_CONTINUE);
+}
+
+/* nm_envfrom - nothing */
+static sfsistat nm_envfrom(SMFICTX *ctx, char **argv)
+{
+    (void) ctx;
+    (void) argv;
+    COUNT(n_envfrom);
+    return (SMFIS_CONTINUE);
+}
+
+/* nm_envrcpt - nothing */
+static sfsistat nm_envrcpt(SMFICTX *ctx, char **argv)
+{
+    (void) ctx;
+    (void) argv;
+    COUNT(n_envrcpt);
+    return (SMFIS_CONTINUE);
+}
+
+/* nm_eom - nothing */
+static sfsistat nm_eom(SMFICTX *ctx)
+{
+    (void) ctx;
+    COUNT(n_eom);
+    return (SMFIS_CONTINUE);
+}
+
+/* nm_abort - nothing */
+static sfsistat nm_abort(SMFICTX *ctx)
+{
+    (void) ctx;
+    COUNT(n_abort);
+    return (SMFIS_CONTINUE);
+}
+
+/* nm_close - nothing */
+static sfsistat nm_close(SMFICTX *ctx)
+{
+    (void) ctx;
+    COUNT(n_close);
+    return (SMFIS_CONTINUE);
+}
+
+static struct smfiDesc desc = {
+    .xxfi_name = "sg-nullmilter",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
+    .xxfi_connect = nm_connect,
+    .xxfi_envfrom = nm_envfrom,
+    .xxfi_envrcpt = nm_envrcpt,
+    .xxfi_eom = nm_eom,
+    .xxfi_abort = nm_abort,
+    .xxfi_close = nm_close,
+    .xxfi_negotiate = negotiate,
+};
+
+/* usage - how to call */
+static void usage(void)
+{
+    fprintf(stderr, "usage: sg-nullmilter -p SOCKET [-m MODE] [-t TIMEOUT] "
+	    "[-b BACKLOG] [-c]\n");
+    exit(2);
+}
+
+int     main(int argc, char **argv)
+{
+    const char *conn = 0;
+    unsigned long mode = 0666;
+    int     timeout = 30, backlog = 0, ch, rc;
+
+    while ((ch = getopt(argc, argv, "b:cm:p:t:")) != -1) {
+	switch (ch) {
+	case 'b':
+	    backlog = atoi(optarg);
+	    break;
+	case 'c':
+	    counting = 1;
+	    break;
+	case 'm':
+	    mode = strtoul(optarg, 0, 8);
+	    break;
+	case 'p':
+	    conn = optarg;
+	    break;
+	case 't':
+	    timeout = atoi(optarg);
+	    break;
+	default:
+	    usage();
+	}
+    }
+    if (conn == 0 || optind != argc)
+	usage();
+    if (smfi_setconn((char *) conn) == MI_FAILURE
+	|| smfi_settimeout(timeout) == MI_FAILURE
+	|| (backlog > 0 && smfi_setbacklog(backlog) == MI_FAILURE)
+	|| smfi_register(desc) == MI_FAILURE) {
+	fprintf(stderr, "sg-nullmilter: cannot set up libmilter for %s\n",
+		conn);
+	return (1);
+    }
+    if (smfi_opensocket(1) == MI_FAILURE) {
+	fprintf(stderr, "sg-nullmilter: cannot listen on %s\n", conn);
+	return (1);
+    }
+    if (strncmp(conn, "unix:", 5) == 0 || strncmp(conn, "local:", 6) == 0)
+	(void) chmod(strchr(conn, ':') + 1, (mode_t) mode);
+    rc = smfi_main();
+    if (counting)
+	fprintf(stderr, "sg-nullmilter: connect=%lu envfrom=%lu envrcpt=%lu "
+		"eom=%lu abort=%lu close=%lu\n", atomic_load(&n_connect),
+		atomic_load(&n_envfrom), atomic_load(&n_envrcpt),
+		atomic_load(&n_eom), atomic_load(&n_abort),
+		atomic_load(&n_close));
+    return (rc == MI_SUCCESS ? 0 : 1);
+}
