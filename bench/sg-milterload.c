@@ -94,6 +94,7 @@
 enum step {
     ST_CONNECTING, ST_OPTNEG, ST_CONNECT, ST_HELO, ST_MAIL, ST_RCPT,
     ST_DATA, ST_HDR, ST_EOH, ST_BODY, ST_EOM, ST_CLOSED,
+    ST_WAIT,			/* -q: waiting for the message's start time */
 };
 
 /* Reply classes, counted per stage. */
@@ -131,6 +132,8 @@ static double opt_timeout = 10;
 static int opt_result_only;
 static const char *opt_label = "";
 static int opt_verbose;
+static double opt_rate;			/* -q: messages per second, 0: flat out */
+static int64_t rate_next, rate_period;
 
 /* One MTA session (one milter connection at a time). */
 struct sess {
@@ -152,6 +155,8 @@ struct sess {
     unsigned long msgno;
     char    login[256];
     char    qid[16];
+    int     have_slot;			/* -q: slot taken, not yet used */
+    int64_t slot;
     unsigned long prot;		/* step flags the milter asked for */
     char   *sym[NSYM];		/* macro lists, NULL: send defaults */
     int     have_sym;
@@ -159,6 +164,7 @@ struct sess {
 
 /* Totals. */
 static struct {
+    unsigned long late;			/* -q: starts more than 1 ms late */
     unsigned long msgs, accepted, held, tempfail, reject, discard,
             other, mail_accept, errors, timeouts, conns, conns_refused,
             started, all_rcpts_refused, rcpt_tempfail;
@@ -180,7 +186,8 @@ static void usage(void)
 	    "usage: sg-milterload -s SOCKET [-c SESSIONS] [-d SECONDS | -n MESSAGES]\n"
 	    "         [-w WARMUP] [-r RCPTS] [-x REJECTED] [-m MSGS_PER_CONN]\n"
 	    "         [-k LOGINS] [-K FIRST] [-l PATTERN] [-z BODY_BYTES] [-S] [-A]\n"
-	    "         [-T TIMEOUT] [-L LABEL] [-R] [-v]\n"
+	    "         [-q RATE] [-T TIMEOUT] [-L LABEL] [-R] [-v]\n"
+	    "  -q RATE  start RATE messages per second in all (open loop)\n"
 	    "  SOCKET: unix:/path, inet:PORT@127.0.0.1 or 127.0.0.1:PORT\n"
 	    "  -S  Sendmail style: {i} at MAIL too   -A  no ABORT after each message\n"
 	    "  -R  only the RESULT line              -v  show the negotiation\n");
@@ -469,6 +476,29 @@ static void start_message(struct sess *s)
 	sess_close(s, 0);
 	return;
     }
+    if (opt_rate > 0) {
+	int64_t now = sg_now_ns();
+
+	/*
+	 * Open loop: message k starts at t0 + k / RATE whoever is free, so
+	 * both milters see the same offered load and latency is service
+	 * time, not queueing behind a saturated milter.
+	 */
+	if (!s->have_slot) {
+	    s->slot = rate_next;
+	    rate_next += rate_period;
+	    s->have_slot = 1;
+	}
+	if (s->slot > now) {
+	    s->step = ST_WAIT;
+	    s->want_reply = 0;
+	    s->deadline = s->slot + (int64_t) (opt_timeout * 1e9);
+	    return;
+	}
+	s->have_slot = 0;
+	if (now - s->slot > 1000000 && now >= t_warm)
+	    tot.late++;
+    }
     s->on_conn++;
     tot.started++;
     s->in_msg = 1;
@@ -722,6 +752,8 @@ static void advance(struct sess *s)
 	    pkt_end(s, at);
 	    expect(s, ST_EOM);
 	    goto sent;
+	case ST_WAIT:
+	    goto sent;				/* flush the ABORT, if any */
 	case ST_EOM:
 	case ST_CLOSED:
 	    return;
@@ -976,7 +1008,10 @@ static void timers(int64_t now)
     for (i = 0; i < opt_sessions; i++) {
 	struct sess *s = sessions + i;
 
-	if (s->fd >= 0 && now > s->deadline) {
+	if (s->fd >= 0 && s->step == ST_WAIT && now >= s->slot && !stopping) {
+	    s->step = ST_HELO;			/* start the message */
+	    advance(s);
+	} else if (s->fd >= 0 && now > s->deadline) {
 	    tot.timeouts++;
 	    sess_close(s, 1);
 	} else if (s->fd < 0 && !stopping
@@ -985,6 +1020,22 @@ static void timers(int64_t now)
 	    sess_open(s);
 	}
     }
+}
+
+/* wait_ms - how long epoll may sleep: 50 ms, or until the next -q start */
+static int wait_ms(int64_t now)
+{
+    int64_t first = now + 50000000;
+    int     i;
+
+    if (opt_rate > 0)
+	for (i = 0; i < opt_sessions; i++)
+	    if (sessions[i].fd >= 0 && sessions[i].step == ST_WAIT
+		&& sessions[i].slot < first)
+		first = sessions[i].slot;
+    if (first <= now)
+	return (0);
+    return ((int) ((first - now + 999999) / 1000000));
 }
 
 /* report - the table and the RESULT line */
@@ -1023,11 +1074,12 @@ static void report(void)
     printf("RESULT tool=milterload label=%s sessions=%d rcpts=%d rejected=%d "
 	   "per_conn=%ld logins=%ld msgs=%lu secs=%.3f mps=%.1f conns=%lu "
 	   "errors=%lu timeouts=%lu accepted=%lu held=%lu tempfail=%lu "
-	   "reject=%lu other=%lu rcpt_tempfail=%lu",
+	   "reject=%lu other=%lu rcpt_tempfail=%lu begun=%lu rate=%.0f late=%lu",
 	   opt_label[0] ? opt_label : "-", opt_sessions, opt_rcpts,
 	   opt_rejected, opt_per_conn, opt_logins, tot.msgs, secs,
 	   tot.msgs / secs, tot.conns, tot.errors, tot.timeouts, tot.accepted,
-	   tot.held, tot.tempfail, tot.reject, tot.other, tot.rcpt_tempfail);
+	   tot.held, tot.tempfail, tot.reject, tot.other, tot.rcpt_tempfail,
+	   tot.started, opt_rate, tot.late);
     for (i = 0; i < L_N; i++)
 	sg_lat_result(&lat[i]);
     printf("\n");
@@ -1042,7 +1094,7 @@ int     main(int argc, char **argv)
     int64_t now;
 
     sg_progname = "sg-milterload";
-    while ((ch = getopt(argc, argv, "AK:L:Rc:d:k:l:m:n:r:s:ST:vw:x:z:")) != -1) {
+    while ((ch = getopt(argc, argv, "AK:L:Rc:d:k:l:m:n:q:r:s:ST:vw:x:z:")) != -1) {
 	switch (ch) {
 	case 'A':
 	    opt_no_abort = 1;
@@ -1085,6 +1137,9 @@ int     main(int argc, char **argv)
 	    break;
 	case 's':
 	    opt_socket = optarg;
+	    break;
+	case 'q':
+	    opt_rate = sg_atof_range("-q", optarg, 1, 1e7);
 	    break;
 	case 'v':
 	    opt_verbose = 1;
@@ -1129,6 +1184,10 @@ int     main(int argc, char **argv)
 	sg_die("out of memory");
 
     t_start = sg_now_ns();
+    if (opt_rate > 0) {
+	rate_period = (int64_t) (1e9 / opt_rate);
+	rate_next = t_start;
+    }
     t_warm = t_start + (int64_t) (opt_warmup * 1e9);
     t_stop = opt_messages ? INT64_MAX
 	: t_warm + (int64_t) (opt_duration * 1e9);
@@ -1140,7 +1199,7 @@ int     main(int argc, char **argv)
 	sess_open(&sessions[i]);
     }
     for (;;) {
-	n = epoll_wait(epfd, evs, 256, 50);
+	n = epoll_wait(epfd, evs, 256, wait_ms(sg_now_ns()));
 	if (n < 0 && errno != EINTR)
 	    sg_die("epoll_wait: %s", strerror(errno));
 	for (i = 0; i < n; i++)
