@@ -1058,6 +1058,10 @@ static void report(void)
 	printf("messages %lu in %.2f s: %.1f msgs/s; connections %lu; "
 	       "errors %lu (timeouts %lu)\n", tot.msgs, secs, tot.msgs / secs,
 	       tot.conns, tot.errors, tot.timeouts);
+	if (opt_rate > 0)
+	    printf("offered %.0f msgs/s; %lu starts more than 1 ms late%s\n",
+		   opt_rate, tot.late, tot.late ? " (too few sessions, or "
+		   "the milter cannot keep up)" : "");
 	printf("outcome: accepted %lu (at MAIL %lu) held %lu tempfail %lu "
 	       "reject %lu discard %lu other %lu; recipients tempfailed %lu\n",
 	       tot.accepted, tot.mail_accept, tot.held, tot.tempfail,

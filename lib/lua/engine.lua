@@ -26,8 +26,9 @@
 --          held_count
 --
 -- outcome  a final delivery outcome from the MTA's log (the feed, or the
---          replay): nrcpt recipients of queue id qid bounced. The login is
---          looked up from the qid key that commit wrote; its keys are then
+--          replay): nrcpt recipients of queue id qid bounced. The login and
+--          the time the message was sent are looked up from the qid key
+--          that commit wrote ("LOGIN TIME"); the account's keys are then
 --          derived here, so this operation needs a single Redis, not a
 --          Cluster. The feed's position is saved in the same call, so a
 --          restarted feed neither loses nor double counts a line.
@@ -256,16 +257,27 @@ local function update(k, login, tier, add, delta, qid, source)
   put('t', math.floor(now))
   put('tn', tier.name)
   local est = {}
-  local function count(kind, lists, n)
+  -- count - add n events that happened at time at (now if nil) to the
+  -- windows of a kind. A bounce belongs to the bucket of the message it
+  -- bounces, so a window's failures are weighed against the recipients
+  -- they came from, not against whatever was sent when the bounce came.
+  local function count(kind, lists, n, at)
     local seen = {}
     for _, wins in ipairs(lists) do
       for _, w in ipairs(wins) do
         local secs = type(w) == 'table' and w.secs or w
         if not seen[secs] then
           seen[secs] = true
-          local cur, prev, e = window(h, last, kind, secs)
-          est[kind .. secs] = e + n
-          put(kind .. secs, cur + n)
+          local cur, prev, e, bn = window(h, last, kind, secs)
+          local ba = math.floor((at or now) / secs)
+          if ba >= bn then
+            cur, e = cur + n, e + n
+          elseif ba == bn - 1 then
+            prev = prev + n
+            e = e + n * (1 - math.min(math.max((now - bn * secs) / secs, 0), 1))
+          end
+          est[kind .. secs] = e
+          put(kind .. secs, cur)
           put(kind .. secs .. 'p', prev)
         end
       end
@@ -274,7 +286,7 @@ local function update(k, login, tier, add, delta, qid, source)
   count('m', {tier.m}, add.m)
   count('r', {tier.r, tier.qr, DETECT}, add.r)
   count('x', {tier.qx, tier.qf, DETECT}, add.x)
-  count('b', {tier.qf, DETECT}, add.b)
+  count('b', {tier.qf, DETECT}, add.b, add.at)
   local total = {}
   for _, f in ipairs({{'msgs', add.m}, {'rcpts', add.r}, {'rejected', add.x},
                       {'bounced', add.b}, {'policy', add.policy},
@@ -403,7 +415,8 @@ if op == 'commit' then
     accepted * tier.ls + rejected * tier.lf, qid, 'submission')
 
   if message == 1 and qid ~= '' then
-    redis.call('SET', KEYS[4], login, 'EX', tonumber(ARGV[11]))
+    redis.call('SET', KEYS[4], login .. ' ' .. math.floor(now), 'EX',
+               tonumber(ARGV[11]))
   end
   local action = 'accept'
   local nheld = redis.call('LLEN', KEYS[3])
@@ -427,9 +440,13 @@ if op == 'outcome' then
   if KEYS[2] ~= '' and ARGV[6] ~= '' then
     redis.call('SET', KEYS[2], ARGV[6])
   end
-  local login = KEYS[1] ~= '' and redis.call('GET', KEYS[1])
-  if not login then
+  local sent = KEYS[1] ~= '' and redis.call('GET', KEYS[1])
+  if not sent then
     return {'', 0, ''}
+  end
+  local login, at = string.match(sent, '^(%S+) (%d+)$')
+  if not login then
+    login = sent
   end
   local base = prefix .. ':{' .. login .. '}:'
   local tier = pick_tier(8, redis.call('GET', base .. 'tier'), ARGV[7])
@@ -438,7 +455,8 @@ if op == 'outcome' then
              events = KEYS[3]}
   local policy = class == 'policy' and nrcpt or 0
   local _, newly, reason = update(k, login, tier,
-    {m = 0, r = 0, x = 0, b = nrcpt, policy = policy, refused = 0},
+    {m = 0, r = 0, x = 0, b = nrcpt, policy = policy, refused = 0,
+     at = tonumber(at)},
     nrcpt * (tier.lf - tier.ls), qid, 'feed')
   return {login, newly, reason}
 end

@@ -774,3 +774,12 @@ sg_submission_add() {
     sg_wait_for -t 10 sg__master_gone || sg_fail "Postfix did not stop"
     sg__postfix_start
 }
+
+# sg_counter LOGIN FIELD - print FIELD of the counters hash of the
+# normalised LOGIN (subguard:{LOGIN}:counters), 0 when the field or the key
+# is absent: the engine does not store fields that are zero. Safe in $(...).
+sg_counter() {
+    local v
+    v=$(redis-cli -s "$SG_REDIS_SOCK" --raw hget "subguard:{$1}:counters" "$2" 2>/dev/null) || v=
+    echo "${v:-0}"
+}

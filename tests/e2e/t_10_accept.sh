@@ -56,9 +56,10 @@ sg_assert_eq 0 "$(sg_subguard_log_count 'action=(tempfail|hold|quarantine|reject
     "refusing decisions"
 
 cnt='subguard:{alice@example.net}:counters'
-sg_assert_eq 1 "$(sg_redis hget "$cnt" msgs)" "counters msgs"
-sg_assert_eq 3 "$(sg_redis hget "$cnt" rcpts)" "counters rcpts"
-sg_assert_eq 0 "$(sg_redis hget "$cnt" refused)" "counters refused"
+sg_assert_eq 1 "$(sg_redis exists "$cnt")" "counters key exists"
+sg_assert_eq 1 "$(sg_counter alice@example.net msgs)" "counters msgs"
+sg_assert_eq 3 "$(sg_counter alice@example.net rcpts)" "counters rcpts"
+sg_assert_eq 0 "$(sg_counter alice@example.net refused)" "counters refused"
 sg_assert_eq alice@example.net "$(sg_redis get "subguard:qid:$qid")" "login of queue id $qid"
 ttl=$(sg_redis ttl "$cnt")
 sg_assert_match '^[1-9][0-9]*$' "$ttl" "TTL of the counters key (it must expire)"

@@ -68,7 +68,7 @@ sg_assert_eq null "$(sg_json 'm["data"]' <<<"$out")" "DATA of message 2"
 
 cnt='subguard:{alice@example.net}:counters'
 # The refused message is committed at RSET/abort; wait for that round trip.
-sg_wait_eq -t 5 3 sg_redis hget "$cnt" refused || sg_fail "counters refused: $SG_LAST, want 3"
+sg_wait_eq -t 5 3 sg_counter alice@example.net refused || sg_fail "counters refused: $SG_LAST, want 3"
 sg_assert_eq 3 "$(sg_redis hget "$cnt" rcpts)" "counters rcpts"
 sg_assert_eq 1 "$(sg_redis hget "$cnt" msgs)" "counters msgs"
 

@@ -29,7 +29,6 @@ SG_CONF_SUBGUARD='hold_max = 2'
 sg_subguard_conf "$TIERS"
 sg_subguard_start
 held='subguard:{erin@example.net}:held'
-cnt='subguard:{erin@example.net}:counters'
 
 # send TO - one message from erin; sets out
 send() {
@@ -80,14 +79,14 @@ quarantine_action = reject'
 sg_subguard_conf "$TIERS"
 sg_subguard_hup
 sg_wait_for -t 5 sg_subguard_log_has 'configuration reloaded' || sg_fail "no 'configuration reloaded'"
-refused0=$(sg_redis hget "$cnt" refused)
+refused0=$(sg_counter erin@example.net refused)
 send good4@remote.example
 sg_assert_eq 550 "$(sg_json 'm["mail"]' <<<"$out")" "MAIL of message 4 (quarantine_action = reject)"
 check_qtext "$(sg_json 'm["mail_text"]' <<<"$out")" 5.7.1 "MAIL reply of message 4"
 sg_assert_eq '{}' "$(sg_json 'm["rcpt"]' <<<"$out")" "RCPTs of message 4 (none sent)"
 sg_assert_eq 1 "$(sg_subguard_log_count 'action=reject stage=mail login=erin@example\.net .*reason=quarantined')" \
     "action=reject stage=mail"
-sg_assert_eq $((refused0 + 1)) "$(sg_redis hget "$cnt" refused)" "counters refused"
+sg_assert_eq $((refused0 + 1)) "$(sg_counter erin@example.net refused)" "counters refused"
 
 # 5. quarantine_action = tempfail: 451 4.7.1 at MAIL FROM.
 SG_CONF_SUBGUARD='hold_max = 2

@@ -89,8 +89,8 @@ static void test_defaults(void **state)
     static const unsigned long b_rcpt[] = {1000, 3600, 5000, 86400};
     static const unsigned long b_qr[] = {50000, 86400};
     static const unsigned long b_qj[] = {100, 3600};
-    static const unsigned long k_msg[] = {5000, 3600, 50000, 86400};
-    static const unsigned long k_rcpt[] = {20000, 3600, 200000, 86400};
+    static const unsigned long k_msg[] = {50000, 3600, 500000, 86400};
+    static const unsigned long k_rcpt[] = {50000, 3600, 500000, 86400};
     static const unsigned long k_qr[] = {1000000, 86400};
     static const unsigned long k_qj[] = {500, 3600};
     const struct sg_tier *t;
