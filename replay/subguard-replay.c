@@ -98,7 +98,13 @@ struct worker {
     const struct sg_store *store;
 };
 
-static char **verdicts;			/* by submit index */
+/*
+ * Verdicts by submit index, in chunks that never move: workers fill them
+ * in while the main thread adds chunks.
+ */
+#define CHUNK	65536
+static char **verdicts[1 << 16];
+static int quiet;
 
 static struct accepted *table[NBUCKET];
 static const char *explain;
@@ -307,7 +313,7 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
     /* Held or refused mail is never delivered: forget its recipients. */
     if (act == SG_ACT_HOLD || act == SG_ACT_QUARANTINE_REFUSE)
 	a->nrcpt = 0;
-    if (verdicts) {
+    if (!quiet) {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "msg", json_object_new_string(msg));
@@ -318,8 +324,8 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 	    json_object_object_add(o, "reason", json_object_new_string(reason));
 	if (m.tier[0])
 	    json_object_object_add(o, "tier", json_object_new_string(m.tier));
-	verdicts[index] = strdup(json_object_to_json_string_ext(o,
-						      JSON_C_TO_STRING_PLAIN));
+	verdicts[index / CHUNK][index % CHUNK] =
+	    strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
     }
     if (explain && strcmp(m.login, explain) == 0)
@@ -457,8 +463,7 @@ int     main(int argc, char **argv)
     size_t  cap = 0;
     ssize_t len;
     long    lineno = 0, bad = 0, submits = 0, deliveries = 0, l;
-    long    nverdicts = 0;
-    int     ch, use_config_redis = 0, quiet = 0, i, nworkers = 4;
+    int     ch, use_config_redis = 0, i, nworkers = 4;
     struct worker *workers;
     FILE   *in;
 
@@ -579,13 +584,12 @@ int     main(int argc, char **argv)
 	    sg_login_normalise(json_object_get_string(field(ev, "user")),
 			       cfg.login_case, who, sizeof(who));
 	    jrcpts = field(ev, "rcpts");
-	    if (submits == nverdicts) {
-		nverdicts = nverdicts ? 2 * nverdicts : 65536;
-		if (!quiet && (verdicts = realloc(verdicts, nverdicts
-						  * sizeof(*verdicts))) == 0) {
-		    fprintf(stderr, "subguard-replay: out of memory\n");
-		    return (1);
-		}
+	    if (!quiet && submits % CHUNK == 0
+		&& (submits / CHUNK >= (long) (sizeof(verdicts) / sizeof(verdicts[0]))
+		    || (verdicts[submits / CHUNK] = calloc(CHUNK,
+						sizeof(char *))) == 0)) {
+		fprintf(stderr, "subguard-replay: out of memory\n");
+		return (1);
 	    }
 	    j.index = submits++;
 	    j.a = remember(json_object_get_string(field(ev, "msg")),
@@ -615,10 +619,14 @@ int     main(int argc, char **argv)
     }
     for (i = 0; i < nworkers; i++)
 	pthread_join(workers[i].tid, 0);
-    for (l = 0; verdicts && l < submits; l++) {
-	fputs(verdicts[l] ? verdicts[l] : "{}", stdout);
+    for (l = 0; !quiet && l < submits; l++) {
+	char   *v = verdicts[l / CHUNK][l % CHUNK];
+
+	fputs(v ? v : "{}", stdout);
 	putchar('\n');
-	free(verdicts[l]);
+	free(v);
+	if (l % CHUNK == CHUNK - 1 || l == submits - 1)
+	    free(verdicts[l / CHUNK]);
     }
     fflush(stdout);
     fprintf(stderr, "subguard-replay: %ld lines, %ld submits, %ld deliveries, "

@@ -166,15 +166,28 @@ local function retry_after(cur, prev, bn, secs, limit)
   return math.max(1, math.ceil((1 - fnow + f) * secs))
 end
 
--- check - the tightest window of a list: room, limit, secs, retry, count
+-- check - the tightest windows of a list: room (the events still
+-- allowed), and for the time a client should wait once that room is used
+-- up: limit, secs and retry of the window that frees up last, and its
+-- count. A window that still has more room than another does not bind.
 local function check(h, last, kind, wins)
-  local best = nil
-  for _, w in ipairs(wins) do
+  local ws, room = {}, nil
+  for i, w in ipairs(wins) do
     local cur, prev, est, bn = window(h, last, kind, w.secs)
-    local room = math.max(0, math.floor(w.limit - est + 1e-9))
-    if best == nil or room < best[1] then
-      best = {room, w.limit, w.secs, retry_after(cur, prev, bn, w.secs, w.limit),
-              math.floor(est + 0.5)}
+    local r = math.max(0, math.floor(w.limit - est + 1e-9))
+    ws[i] = {w, cur, prev, bn, r, est}
+    if room == nil or r < room then
+      room = r
+    end
+  end
+  local best = nil
+  for _, x in ipairs(ws) do
+    if x[5] == room then
+      local w = x[1]
+      local retry = retry_after(x[2] + room, x[3], x[4], w.secs, w.limit)
+      if best == nil or retry > best[4] then
+        best = {room, w.limit, w.secs, retry, math.floor(x[6] + 0.5)}
+      end
     end
   end
   return best

@@ -5,7 +5,7 @@
 # no decision); an authenticated user's message to three recipients is
 # delivered to all three, subguard logs one action=accept line for it with
 # the login, tier and counts, and counts it in Redis (msgs, rcpts) and
-# remembers the queue id's login.
+# remembers the queue id's login and time.
 set -euo pipefail
 . "$(dirname "$0")/harness.sh"
 
@@ -60,7 +60,11 @@ sg_assert_eq 1 "$(sg_redis exists "$cnt")" "counters key exists"
 sg_assert_eq 1 "$(sg_counter alice@example.net msgs)" "counters msgs"
 sg_assert_eq 3 "$(sg_counter alice@example.net rcpts)" "counters rcpts"
 sg_assert_eq 0 "$(sg_counter alice@example.net refused)" "counters refused"
-sg_assert_eq alice@example.net "$(sg_redis get "subguard:qid:$qid")" "login of queue id $qid"
+# subguard:qid:QID holds "LOGIN TIME" (for the delivery-log feed).
+sent=$(sg_redis get "subguard:qid:$qid")
+sg_assert_match '^alice@example\.net [0-9]{10}$' "$sent" "subguard:qid:$qid (login and time sent)"
+(( ${sent#* } <= $(date +%s) && ${sent#* } > $(date +%s) - 60 )) ||
+    sg_fail "subguard:qid:$qid: time sent ${sent#* } is not within the last minute"
 ttl=$(sg_redis ttl "$cnt")
 sg_assert_match '^[1-9][0-9]*$' "$ttl" "TTL of the counters key (it must expire)"
 sg_assert_eq 0 "$(sg_redis exists 'subguard:{alice@example.net}:quarantine')" "quarantine key"
