@@ -147,6 +147,12 @@ sgb_evalsha_calls() {
         sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' | awk '{ print $1 + 0 } END { if (NR == 0) print 0 }'
 }
 
+# sgb_evalsha_usec - microseconds Redis spent in EVALSHA so far
+sgb_evalsha_usec() {
+    sgb_rcli info commandstats | tr -d '\r' |
+        sed -n 's/^cmdstat_evalsha:calls=[0-9]*,usec=\([0-9]*\),.*/\1/p' | awk '{ print $1 + 0 } END { if (NR == 0) print 0 }'
+}
+
 # sgb_subguard_conf FILE [EXTRA] - the benchmark configuration
 sgb_subguard_conf() {
     sed -e "s|@DIR@|$SGB_DIR|g" -e "s|@REDIS@|unix:$SGB_REDIS_SOCK|g" \

@@ -77,15 +77,17 @@ done
 # one_run WHO ARGS... - one sg-milterload run; prints its RESULT line
 # followed by cpu=MICROSECONDS_PER_MESSAGE evalsha=N conns=N
 one_run() {
-    local who=$1 sock pid c0 r0 c1 r1 e0 e1 n0 n1 line begun
+    local who=$1 sock pid c0 r0 c1 r1 e0 e1 n0 n1 u0 u1 line begun
     shift
     if [[ $who == null ]]; then sock=$SGB_NULL_SOCK pid=$SGB_NULL_PID
     else sock=$SGB_SG_SOCK pid=$SGB_SG_PID; fi
     c0=$(sgb_cpu_ticks "$pid"); r0=$(sgb_cpu_ticks "$SGB_REDIS_PID")
     e0=$(sgb_evalsha_calls); n0=$(sgb_info_field stats total_connections_received)
+    u0=$(sgb_evalsha_usec)
     line=$("$SGB_BIN/sg-milterload" -s "unix:$sock" -L "$who" -R "$@" | grep '^RESULT')
     c1=$(sgb_cpu_ticks "$pid"); r1=$(sgb_cpu_ticks "$SGB_REDIS_PID")
     e1=$(sgb_evalsha_calls); n1=$(sgb_info_field stats total_connections_received)
+    u1=$(sgb_evalsha_usec)
     begun=$(sgb_field "$line" begun)
     ((begun > 0)) || begun=1
     # CPU per message: the milter, and Redis (only subguard uses it).
@@ -93,6 +95,7 @@ one_run() {
     line="$line cpu_redis=$(sgb_calc "($r1 - $r0) * 1e6 / $hz / $begun")"
     line="$line evalsha_per_msg=$(sgb_calc "($e1 - $e0) / $begun")"
     line="$line redis_conns_per_msg=$(sgb_calc "($n1 - $n0) / $begun")"
+    line="$line evalsha_usec=$(sgb_calc "($u1 - $u0) / (($e1 - $e0) > 0 ? ($e1 - $e0) : 1)")"
     echo "$line" >>"$results"
     echo "$line"
 }
@@ -100,7 +103,7 @@ one_run() {
 # pair SCENARIO ARGS... - REPS alternating runs of both; one table row
 pair() {
     local scen=$1 i a b first second
-    local -a nm sm ratio np sp add cpun cpus cpur ev cn tf
+    local -a nm sm ratio np sp add cpun cpus cpur ev cn tf us
     shift
     for ((i = 0; i < reps; i++)); do
         if ((i % 2 == 0)); then first=null second=sg; else first=sg second=null; fi
@@ -115,14 +118,15 @@ pair() {
         cpun+=("$(sgb_field "$a" cpu_milter)"); cpus+=("$(sgb_field "$b" cpu_milter)")
         cpur+=("$(sgb_field "$b" cpu_redis)")
         ev+=("$(sgb_field "$b" evalsha_per_msg)"); cn+=("$(sgb_field "$b" redis_conns_per_msg)")
+        us+=("$(sgb_field "$b" evalsha_usec)")
         tf+=("$(( $(sgb_field "$b" tempfail) + $(sgb_field "$b" errors) + $(sgb_field "$a" errors) ))")
     done
-    printf '| %s | %.0f | %.0f | **%.3f** (%s) | %.0f | %.0f | %.0f | %.3f | %.0f | %.0f+%.0f | %.3f | %s |\n' \
+    printf '| %s | %.0f | %.0f | **%.3f** (%s) | %.0f | %.0f | %.0f | %.3f | %.0f | %.0f | %.0f+%.0f | %.3f | %s |\n' \
         "$scen" "$(sgb_median "${nm[@]}")" "$(sgb_median "${sm[@]}")" \
         "$(sgb_median "${ratio[@]}")" \
         "$(printf '%s\n' "${ratio[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')" \
         "$(sgb_median "${np[@]}")" "$(sgb_median "${sp[@]}")" \
-        "$(sgb_median "${add[@]}")" "$(sgb_median "${ev[@]}")" \
+        "$(sgb_median "${add[@]}")" "$(sgb_median "${ev[@]}")" "$(sgb_median "${us[@]}")" \
         "$(sgb_median "${cpun[@]}")" "$(sgb_median "${cpus[@]}")" \
         "$(sgb_median "${cpur[@]}")" "$(sgb_median "${cn[@]}")" \
         "$(printf '%s\n' "${tf[@]}" | awk '{ s += $1 } END { print s + 0 }')"
@@ -133,8 +137,8 @@ header() {
     echo
     echo "$1"
     echo
-    echo "| scenario | null msgs/s | subguard msgs/s | ratio (range) | null p99 µs | subguard p99 µs | added p99 µs | EVALSHA/msg | null CPU µs/msg | subguard+Redis CPU µs/msg | new Redis conns/msg | tempfail+errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| scenario | null msgs/s | subguard msgs/s | ratio (range) | null p99 µs | subguard p99 µs | added p99 µs | EVALSHA/msg | Redis µs/EVALSHA | null CPU µs/msg | subguard+Redis CPU µs/msg | new Redis conns/msg | tempfail+errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 }
 
 sgb_machine

@@ -72,8 +72,8 @@ if [[ -x $SG_BUILD/subguard-feed ]]; then
     say "| subguard-feed -o | value |"
     say "|---|---|"
     say "| log | $nl lines, $nmsg messages, $outcomes delivery outcomes, $bounces bounces |"
-    say "| wall time | $secs s |"
-    say "| **lines/s** (target ≥ 100,000) | **$(sgb_calc "$nl / $secs")** |"
+    say "| wall time | $(printf '%.2f' "$secs") s |"
+    say "| **lines/s** (target ≥ 100,000) | **$(awk -v a="$nl" -v b="$secs" 'BEGIN { printf "%.0f", a / b }')** |"
     say "| Redis EVALSHA calls | $calls (bounces + position saves) |"
     say "| feed summary | $(grep -i 'lines' "$SGB_DIR/feed.log" | tail -n 1 | cut -c1-200) |"
     sgb_stop "$SGB_REDIS_PID"
@@ -94,13 +94,13 @@ if [[ -x $SG_BUILD/subguard-replay ]]; then
     say ""
     say "| subguard-replay -q | events | submits | wall s | events/s |"
     say "|---|---|---|---|---|"
-    say "| first $ne events of tracegen --seed 1 (target: well under a minute) | $ne | $ns | **$secs** | $(sgb_calc "$ne / $secs") |"
+    say "| first $ne events of tracegen --seed 1 (target: well under a minute) | $ne | $ns | **$(printf '%.1f' "$secs")** | $(awk -v a="$ne" -v b="$secs" 'BEGIN { printf "%.0f", a / b }') |"
     if ((full)); then
         ne=$(wc -l <"$tr/trace.jsonl")
         ns=$(grep -c '"ev":"submit"' "$tr/trace.jsonl" || true)
         secs=$( { timed "$SG_BUILD/subguard-replay" -q "$tr/trace.jsonl" \
             >"$SGB_DIR/replay.out" 2>"$SGB_DIR/replay.err"; } 3>&1) || true
-        say "| whole trace | $ne | $ns | $secs | $(sgb_calc "$ne / $secs") |"
+        say "| whole trace | $ne | $ns | $(printf '%.1f' "$secs") | $(awk -v a="$ne" -v b="$secs" 'BEGIN { printf "%.0f", a / b }') |"
     fi
     say "replay says: $(tail -n 1 "$SGB_DIR/replay.err" | cut -c1-200)"
 else
