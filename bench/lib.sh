@@ -233,8 +233,12 @@ sgb_threads() {
 # sgb_machine - one line about where the figures were measured
 sgb_machine() {
     local rev
-    rev=$(git -C "$SG_SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
-    git -C "$SG_SRC" diff --quiet HEAD -- lib milter redis 2>/dev/null || rev="$rev+local changes"
+    if [[ -n ${SGB_REV:-} ]]; then
+        rev=$SGB_REV
+    else
+        rev=$(git -C "$SG_SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
+        git -C "$SG_SRC" diff --quiet HEAD -- lib milter redis 2>/dev/null || rev="$rev+local changes"
+    fi
     printf 'machine: %s CPUs (%s), %s; load average %s; subguard %s\n' \
         "$(nproc)" "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
         "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$rev"

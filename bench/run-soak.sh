@@ -54,7 +54,7 @@ sample_while() {
     while sgb_alive "$load"; do
         now=$(date +%s)
         echo "$((now - t0)) $(sgb_rss_kb "$who") $(sgb_threads "$who")"
-        for ((k = 0; k < every * 10 && 1; k++)); do
+        for ((k = 0; k < every * 10; k++)); do
             sgb_alive "$load" || break
             sleep 0.1
         done

@@ -7,7 +7,7 @@
  *	sg-milterload -s SOCKET [-c SESSIONS] [-d SECONDS | -n MESSAGES]
  *		[-w WARMUP] [-r RCPTS] [-x REJECTED] [-m MSGS_PER_CONN]
  *		[-k LOGINS] [-l PATTERN] [-K FIRST] [-R] [-z BODY] [-S]
- *		[-A] [-T TIMEOUT] [-L LABEL] [-v]
+ *		[-A] [-q RATE] [-T TIMEOUT] [-L LABEL] [-v]
  * DESCRIPTION
  *	Talks the Sendmail milter protocol (version 6) to a milter socket
  *	the way Postfix's smtpd does, with no MTA: per connection OPTNEG,
@@ -34,6 +34,12 @@
  *	session). The run ends after SECONDS (default 10) or MESSAGES;
  *	sessions then finish the message in hand. Statistics skip the first
  *	WARMUP seconds (default 1; 0 with -n).
+ *
+ *	-q RATE runs open loop: message k starts at k / RATE seconds
+ *	whichever session is free (connections are set up beforehand), so
+ *	two milters compared at one RATE see the same offered load and the
+ *	latency is service time, not queueing behind a saturated milter.
+ *	Starts more than 1 ms late are counted (too few sessions).
  *
  *	Stages timed: conn (connect, OPTNEG and CONNECT), mail, rcpt (each
  *	recipient), eom, and msg (from sending MAIL to the end-of-message

@@ -56,7 +56,7 @@ static void tier_spec(const struct sg_tier *t, char *buf, size_t len)
 	&t->messages, &t->recipients, &t->q_recipients, &t->q_rejected,
 	&t->q_failed,
     };
-    double  d[5];
+    double  d[4];
     size_t  n = 0;
     int     l, j;
 
@@ -67,12 +67,11 @@ static void tier_spec(const struct sg_tier *t, char *buf, size_t len)
 			  lists[l]->w[j].seconds);
     }
     sg_detection_numbers(t, d);
-    snprintf(buf + n, len - n, "%.6f %.6f %.6f %.6f %.6f", d[0], d[1], d[2],
-	     d[3], d[4]);
+    snprintf(buf + n, len - n, "%.6f %.6f %.6f %.6f", d[0], d[1], d[2], d[3]);
 }
 
-/* sg_detection_numbers - the failure test's lf, ls, upper, lower, ratio */
-void    sg_detection_numbers(const struct sg_tier *t, double d[5])
+/* sg_detection_numbers - the failure test's lf, ls, upper, lower */
+void    sg_detection_numbers(const struct sg_tier *t, double d[4])
 {
     double  p0 = t->normal_failure, p1 = t->spam_failure;
     double  a = t->false_alarm, b = t->missed_alarm;
@@ -80,10 +79,9 @@ void    sg_detection_numbers(const struct sg_tier *t, double d[5])
     /*
      * Wald's test of "failure ratio p0" against "p1": each failure adds
      * ln(p1/p0), each good recipient ln((1-p1)/(1-p0)); decide at
-     * ln((1-b)/a) and ln(b/(1-a)). The ratio where a recipient adds
-     * nothing on average is the test's point of indifference.
+     * ln((1-b)/a) and ln(b/(1-a)).
      */
-    memset(d, 0, 5 * sizeof(d[0]));
+    memset(d, 0, 4 * sizeof(d[0]));
     if (p0 <= 0 || p1 <= p0 || p1 >= 1 || a <= 0 || a >= 1 || b <= 0
 	|| b >= 1)
 	return;					/* test off */
@@ -91,7 +89,6 @@ void    sg_detection_numbers(const struct sg_tier *t, double d[5])
     d[1] = log((1 - p1) / (1 - p0));
     d[2] = log((1 - b) / a);
     d[3] = log(b / (1 - a));
-    d[4] = -d[1] / (d[0] - d[1]);
 }
 
 /* sg_engine_new - prepare the tier table once per configuration */

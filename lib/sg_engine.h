@@ -138,8 +138,8 @@ extern int sg_engine_feed_position(const struct sg_engine *,
 				           const char *feed, char *pos,
 				           size_t len, char *err, size_t errlen);
 
-/* sg_detection_numbers - lf, ls, upper, lower, ratio of a tier's test */
-extern void sg_detection_numbers(const struct sg_tier *, double d[5]);
+/* sg_detection_numbers - lf, ls, upper, lower of a tier's test */
+extern void sg_detection_numbers(const struct sg_tier *, double d[4]);
 
 /* sg_human_duration - 125 -> "3 minutes" (rounded up), for texts */
 extern const char *sg_human_duration(unsigned long secs, char *buf,

@@ -44,7 +44,7 @@
 -- separated by spaces: five window lists (messages, recipients,
 -- quarantine_recipients, quarantine_rejected, quarantine_failed), each a
 -- count n and n pairs limit, seconds, then the detection's numbers
--- lf, ls, upper, lower, ratio (see "Detection"). TIERS is any number of
+-- lf, ls, upper, lower (see "Detection"). TIERS is any number of
 -- TIERs. Only the tier in use is parsed.
 --
 -- Counting. The counters hash holds, for each window length S in use,
@@ -67,15 +67,17 @@
 -- presumed delivery into a failure (lf - ls). When s falls below the
 -- lower bound the evidence is reset to that bound, so a long clean
 -- history cannot bank credit against a sudden spam run. Crossing the
--- upper bound quarantines, but only while the failure ratio in the last
--- hour or day is at least the test's indifference ratio: bounces arrive
--- after the deliveries they offset, and a clean bulk sender's last few
--- bounces must not look like a run of failures. quarantine_failed is an
--- absolute safety net on failures per window.
+-- upper bound quarantines, but only if the same test run over the
+-- outcomes of the last hour or of the last day alone also crosses it
+-- (F failures of N recipients weigh F lf + (N - F) ls): bounces arrive
+-- after the deliveries they offset, so the order of s can mislead, while
+-- a window, where each bounce counts in the bucket of its message, holds
+-- the failures and the recipients they came from. quarantine_failed is
+-- an absolute safety net on failures per window.
 
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
-local DETECT = {3600, 86400}		-- windows of the ratio gate
+local DETECT = {3600, 86400}		-- windows of the test's gate
 
 -- read_tier - parse a TIER: its name and its space-separated numbers
 local function read_tier(name, spec)
@@ -94,8 +96,8 @@ local function read_tier(name, spec)
     end
     t[list] = w
   end
-  t.lf, t.ls, t.upper, t.lower, t.ratio = nums[k], nums[k + 1], nums[k + 2],
-    nums[k + 3], nums[k + 4]
+  t.lf, t.ls, t.upper, t.lower = nums[k], nums[k + 1], nums[k + 2],
+    nums[k + 3]
   return t
 end
 
@@ -318,16 +320,18 @@ local function update(k, login, tier, add, delta, qid, source)
     s = math.max(tier.lower, s + delta)
   end
 
-  -- The failure ratio of the worst detection window, for the gate and
-  -- for the record.
-  local ratio, rwin, rn, rf = 0, DETECT[1], 0, 0
+  -- The test over each detection window alone: the strongest evidence,
+  -- for the gate and for the record.
+  local llr, rwin, rn, rf = nil, DETECT[1], 0, 0
   for _, secs in ipairs(DETECT) do
     local f = est['x' .. secs] + est['b' .. secs]
     local n = est['r' .. secs] + est['x' .. secs]
-    if n > 0 and f / n > ratio then
-      ratio, rwin, rn, rf = f / n, secs, n, f
+    local e = f * tier.lf + math.max(n - f, 0) * tier.ls
+    if llr == nil or e > llr then
+      llr, rwin, rn, rf = e, secs, n, f
     end
   end
+  local ratio = rn > 0 and rf / rn or 0
 
   local newly, reason = 0, ''
   if not quarantined then
@@ -341,11 +345,12 @@ local function update(k, login, tier, add, delta, qid, source)
       end
       return nil
     end
-    if tier.lf > 0 and s >= tier.upper and ratio >= tier.ratio then
+    if tier.lf > 0 and s >= tier.upper and llr >= tier.upper then
       reason = string.format('failure test: %d of %d recipients failed in %s ' ..
-                             '(%.1f%%), score %.1f over %.1f',
+                             '(%.1f%%), score %.1f, over %.1f',
                              math.floor(rf + 0.5), math.floor(rn + 0.5),
-                             human(rwin), 100 * ratio, s, tier.upper)
+                             human(rwin), 100 * ratio, math.min(s, llr),
+                             tier.upper)
     end
     if reason == '' then
       reason = over(tier.qf, 'failed recipients',

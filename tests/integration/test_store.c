@@ -426,8 +426,9 @@ static int bounce(struct world *w, const char *qid, double t, int cls,
 /*
  * A spam run: 100 recipients accepted, then bounces. By hand: the score
  * floors at ln(0.01/0.999) = -4.60; each bounce adds ln 7.5 - ln(.85/.98)
- * = 2.157, so the 6th crosses ln(0.99/0.001) = 6.90; the failure ratio
- * 6/100 is still under the indifference point 6.6%, the 7th is over.
+ * = 2.157, so the 6th crosses ln(0.99/0.001) = 6.90. The hour alone
+ * weighs F failures of 100 as 2.015 F - 0.1424 (100 - F): 6.6 at F = 9,
+ * 8.7 at F = 10, so the 10th bounce quarantines.
  */
 static void test_failure_test_quarantines(void **state)
 {
@@ -443,17 +444,17 @@ static void test_failure_test_quarantines(void **state)
 	assert_int_equal(send_msg(w, "spam", T0 + i, 10, 0, qid, &tf),
 			 SG_ACT_CONTINUE);
     }
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 9; i++) {
 	assert_int_equal(bounce(w, "S1", T0 + 60 + i, SG_DSN_MAILBOX, &out), 1);
 	assert_string_equal(out.login, "spam");
 	assert_int_equal(out.newly_quarantined, 0);
     }
     bounce(w, "S2", T0 + 70, SG_DSN_DOMAIN, &out);
     assert_int_equal(out.newly_quarantined, 1);
-    assert_non_null(strstr(out.reason, "failure test: 7 of 100 recipients failed in 1h"));
+    assert_non_null(strstr(out.reason, "failure test: 10 of 100 recipients failed in 1h"));
     assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine source"), "feed");
     assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine qids"), "S2 S1");
-    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine failed"), "7");
+    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine failed"), "10");
     assert_string_equal(redis(w, 0, "XLEN subguard:events"), "1");
     assert_string_equal(redis(w, 4, "XRANGE subguard:events - +"), "quarantine");
     /* Unknown queue ids (not ours) count nothing. */
