@@ -210,7 +210,7 @@ static const struct sg_builtin_tier {
     const char *name;
     const char *lists[SG_NTIER_KEYS];	/* in sg_tier_keys[] order */
 } sg_builtin_tiers[] = {
-    {"default", {"50/1h, 200/1d", "100/1h, 500/1d", "2000/1d", "20/1h",
+    {"default", {"50/1h, 200/1d", "300/1h, 1000/1d", "2000/1d", "20/1h",
     "40/1h", "2%", "15%", "0.1%", "1%"}},
     {"business", {"500/1h, 2000/1d", "1000/1h, 5000/1d", "50000/1d",
     "100/1h", "150/1h", "3%", "20%", "0.1%", "1%"}},

@@ -46,7 +46,7 @@ else
     say() { printf '\n== %s\n' "$*"; }
 fi
 # For readers: the limits below are far tighter than contrib/subguard.conf's
-# defaults (default tier: 100 recipients/1h, quarantine after 20 rejected
+# defaults (default tier: 300 recipients/1h, quarantine after 20 rejected
 # recipients/1h) so the story fits in a few messages.
 TIERS='[tier default]
 messages = 20/1h

@@ -4,7 +4,7 @@
 #
 #   set -euo pipefail
 #   . "$(dirname "$0")/harness.sh"
-#   sg_world_up                      # redis + sink + private Postfix
+#   sg_world_up                      # redis + sink + private Postfix or Sendmail
 #   sg_user alice secret             # SASL login alice@example.net
 #   sg_subguard_conf '[tier default]
 #   messages = 3/1h'                 # optional: tiers etc.
@@ -13,12 +13,22 @@
 #   sg_wait_for sg_queue_empty || sg_fail "queue not empty"
 #   # sg_world_down runs by itself on exit (EXIT trap)
 #
+# The MTA: SG_MTA=postfix (the default) or SG_MTA=sendmail, read by
+# sg_world_up. CTest runs each scenario that says so in its header ("# mta:
+# postfix sendmail", see tests/CMakeLists.txt) once per MTA, with SG_MTA set.
+# The same test script works on both when it uses only the MTA-neutral
+# helpers: sg_submit (queue_id filled in for both), sg_queue_empty,
+# sg_queue_ids, sg_held_ids, sg_release, sg_flush, sg_maillog_has (the MTA's
+# log lines differ: branch on $SG_MTA for patterns), sg_delivered_*.
+#
 # The world, all in one scratch directory $SG_DIR (mktemp -d /tmp/sg.XXXXXX):
 #   redis.sock redis.conf redis.log   private redis-server (port 0, no disk)
 #   sink.log sink.err                 next-hop SMTP sink (tests/e2e/sink.py)
-#   pf/ (main.cf master.cf sasl/ recipient_access)  Postfix config directory
-#   q/ data/ maillog sasldb2          Postfix queue, data dir, log, SASL users
+#   maillog sasldb2 q/                the MTA's log, SASL users, queue
 #   subguard.conf subguard.sock subguard.log        the milter under test
+#   Postfix:  pf/ (main.cf master.cf sasl/ recipient_access), data/
+#   Sendmail: sm/ (sendmail.mc sendmail.cf sasl/Sendmail.conf
+#             service.switch aliases sm_shim.so sendmail.pid)
 #
 # What the private Postfix does (see sg__postfix_config):
 #   - one smtpd: the submission listener 127.0.0.1:$SG_SUBPORT, AUTH PLAIN/LOGIN
@@ -41,12 +51,45 @@
 #   - error limits raised (soft/hard 1000, no error sleep) so a test may send
 #     many refused recipients in one session.
 #
+# What the private Sendmail 8.17 does (see sg__sendmail_config): Debian's
+# packages unpacked by tests/e2e/sendmail-prefix.sh into a private prefix
+# (not installed: they conflict with postfix), run as "sendmail -bD" with
+# an LD_PRELOAD shim (tests/e2e/sm_shim.c) that gives it a qualified host
+# name (mail.isp.example) and writes its syslog lines to $SG_DIR/maillog;
+# its .cf is built from sm/sendmail.mc, which includes
+# contrib/sendmail/subguard.m4 itself, so the tests run the contrib lines:
+#   - the MSA 127.0.0.1:$SG_SUBPORT (Name=MSA, M=Ea: AUTH required, an
+#     unauthenticated MAIL FROM gets "530 5.7.0 Authentication required"),
+#     the only daemon with InputMailFilters=subguard; AUTH PLAIN/LOGIN from
+#     the same sasldb as Postfix's (ESASL_CONF_PATH=sm/sasl);
+#   - a port-25 stand-in, the MTA daemon 127.0.0.1:$SG_MTAPORT, without
+#     subguard (Sendmail lets 127.0.0.1 relay there without AUTH);
+#   - isp.example is a local domain and no local user exists, so
+#     unknown*@isp.example (any address @isp.example) gets "550 5.1.1
+#     <addr>... User unknown" at RCPT; Sendmail shows those to the milter as
+#     rejected ({rcpt_mailer}=error), like Postfix;
+#   - refused@<anything> is rejected by a check_rcpt rule (Local_check_rcpt)
+#     with "550 5.7.1 ... Refused by local policy": Sendmail does NOT show
+#     those to the milter;
+#   - everything else is relayed to the sink (SMART_HOST relay:[127.0.0.1],
+#     port $SG_SINKPORT, no DNS), with the same bounces and DSNs as above;
+#     Sendmail logs "to=<bad1@remote.example>, ..., dsn=5.1.1, reply=550
+#     5.1.1 ..., stat=User unknown";
+#   - milter F=T (tempfail when subguard is down), Milter.LogLevel 9;
+#     the queue is run every 30 minutes only: quarantined (hf) and deferred
+#     mail moves when a test says so (sg_release, sg_flush).
+#
 # Knobs (environment variables read by sg_world_up; set them before it):
-#   SG_MILTERS      smtpd_milters (unset: the subguard socket; "": no milter)
-#   SG_MILTER_DEFAULT_ACTION  milter_default_action (default tempfail)
+#   SG_MTA          postfix (default) or sendmail
+#   SG_MILTERS      the milter the submission service uses (unset: the
+#                   subguard socket; "": no milter). Postfix's spelling
+#                   (unix:/path, inet:host:port); translated for Sendmail
+#   SG_MILTER_DEFAULT_ACTION  milter_default_action (default tempfail;
+#                   Sendmail: only tempfail, its F=T)
 #   SG_PF_MAIN_EXTRA  lines appended to main.cf (later lines win in main.cf)
 #   SG_PF_SUBMISSION_OPTS  newline-separated name=value, added as -o options
 #                   to the submission service in master.cf (they beat main.cf)
+#   SG_SM_MC_EXTRA  lines added to Sendmail's sendmail.mc before MAILER()
 #   SG_CONF_SUBGUARD, SG_CONF_REDIS  extra lines for the [subguard] and [redis]
 #                   sections of subguard.conf (see sg_subguard_conf)
 #   SG_KEEP=1       keep $SG_DIR when the script fails (always: keep it always)
@@ -54,8 +97,10 @@
 #   SG_BUILD, SG_SRC  build and source directories (CTest sets both; defaults:
 #                   the checkout this file is in, and its build/)
 #
-# Variables set by sg_world_up: SG_DIR SG_PF (Postfix config dir) SG_SUBPORT
-# SG_SINKPORT SG_REDIS_SOCK SG_SUBGUARD_SOCK SG_REALM (example.net).
+# Variables set by sg_world_up: SG_DIR SG_MTA SG_SUBPORT SG_SINKPORT
+# SG_REDIS_SOCK SG_SUBGUARD_SOCK SG_REALM (example.net); Postfix: SG_PF
+# (config dir); Sendmail: SG_SM (config dir), SG_SM_PREFIX, SG_SM_CF,
+# SG_MTAPORT.
 #
 # Conventions: functions named sg_* are the interface, sg__* are internal.
 # Failures go through sg_fail, which exits the script: never call it (or a
@@ -72,12 +117,14 @@ SG_E2E=$SG_SRC/tests/e2e
 SG_PY=/usr/bin/python3          # Debian's python: it has aiosmtpd
 SG_REALM=example.net
 : "${SG_WAIT:=20}"
+: "${SG_MTA:=postfix}"
+SG_SM_HOSTNAME=mail.isp.example
 SG_DIR=
 SG_SUBGUARD_PID=
 SG_SUBGUARD_RC=
 SG__DOWN=
 SG__DIAG_DONE=
-export SG_SRC SG_BUILD
+export SG_SRC SG_BUILD SG_MTA
 
 # ---------------------------------------------------------------------------
 # Messages and assertions
@@ -89,7 +136,7 @@ sg_log() {
 }
 
 # sg_diag - print the tails of the world's logs (maillog, subguard.log,
-# sink.log, redis.log) and the Postfix queue to stderr. Harmless before
+# sink.log, redis.log) and the MTA's queue to stderr. Harmless before
 # sg_world_up. sg_fail and a failing exit call it once.
 sg_diag() {
     SG__DIAG_DONE=1
@@ -101,9 +148,13 @@ sg_diag() {
         printf '\n----- last %s lines of %s -----\n' "$n" "$f" >&2
         tail -n "$n" "$f" >&2
     done
-    if [[ -f $SG_DIR/q/pid/master.pid ]]; then
+    if [[ $SG_MTA == postfix && -f $SG_DIR/q/pid/master.pid ]]; then
         printf '\n----- postqueue -p -----\n' >&2
         postqueue -c "$SG_PF" -p 2>&1 | head -n 40 >&2 || true
+    fi
+    if [[ $SG_MTA == sendmail && -f ${SG_SM_CF:-} ]]; then
+        printf '\n----- mailq; mailq -qQ -----\n' >&2
+        { sg_mailq; sg_mailq -qQ; } 2>&1 | head -n 40 >&2 || true
     fi
     printf '\n----- end of diagnostics (world: %s) -----\n' "$SG_DIR" >&2
 }
@@ -193,18 +244,27 @@ sg__alive() {
 }
 
 # sg__world_pids DIR - pids of processes that belong to world DIR: started by
-# the harness with SG_WORLD=DIR in their environment, or Postfix processes
-# with MAIL_CONFIG=DIR/pf. Never this shell.
+# the harness with SG_WORLD=DIR in their environment, Postfix processes
+# with MAIL_CONFIG=DIR/pf, or Sendmail processes working in DIR/q (Sendmail
+# overwrites its environment with its process title, but always works in
+# its queue directory). Never this shell. One grep over /proc and a stat
+# per process: reading /proc is slow in some sandboxes.
 sg__world_pids() {
-    local d=$1 p
-    for p in /proc/[0-9]*; do
-        p=${p#/proc/}
-        [[ $p == "$$" || $p == "$BASHPID" ]] && continue
-        if tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" |
-            grep -qxF -e "SG_WORLD=$d" -e "MAIL_CONFIG=$d/pf"; then
-            echo "$p"
+    local d=$1 f p exe me=$BASHPID
+    {
+        for f in $(grep -lsxzF -e "SG_WORLD=$d" -e "MAIL_CONFIG=$d/pf" \
+            /proc/[0-9]*/environ 2>/dev/null); do
+            p=${f#/proc/}
+            echo "${p%/environ}"
+        done
+        if [[ -d $d/q ]]; then
+            for p in /proc/[0-9]*; do
+                [[ $p/cwd -ef $d/q ]] || continue
+                exe=$(readlink "$p/exe" 2>/dev/null) || continue
+                [[ $exe == */sendmail ]] && echo "${p#/proc/}"
+            done
         fi
-    done
+    } | sort -un | grep -vxF -e "$$" -e "$me" || true
 }
 
 # sg__kill_world DIR - TERM, then after 5 s KILL, every process of world DIR.
@@ -243,13 +303,19 @@ sg__reap_stale() {
 # The world
 # ---------------------------------------------------------------------------
 
-# sg_world_up - create $SG_DIR and start redis, the sink and Postfix (not
-# subguard: see sg_subguard_start). Writes a default subguard.conf. Installs
-# the EXIT/INT/TERM traps that call sg_world_down. Fails via sg_fail.
+# sg_world_up - create $SG_DIR and start redis, the sink and the MTA
+# ($SG_MTA: Postfix or Sendmail; not subguard: see sg_subguard_start). Writes
+# a default subguard.conf. Installs the EXIT/INT/TERM traps that call
+# sg_world_down. Fails via sg_fail.
 sg_world_up() {
     [[ -z $SG_DIR ]] || sg_fail "sg_world_up called twice"
-    local t
-    for t in postfix postconf postqueue postsuper saslpasswd2 redis-server redis-cli; do
+    local t tools=(saslpasswd2 redis-server redis-cli)
+    case $SG_MTA in
+    postfix) tools+=(postfix postconf postqueue postsuper) ;;
+    sendmail) tools+=(cc dpkg-deb ss) ;;
+    *) sg_fail "SG_MTA='$SG_MTA': want postfix or sendmail" ;;
+    esac
+    for t in "${tools[@]}"; do
         command -v "$t" >/dev/null || sg_fail "$t not installed (scripts/deps.sh)"
     done
     "$SG_PY" -c 'import aiosmtpd' 2>/dev/null ||
@@ -265,12 +331,14 @@ sg_world_up() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
     SG_PF=$SG_DIR/pf
+    SG_SM=$SG_DIR/sm
     SG_REDIS_SOCK=$SG_DIR/redis.sock
     SG_SUBGUARD_SOCK=$SG_DIR/subguard.sock
-    read -r SG_SUBPORT SG_SINKPORT < <(sg__free_ports 2)
-    [[ -n $SG_SINKPORT ]] || sg_fail "cannot pick free ports"
-    export SG_DIR SG_PF SG_SUBPORT SG_SINKPORT SG_REDIS_SOCK SG_SUBGUARD_SOCK SG_REALM
-    sg_log "world $SG_DIR: submission 127.0.0.1:$SG_SUBPORT, sink :$SG_SINKPORT"
+    read -r SG_SUBPORT SG_SINKPORT SG_MTAPORT < <(sg__free_ports 3)
+    [[ -n $SG_MTAPORT ]] || sg_fail "cannot pick free ports"
+    export SG_DIR SG_PF SG_SM SG_SUBPORT SG_SINKPORT SG_MTAPORT SG_REDIS_SOCK \
+        SG_SUBGUARD_SOCK SG_REALM
+    sg_log "world $SG_DIR ($SG_MTA): submission 127.0.0.1:$SG_SUBPORT, sink :$SG_SINKPORT"
 
     # (a) redis
     cat >"$SG_DIR/redis.conf" <<EOF
@@ -297,9 +365,14 @@ EOF
     sg_wait_for -t 15 test -e "$SG_DIR/sink.ready" ||
         sg_fail "sink.py did not start on port $SG_SINKPORT"
 
-    # (c) Postfix
-    sg__postfix_config
-    sg__postfix_start
+    # (c) the MTA
+    if [[ $SG_MTA == sendmail ]]; then
+        sg__sendmail_config
+        sg__sendmail_start
+    else
+        sg__postfix_config
+        sg__postfix_start
+    fi
 
     # (d) a default subguard.conf
     sg_subguard_conf
@@ -455,6 +528,7 @@ sg__postfix_stop() {
 # and held mail stay.
 sg_postconf() {
     local out
+    [[ $SG_MTA == postfix ]] || sg_fail "sg_postconf: Postfix only (SG_MTA=$SG_MTA)"
     out=$(postconf -c "$SG_PF" -e "$@" 2>&1) || sg_fail "postconf -e $*: $out"
     sg__postfix_stop
     sg_wait_for -t 10 sg__master_gone || sg_fail "Postfix did not stop"
@@ -463,6 +537,174 @@ sg_postconf() {
 
 sg__master_gone() {
     ! postfix -c "$SG_PF" status >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------------------
+# Sendmail (SG_MTA=sendmail)
+# ---------------------------------------------------------------------------
+
+# sg__sendmail_milter - the S= equate of subguard's filter for $SG_MILTERS
+# (Postfix's spelling: unix:/path or inet:host:port), empty for no milter.
+sg__sendmail_milter() {
+    local m=unix:$SG_SUBGUARD_SOCK hp
+    [[ ${SG_MILTERS+set} ]] && m=$SG_MILTERS
+    case $m in
+    '') echo '' ;;
+    unix:*) echo "local:${m#unix:}" ;;
+    inet:*:*) hp=${m#inet:}; echo "inet:${hp##*:}@${hp%:*}" ;;
+    *) return 1 ;;
+    esac
+}
+
+# sg__sendmail_config - find (or make) the Sendmail prefix, build the shim,
+# write $SG_SM/{sendmail.mc,sendmail.cf,sasl/Sendmail.conf,service.switch,
+# aliases} and create the queue directory.
+sg__sendmail_config() {
+    local out milter cfdir tab=$'\t'
+    if ! SG_SM_PREFIX=$(bash "$SG_E2E/sendmail-prefix.sh"); then
+        sg_fail "no private Sendmail (tests/e2e/sendmail-prefix.sh failed; scripts/deps.sh fetches the packages)"
+    fi
+    SG_SM_CF=$SG_SM/sendmail.cf
+    export SG_SM_PREFIX SG_SM_CF
+    [[ ${SG_MILTER_DEFAULT_ACTION:-tempfail} == tempfail ]] ||
+        sg_fail "SG_MILTER_DEFAULT_ACTION=$SG_MILTER_DEFAULT_ACTION: the Sendmail world has only F=T (tempfail)"
+    milter=$(sg__sendmail_milter) ||
+        sg_fail "SG_MILTERS='$SG_MILTERS': the Sendmail world takes one unix: or inet: milter"
+    mkdir -p "$SG_SM/sasl" "$SG_DIR/q"
+    chmod 700 "$SG_DIR/q"
+    : >"$SG_DIR/maillog"
+    if ! out=$(cc -shared -fPIC -O2 -Wall -o "$SG_SM/sm_shim.so" "$SG_E2E/sm_shim.c" 2>&1); then
+        sg_fail "cannot build the LD_PRELOAD shim: $out"
+    fi
+    : >"$SG_SM/aliases"
+    printf 'hosts files\naliases files\npasswd files\n' >"$SG_SM/service.switch"
+    printf '%s\n' 'pwcheck_method: auxprop' 'auxprop_plugin: sasldb' \
+        'mech_list: PLAIN LOGIN' "sasldb_path: $SG_DIR/sasldb2" \
+        >"$SG_SM/sasl/Sendmail.conf"
+    {
+        sg__mc "dnl # Written by tests/e2e/harness.sh for world $SG_DIR
+VERSIONID(\`subguard e2e world')dnl
+OSTYPE(\`linux')dnl
+dnl # Private paths; /tmp is world-writable but sticky.
+define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
+define(\`QUEUE_DIR', \`$SG_DIR/q')dnl
+define(\`confPID_FILE', \`$SG_SM/sendmail.pid')dnl
+define(\`STATUS_FILE', \`$SG_SM/statistics')dnl
+define(\`ALIAS_FILE', \`$SG_SM/aliases')dnl
+define(\`confSERVICE_SWITCH_FILE', \`$SG_SM/service.switch')dnl
+dnl # No DNS, no interface probing, no ident, no load-average throttling.
+define(\`confDOMAIN_NAME', \`$SG_SM_HOSTNAME')dnl
+define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+define(\`confTO_IDENT', \`0')dnl
+define(\`confQUEUE_LA', \`100')dnl
+define(\`confREFUSE_LA', \`100')dnl
+define(\`confDELAY_LA', \`0')dnl
+FEATURE(\`accept_unresolvable_domains')dnl
+FEATURE(\`nocanonify')dnl
+define(\`confLOG_LEVEL', \`9')dnl
+define(\`confMILTER_LOG_LEVEL', \`9')dnl
+dnl # AUTH without TLS (loopback only); authenticated clients may relay.
+define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
+TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl
+dnl # Everything not local goes to the sink.
+define(\`SMART_HOST', \`relay:[127.0.0.1]')dnl
+define(\`RELAY_MAILER_ARGS', \`TCP \$h $SG_SINKPORT')dnl
+dnl # isp.example is local and has no users: 550 5.1.1 User unknown.
+LOCAL_DOMAIN(\`isp.example')dnl
+dnl # The port-25 stand-in: no subguard here.
+DAEMON_OPTIONS(\`Port=$SG_MTAPORT, Addr=127.0.0.1, Name=MTA')dnl"
+        if [[ -n $milter ]]; then
+            sg__mc "dnl # The MSA with subguard: the contrib's own lines.
+define(\`SUBGUARD_SOCKET', \`$milter')dnl
+define(\`SUBGUARD_MSA', \`Port=$SG_SUBPORT, Addr=127.0.0.1')dnl
+include(\`$SG_SRC/contrib/sendmail/subguard.m4')dnl"
+        else
+            sg__mc "dnl # The MSA without any milter.
+FEATURE(\`no_default_msa')dnl
+DAEMON_OPTIONS(\`Port=$SG_SUBPORT, Addr=127.0.0.1, Name=MSA, M=Ea')dnl"
+        fi
+        [[ -n ${SG_SM_MC_EXTRA:-} ]] && sg__mc "$SG_SM_MC_EXTRA"
+        sg__mc "MAILER(\`local')dnl
+MAILER(\`smtp')dnl
+LOCAL_CONFIG
+ESASL_CONF_PATH=$SG_SM/sasl
+LOCAL_RULESETS
+SLocal_check_rcpt
+R\$* refused @ \$*$tab\$#error \$@ 5.7.1 \$: \"550 Refused by local policy\""
+    } >"$SG_SM/sendmail.mc"
+    cfdir=$SG_SM_PREFIX/usr/share/sendmail/cf
+    if ! out=$("$SG_SM_PREFIX/usr/bin/m4" -D_CF_DIR_="$cfdir/" "$cfdir/m4/cf.m4" \
+        "$SG_SM/sendmail.mc" 2>&1 >"$SG_SM_CF") || [[ -n $out ]]; then
+        sg_fail "m4 could not build sendmail.cf from $SG_SM/sendmail.mc: $out"
+    fi
+}
+
+# sg__mc TEXT - TEXT and a newline (a piece of sendmail.mc)
+sg__mc() {
+    printf '%s\n' "$1"
+}
+
+# sg__sendmail_env - the environment the private Sendmail runs in, one
+# NAME=VALUE a line
+sg__sendmail_env() {
+    local lib
+    lib=$(compgen -G "$SG_SM_PREFIX/usr/lib/*-linux-gnu" | head -n 1)
+    printf '%s\n' "LD_LIBRARY_PATH=$lib" "LD_PRELOAD=$SG_SM/sm_shim.so" \
+        "SG_SHIM_LOG=$SG_DIR/maillog" "SG_SHIM_HOSTNAME=$SG_SM_HOSTNAME" \
+        "SG_WORLD=$SG_DIR"
+}
+
+# sg_sendmail ARGS... - the world's Sendmail binary with its .cf, for the
+# commands support staff use (e.g. sg_sendmail -Q -qQ -qIQID). Prints what
+# it prints; returns its status. SG_MTA=sendmail only.
+sg_sendmail() {
+    local e
+    mapfile -t e < <(sg__sendmail_env)
+    env "${e[@]}" "$SG_SM_PREFIX/usr/libexec/sendmail/sendmail" -C "$SG_SM_CF" "$@"
+}
+
+# sg_mailq ARGS... - mailq (Sendmail's -bp, called by that name) on the
+# world's queue: sg_mailq lists the queue, sg_mailq -qQ the quarantined
+# messages. SG_MTA=sendmail only.
+sg_mailq() {
+    local e
+    mapfile -t e < <(sg__sendmail_env)
+    env "${e[@]}" "$SG_SM_PREFIX/usr/libexec/sendmail/mailq" -C "$SG_SM_CF" "$@"
+}
+
+# sg__listening PORT... - true if something listens on every TCP PORT
+sg__listening() {
+    local p
+    for p in "$@"; do
+        [[ -n $(ss -Hltn "sport = :$p" 2>/dev/null) ]] || return 1
+    done
+}
+
+# sg__sendmail_start - run "sendmail -bD -q30m" (the daemon, not detached,
+# in a background job) and wait until both daemons listen.
+sg__sendmail_start() {
+    local e pid
+    mapfile -t e < <(sg__sendmail_env)
+    env "${e[@]}" "$SG_SM_PREFIX/usr/libexec/sendmail/sendmail" -C "$SG_SM_CF" \
+        -bD -q30m </dev/null >>"$SG_SM/sendmail.out" 2>&1 &
+    pid=$!
+    echo "$pid" >"$SG_SM/daemon.pid"
+    if ! sg_wait_for -t 15 sg__listening "$SG_SUBPORT" "$SG_MTAPORT"; then
+        sg__alive "$pid" ||
+            sg_fail "sendmail -bD exited: $(tail -n 5 "$SG_SM/sendmail.out" "$SG_DIR/maillog" 2>&1)"
+        sg_fail "Sendmail does not listen on $SG_SUBPORT and $SG_MTAPORT after 15 s"
+    fi
+}
+
+# sg__sendmail_stop - SIGTERM the daemon and wait up to 10 s for it (the
+# sessions and deliveries it forked are left to sg__kill_world).
+sg__sendmail_stop() {
+    local pid=
+    [[ -s ${SG_SM:-}/daemon.pid ]] && pid=$(<"$SG_SM/daemon.pid")
+    sg__alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    sg_wait_for -t 10 sg__dead "$pid" || kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
 }
 
 # sg_user NAME PASSWORD - create (or reset) the SASL login NAME@example.net
@@ -477,7 +719,7 @@ sg_user() {
     chmod 640 "$SG_DIR/sasldb2"
 }
 
-# sg_world_down [RC] - stop subguard, Postfix, the sink and redis, make sure no
+# sg_world_down [RC] - stop subguard, the MTA, the sink and redis, make sure no
 # process of the world is left, and remove $SG_DIR unless SG_KEEP=always, or
 # SG_KEEP=1 and RC (default 0) is non-zero. Idempotent; runs from the EXIT trap.
 sg_world_down() {
@@ -485,7 +727,7 @@ sg_world_down() {
     [[ -n $SG_DIR && -z $SG__DOWN ]] || return 0
     SG__DOWN=1
     sg_subguard_stop >/dev/null 2>&1 || true
-    sg__postfix_stop
+    if [[ $SG_MTA == sendmail ]]; then sg__sendmail_stop; else sg__postfix_stop; fi
     for p in "$SG_DIR/sink.pid" "$SG_DIR/redis.pid.harness"; do
         [[ -s $p ]] && kill -TERM "$(<"$p")" 2>/dev/null || true
     done
@@ -620,8 +862,29 @@ sg_subguard_hup() {
 
 # sg_submit ARGS... - tests/e2e/submit.py --port $SG_SUBPORT ARGS...: one JSON
 # line per message on stdout; status 0 ok, 2 connection/AUTH failure.
+# submit.py takes "queue_id" from Postfix's "250 2.0.0 Ok: queued as QID";
+# for Sendmail ("250 2.0.0 QID Message accepted for delivery") it is filled
+# in here, so tests read m["queue_id"] whatever the MTA.
 sg_submit() {
-    "$SG_PY" "$SG_E2E/submit.py" --port "$SG_SUBPORT" "$@"
+    if [[ $SG_MTA != sendmail ]]; then
+        "$SG_PY" "$SG_E2E/submit.py" --port "$SG_SUBPORT" "$@"
+        return
+    fi
+    local out rc=0
+    out=$("$SG_PY" "$SG_E2E/submit.py" --port "$SG_SUBPORT" "$@") || rc=$?
+    printf '%s\n' "$out" | "$SG_PY" -c '
+import json, re, sys
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    m = json.loads(line)
+    d = m.get("data")
+    if m.get("queue_id") is None and d and d[0] == 250:
+        q = re.match(r"2\.0\.0 ([0-9A-Za-z]+) Message accepted", d[1])
+        m["queue_id"] = q.group(1) if q else None
+    print(json.dumps(m), flush=True)
+'
+    return "$rc"
 }
 
 # sg_json EXPR - for each JSON line on stdin, print the Python expression
@@ -653,38 +916,74 @@ sg_delivered_ids() {
     awk -v r="$1" 'tolower($2) == tolower(r) { print $1 }' "$SG_DIR/sink.log"
 }
 
-# sg_queue_empty - true if the Postfix queue (all queues, hold included) is
-# empty.
+# sg_queue_empty - true if the MTA's queue is empty: Postfix's every queue,
+# hold included; Sendmail's queue, quarantined (hf) messages included.
 sg_queue_empty() {
     local out
+    if [[ $SG_MTA == sendmail ]]; then
+        out=$(sg_mailq 2>/dev/null) || return 1
+        [[ $out == *"Total requests: 0"* ]] || return 1
+        out=$(sg_mailq -qQ 2>/dev/null) || return 1
+        [[ $out == *"Total requests: 0"* ]]
+        return
+    fi
     out=$(postqueue -c "$SG_PF" -p 2>/dev/null) || return 1
     [[ $out == "Mail queue is empty"* ]]
 }
 
-# sg_queue_ids - every queue id in the Postfix queue, one per line.
+# sg__mailq_ids - the queue ids in Sendmail's mailq listing on stdin (the
+# id may carry a mark: "*" being delivered, "X" load too high, "-" locked)
+sg__mailq_ids() {
+    awk '/^[0-9A-Za-z]+[*X-]?[ \t]/ { id = $1; sub(/[*X-]$/, "", id); print id }'
+}
+
+# sg_queue_ids - every queue id in the MTA's queue (held or quarantined
+# ones included), one per line.
 sg_queue_ids() {
+    if [[ $SG_MTA == sendmail ]]; then
+        { sg_mailq; sg_mailq -qQ; } 2>/dev/null | sg__mailq_ids
+        return 0
+    fi
     postqueue -c "$SG_PF" -p 2>/dev/null |
         awk '/^[0-9A-Za-z]+[*!]?[ \t]/ { id = $1; sub(/[*!]$/, "", id); print id }'
 }
 
-# sg_held_ids - queue ids in the hold queue (marked "!" by postqueue -p).
+# sg_held_ids - queue ids of held mail: Postfix's hold queue (marked "!" by
+# postqueue -p), Sendmail's quarantined messages (mailq -qQ).
 sg_held_ids() {
+    if [[ $SG_MTA == sendmail ]]; then
+        sg_mailq -qQ 2>/dev/null | sg__mailq_ids
+        return 0
+    fi
     postqueue -c "$SG_PF" -p 2>/dev/null |
         awk '/^[0-9A-Za-z]+![ \t]/ { id = $1; sub(/!$/, "", id); print id }'
 }
 
-# sg_release QID... - release held messages (postsuper -H) and ask for their
-# delivery now (postqueue -i).
+# sg_release QID... - release held messages and ask for their delivery now,
+# with the commands contrib/*/README.md give support staff: Postfix
+# "postsuper -H QID; postqueue -i QID"; Sendmail "sendmail -Q -qQ -qIQID"
+# (remove the quarantine: hf file back to qf) then "sendmail -qIQID" (a
+# queue run for that message).
 sg_release() {
-    local q
+    local q out
     for q in "$@"; do
+        if [[ $SG_MTA == sendmail ]]; then
+            out=$(sg_sendmail -Q -qQ -qI"$q" 2>&1) || sg_fail "sendmail -Q -qQ -qI$q failed: $out"
+            out=$(sg_sendmail -qI"$q" 2>&1) || sg_fail "sendmail -qI$q failed: $out"
+            continue
+        fi
         postsuper -c "$SG_PF" -H "$q" >/dev/null 2>&1 || sg_fail "postsuper -H $q failed"
         postqueue -c "$SG_PF" -i "$q" >/dev/null 2>&1 || true
     done
 }
 
-# sg_flush - ask Postfix to retry all deferred mail now (postqueue -f).
+# sg_flush - ask the MTA to retry all deferred mail now (Postfix postqueue
+# -f, Sendmail sendmail -q). Quarantined Sendmail mail stays.
 sg_flush() {
+    if [[ $SG_MTA == sendmail ]]; then
+        sg_sendmail -q >/dev/null 2>&1 || true
+        return 0
+    fi
     postqueue -c "$SG_PF" -f >/dev/null 2>&1 || true
 }
 
@@ -764,6 +1063,7 @@ sg_redis_start() {
 sg_submission_add() {
     local port=$1 kv
     shift
+    [[ $SG_MTA == postfix ]] || sg_fail "sg_submission_add: Postfix only (SG_MTA=$SG_MTA)"
     [[ $port =~ ^[0-9]+$ ]] || sg_fail "sg_submission_add: bad port '$port'"
     {
         echo "127.0.0.1:$port inet n - n - - smtpd"

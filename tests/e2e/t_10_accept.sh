@@ -1,11 +1,14 @@
 #!/bin/bash
 # t_10_accept: subguard in the path, nothing over any limit.
-# Proves: mail without AUTH is none of subguard's business (Postfix itself
-# refuses the relaying with 554 5.7.1, subguard writes no Redis key and logs
-# no decision); an authenticated user's message to three recipients is
-# delivered to all three, subguard logs one action=accept line for it with
-# the login, tier and counts, and counts it in Redis (msgs, rcpts) and
-# remembers the queue id's login and time.
+# mta: postfix sendmail
+# Proves: mail without AUTH is none of subguard's business (the MTA itself
+# refuses it: Postfix the relaying at RCPT with 554 5.7.1, Sendmail's MSA
+# (M=a) already the MAIL FROM with 530 5.7.0; subguard writes no Redis key
+# and logs no decision); an authenticated user's message to three
+# recipients is delivered to all three, subguard logs one action=accept
+# line for it with the login, tier, counts and the queue id the client was
+# told, and counts it in Redis (msgs, rcpts) and remembers the queue id's
+# login and time.
 set -euo pipefail
 . "$(dirname "$0")/harness.sh"
 
@@ -18,18 +21,27 @@ quarantine_recipients = 100/1d
 quarantine_rejected = 10/1h'
 sg_subguard_start
 
-# 1. No AUTH: Postfix refuses the relaying itself; subguard stays out.
+# 1. No AUTH: the MTA refuses it itself; subguard stays out.
 out=$(sg_submit --from alice@example.net --to one@remote.example,two@remote.example) ||
     sg_fail "unauthenticated submit failed: $out"
-for r in one@remote.example two@remote.example; do
-    sg_assert_eq 554 "$(sg_json "m[\"rcpt\"][\"$r\"][0]" <<<"$out")" "RCPT $r without AUTH"
-    sg_assert_match '^5\.7\.1 ' "$(sg_json "m[\"rcpt\"][\"$r\"][1]" <<<"$out")" \
-        "RCPT $r without AUTH (text)"
-done
+if [[ $SG_MTA == sendmail ]]; then
+    # M=a on the MSA: no MAIL FROM before AUTH, so no RCPT is even tried.
+    sg_assert_eq 530 "$(sg_json 'm["mail"]' <<<"$out")" "MAIL without AUTH"
+    sg_assert_match '^5\.7\.0 Authentication required' "$(sg_json 'm["mail_text"]' <<<"$out")" \
+        "MAIL without AUTH (text)"
+    sg_assert_eq '{}' "$(sg_json 'm["rcpt"]' <<<"$out")" "RCPTs without AUTH"
+else
+    for r in one@remote.example two@remote.example; do
+        sg_assert_eq 554 "$(sg_json "m[\"rcpt\"][\"$r\"][0]" <<<"$out")" "RCPT $r without AUTH"
+        sg_assert_match '^5\.7\.1 ' "$(sg_json "m[\"rcpt\"][\"$r\"][1]" <<<"$out")" \
+            "RCPT $r without AUTH (text)"
+    done
+    sg_wait_for -t 5 sg_maillog_has 'NOQUEUE: reject: RCPT from .* 554 5\.7\.1 <two@remote\.example>' ||
+        sg_fail "no Postfix reject line for the unauthenticated RCPT"
+fi
 sg_assert_eq null "$(sg_json 'm["data"]' <<<"$out")" "DATA without AUTH"
-sg_wait_for -t 5 sg_maillog_has 'NOQUEUE: reject: RCPT from .* 554 5\.7\.1 <two@remote\.example>' ||
-    sg_fail "no Postfix reject line for the unauthenticated RCPT"
-# The milter was asked (MAIL FROM came through it) but decided nothing.
+# Postfix asked the milter (MAIL FROM came through it), Sendmail did not;
+# either way nothing was decided.
 sg_assert_eq "" "$(sg_redis --raw keys 'subguard:*')" "Redis keys after unauthenticated mail"
 sg_assert_eq 0 "$(sg_subguard_log_count 'action=')" "decision lines after unauthenticated mail"
 sg_assert_eq 0 "$(sg_delivered_count one@remote.example)" "deliveries to one@ without AUTH"

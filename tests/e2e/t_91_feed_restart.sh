@@ -1,4 +1,5 @@
 #!/bin/bash
+# mta: postfix
 # t_91_feed_restart: subguard-feed counts every bounce of the real maillog
 # exactly once across batch runs, restarts and a rename rotation. One feed
 # name (-n mx1) is used throughout, so each run resumes where the last one
@@ -13,10 +14,13 @@
 #     is saved at the end of the file and is what the summary says;
 #  2. a follow-mode feed (-f) of the same name resumes at that position
 #     (start line resume=..., "resuming at offset") and counts new bounces;
-#  3. SIGTERM while 100 bounces are being logged: exit 0, the position in
-#     Redis is the one the summary gives; mail that bounces while the feed
-#     is stopped is not counted then; after the restart (resume=that
-#     position) the total is exact: nothing lost, nothing twice;
+#  3. SIGTERM of the idle follower; 1000 bounces logged while it is
+#     stopped count nothing; a restart run in 5 ms slices (SIGSTOP /
+#     SIGCONT) and SIGTERMed once it counted a first bounce stops in the
+#     middle of that backlog (asserted: fewer than 1000 counted): exit 0, bounced = before + its counted=, the position in
+#     Redis is the summary's; 6 more bounces while stopped; after the next
+#     restart (resume=that position) the total is exact: nothing lost,
+#     nothing twice;
 #  4. rename rotation while the feed runs: mv maillog maillog.1, mail
 #     bounces into the renamed file (postlogd still has it open), postfix
 #     reload (postlogd reopens maillog_file: a new file), more mail: the
@@ -26,6 +30,9 @@
 #     runs' summaries add up to the total (counted) and to 0 unknown qids.
 set -euo pipefail
 . "$(dirname "$0")/harness.sh"
+# Postfix only: postqueue, postlogd's maillog_file and its reopening at
+# "postfix reload", Postfix's log lines.
+[[ $SG_MTA == postfix ]] || sg_fail "t_91_feed_restart runs on Postfix only, not SG_MTA=$SG_MTA"
 
 # --- helpers for the feed tests ------------------------------------------
 
@@ -149,6 +156,33 @@ bounce_lines() {
          END { print n + 0 }' "$SG_DIR/qids" "${f[@]}"
 }
 
+# feed_start_frozen [ARGS...] - like feed_start, but the feed is stopped
+# (SIGSTOP) at once, before it has read anything; see feed_step_until.
+feed_start_frozen() {
+    echo "=== $(date '+%F %T') start (frozen): subguard-feed -f -c subguard.conf -n $FEED_NAME $*" >>"$FEED_LOG"
+    SG_WORLD=$SG_DIR "$SG_BUILD/subguard-feed" -f -c "$SG_DIR/subguard.conf" \
+        -n "$FEED_NAME" "$@" </dev/null >>"$FEED_LOG" 2>&1 &
+    FEED_PID=$!
+    kill -STOP "$FEED_PID"
+}
+
+# feed_step_until CMD [ARGS...] - let the frozen feed run ~5 ms at a time
+# (SIGCONT, sleep, SIGSTOP) until CMD succeeds; it is left frozen. 1 if
+# CMD still fails after 2000 slices.
+feed_step_until() {
+    local i
+    for ((i = 0; i < 2000; i++)); do
+        "$@" && return 0
+        kill -CONT "$FEED_PID"
+        sleep 0.005
+        kill -STOP "$FEED_PID"
+    done
+    return 1
+}
+
+# bounced_over N - rita's bounced counter is above N
+bounced_over() { (($(sg_counter "$R" bounced) > $1)); }
+
 # bounced - rita's counters field bounced
 bounced() { sg_counter "$R" bounced; }
 
@@ -239,30 +273,47 @@ sg_wait_for feed_caught_up || sg_fail "the follow feed did not reach the end of 
 sg_assert_eq 29 "$(bounced)" "bounced after the follow feed's first batch"
 sg_log "part 2 (follow resumes) done at $((SECONDS - t0)) s"
 
-# --- 3. SIGTERM in the middle of a burst, restart -----------------------------
+# --- 3. SIGTERM in the middle of a backlog, restart -------------------------
 
-before=$WANT
-batch s1 5 20 1          # 100 bounces, logged in a burst
-started_b() { (($(bounced) > before)); }
-sg_wait_for -t 20 started_b || sg_fail "the feed counted none of burst s1"
+# Stop the idle follower: its position is the end of the log.
 feed_stop
-sg_assert_eq 0 "$FEED_RC" "exit status after SIGTERM"
-at_stop=$(bounced)
+sg_assert_eq 0 "$FEED_RC" "exit status after SIGTERM (idle)"
 COUNTED=$((COUNTED + $(summary_field counted)))
-sg_assert_eq $((at_stop - 21)) "$(summary_field counted)" "counted= of the follow run"
+sg_assert_eq 8 "$(summary_field counted)" "counted= of the first follow run"
+sg_assert_eq "$(feed_position)" "$(summary_field position)" "saved position = the summary's (idle stop)"
+# 1000 bounces are logged while no feed runs.
+batch s1 10 100 10      # 91% failures: under the gate (96%) of this tier
+settled
+sg_assert_eq 29 "$(bounced)" "bounced while the feed is stopped"
+# Start the feed frozen (SIGSTOP), let it run in slices of ~5 ms until it
+# has counted a first bounce of the backlog, and SIGTERM it there: it is
+# then in the middle of the backlog (it counts ~20 bounces a millisecond,
+# too fast to catch by polling alone).
 pos=$(feed_position)
-sg_assert_eq "$pos" "$(summary_field position)" "saved position = the summary's after SIGTERM"
-sg_log "SIGTERM with $((at_stop - before)) of the 100 bounces of s1 counted, position $pos"
-# While it is stopped: the rest of s1 and one more batch bounce uncounted.
+feed_start_frozen "$SG_DIR/maillog"
+feed_step_until bounced_over 29 || sg_fail "the restarted feed counted nothing of the backlog"
+kill -TERM "$FEED_PID"
+kill -CONT "$FEED_PID"
+feed_stop
+sg_assert_eq 0 "$FEED_RC" "exit status after SIGTERM (busy)"
+sg_assert_match "resume=$pos " "$(feed_last 'started: ')" "start line of the busy run"
+at_stop=$(bounced)
+run=$(summary_field counted)
+COUNTED=$((COUNTED + run))
+sg_assert_eq $((29 + run)) "$at_stop" "bounced after the busy run (29 + its counted=)"
+pos=$(feed_position)
+sg_assert_eq "$pos" "$(summary_field position)" "saved position = the summary's (busy stop)"
+sg_log "SIGTERM with $run of the 1000 bounces of s1 counted, position $pos of $(file_end "$SG_DIR/maillog")"
+((run < 1000)) || sg_fail "the feed counted all 1000 bounces before SIGTERM: not stopped midway"
+# More mail while it is stopped, then the restart.
 batch s2 2 3 1
 settled
-sg_assert_eq "$at_stop" "$(bounced)" "bounced while the feed is stopped"
-(( at_stop < WANT )) || sg_fail "nothing was left to count after the stop ($at_stop of $WANT)"
+sg_assert_eq "$at_stop" "$(bounced)" "bounced while the feed is stopped again"
 feed_start "$SG_DIR/maillog"
 sg_assert_match "resume=$pos " "$(feed_last 'started: ')" "start line after the restart"
 sg_wait_eq "$WANT" bounced || sg_fail "bounced after the restart: $SG_LAST, want $WANT"
 sg_wait_for feed_caught_up || sg_fail "the restarted feed did not reach the end of the maillog"
-sg_assert_eq 135 "$(bounced)" "bounced after the restart (29 + 100 + 6)"
+sg_assert_eq 1035 "$(bounced)" "bounced after the restart (29 + 1000 + 6)"
 sg_log "part 3 (SIGTERM, restart) done at $((SECONDS - t0)) s"
 
 # --- 4. rename rotation while the feed runs -----------------------------------
@@ -274,18 +325,19 @@ batch r2 2 5 1           # postlogd still writes to the renamed file
 sg_wait_for -t 20 sg_queue_empty || sg_fail "r1/r2 did not leave the queue"
 sg_wait_eq -t 5 1 feed_log_count "$SG_DIR/maillog: gone: " ||
     sg_fail "the feed logged $SG_LAST 'gone' lines for the renamed maillog, want 1"
+sg_assert_eq 0 "$(test -e "$SG_DIR/maillog" && echo 1 || echo 0)" "a maillog before the reload"
 reload=$(postfix -c "$SG_PF" reload 2>&1) || sg_fail "postfix reload: $reload"
-sg_wait_for -t 10 test -s "$SG_DIR/maillog" || sg_fail "postlogd did not reopen $SG_DIR/maillog"
+batch r3 2 5 1           # postlogd reopens maillog_file: into the new file
+settled
+[[ -s $SG_DIR/maillog ]] || sg_fail "no new $SG_DIR/maillog after the reload"
 new_ino=$(stat -c %i "$SG_DIR/maillog")
 [[ $new_ino != "$old_ino" ]] || sg_fail "the maillog after the reload has the old inode $old_ino"
-batch r3 2 5 1           # into the new file
-settled
 sg_wait_eq "$WANT" bounced || sg_fail "bounced after the rotation: $SG_LAST, want $WANT"
-sg_assert_eq 165 "$(bounced)" "bounced after the rotation (135 + 3 * 10)"
+sg_assert_eq 1065 "$(bounced)" "bounced after the rotation (1035 + 3 * 10)"
 old_n=$(awk '/ status=bounced /' "$SG_DIR/maillog.1" | wc -l)
 new_n=$(awk '/ status=bounced /' "$SG_DIR/maillog" | wc -l)
-sg_assert_eq 10 "$new_n" "bounce lines in the new maillog"
-sg_assert_eq 155 "$old_n" "bounce lines in the renamed maillog.1 (135 + r1 + r2)"
+sg_assert_eq 10 "$new_n" "bounce lines in the new maillog (r3)"
+sg_assert_eq 1055 "$old_n" "bounce lines in the renamed maillog.1 (1035 + r1 + r2)"
 sg_assert_eq 1 "$(feed_log_count "$SG_DIR/maillog: rotated: reading the new file \(inode $new_ino\)")" \
     "rotated line"
 sg_wait_for feed_caught_up || sg_fail "the feed did not reach the end of the new maillog"

@@ -82,7 +82,7 @@ static const struct sg_tier *tier_named(const struct sg_config *c,
 static void test_defaults(void **state)
 {
     static const unsigned long d_msg[] = {50, 3600, 200, 86400};
-    static const unsigned long d_rcpt[] = {100, 3600, 500, 86400};
+    static const unsigned long d_rcpt[] = {300, 3600, 1000, 86400};
     static const unsigned long d_qr[] = {2000, 86400};
     static const unsigned long d_qj[] = {20, 3600};
     static const unsigned long b_msg[] = {500, 3600, 2000, 86400};
