@@ -279,6 +279,13 @@ static int outcome(struct feed *fd, const struct sg_delivery *d)
 	fd->counted++;
     else
 	fd->unknown++;
+    if (out.seen[0])
+	sg_log(LOG_NOTICE, "action=%s source=feed login=%s%s%s%s",
+	       strncmp(out.seen, "tier ", 5) == 0 ? "tier" : "lift",
+	       sg_log_safe(out.login, login, sizeof(login)),
+	       strncmp(out.seen, "tier ", 5) == 0 ? " change=\"" : "",
+	       strncmp(out.seen, "tier ", 5) == 0 ? out.seen + 5 : "",
+	       strncmp(out.seen, "tier ", 5) == 0 ? "\"" : "");
     if (out.newly_quarantined) {
 	fd->quarantined++;
 	sg_log(LOG_NOTICE, "action=quarantine source=feed login=%s qid=%s "

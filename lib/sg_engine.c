@@ -348,8 +348,8 @@ enum sg_action sg_engine_commit(const struct sg_engine *e,
     if ((m->store_rc = call(store, 5, 17, fixed, e->targ + e->toff[t],
 			    e->tlen[t], &r, err, errlen)) != SG_STORE_OK)
 	return (SG_ACT_STORE_DOWN);
-    if (r.n != 4) {
-	snprintf(err, errlen, "engine.lua commit: %d fields, want 4", r.n);
+    if (r.n != 5) {
+	snprintf(err, errlen, "engine.lua commit: %d fields, want 5", r.n);
 	m->store_rc = SG_STORE_ERROR;
 	sg_reply_free(&r);
 	return (SG_ACT_STORE_DOWN);
@@ -364,6 +364,7 @@ enum sg_action sg_engine_commit(const struct sg_engine *e,
     if (r.v[2][0])
 	copy(m->qreason, sizeof(m->qreason), &r, 2);
     m->held = num(&r, 3);
+    copy(m->seen, sizeof(m->seen), &r, 4);
     sg_reply_free(&r);
     return (act);
 }
@@ -435,14 +436,15 @@ int     sg_engine_outcome(const struct sg_engine *e,
     fixed[9] = cfg->default_tier;
     if (call(store, 3, 10, fixed, e->targ, e->ntarg, &r, err, errlen) != 0)
 	return (-1);
-    if (r.n != 3) {
-	snprintf(err, errlen, "engine.lua outcome: %d fields, want 3", r.n);
+    if (r.n != 4) {
+	snprintf(err, errlen, "engine.lua outcome: %d fields, want 4", r.n);
 	sg_reply_free(&r);
 	return (-1);
     }
     copy(out->login, sizeof(out->login), &r, 0);
     out->newly_quarantined = strcmp(r.v[1], "1") == 0;
     copy(out->reason, sizeof(out->reason), &r, 2);
+    copy(out->seen, sizeof(out->seen), &r, 3);
     rc = out->login[0] != 0;
     sg_reply_free(&r);
     return (rc);

@@ -70,6 +70,7 @@ struct sg_msg {
     /* From commit. */
     int     newly_quarantined;
     unsigned long held;			/* messages now held for the login */
+    char    seen[2 * SG_NAME_MAX + 8];	/* "lift", "tier OLD NEW" or "" */
 };
 
 /* sg_engine_new - prepare the engine for one configuration */
@@ -112,6 +113,7 @@ struct sg_outcome {
     char    login[SG_LOGIN_MAX];	/* "" when the queue id is not ours */
     int     newly_quarantined;
     char    reason[256];
+    char    seen[2 * SG_NAME_MAX + 8];	/* "lift", "tier OLD NEW" or "" */
 };
 
 /*

@@ -364,6 +364,13 @@ static sfsistat sg_eom(SMFICTX *ctx)
     qid = macro(ctx, "i");
     act = sg_engine_commit(c->rt->engine, &c->rt->store, &c->msg, qid, 1,
 			   wall_clock(), err, sizeof(err));
+    /* Support's hands seen in Redis since the account's last message. */
+    if (strcmp(c->msg.seen, "lift") == 0)
+	log_decision(ctx, c, LOG_NOTICE, "lift", "eom",
+		     "reason=\"quarantine lifted in Redis\"");
+    else if (strncmp(c->msg.seen, "tier ", 5) == 0)
+	log_decision(ctx, c, LOG_NOTICE, "tier", "eom", "change=\"%s\"",
+		     c->msg.seen + 5);
     if (c->msg.newly_quarantined) {
 	log_decision(ctx, c, LOG_WARNING, "quarantine", "eom",
 		     "reason=\"%s\"", c->msg.qreason);

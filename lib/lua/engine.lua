@@ -23,7 +23,8 @@
 --          message (1: a message was accepted), hold (1|0), hold_max,
 --          qid_ttl, held_ttl, TIER
 --   reply  action (accept|hold|refuse), newly_quarantined (1|0), reason,
---          held_count
+--          held_count, seen ("lift" or "tier OLD NEW" when support lifted
+--          a quarantine or changed the tier since the last update, else "")
 --
 -- outcome  a final delivery outcome from the MTA's log (the feed, or the
 --          replay): nrcpt recipients of queue id qid bounced. The login and
@@ -35,7 +36,7 @@
 --   KEYS   qid, position, events
 --   ARGV   "outcome", now, prefix, class, nrcpt, position, default_tier,
 --          TIERS
---   reply  login ("" if the qid is unknown), newly_quarantined, reason
+--   reply  login ("" if the qid is unknown), newly_quarantined, reason, seen
 --          With class "none" only the position is saved.
 --
 -- position where a feed stopped: KEYS position; ARGV "position", 0.
@@ -240,16 +241,21 @@ end
 
 -- update - add counts to an account, run the detection, maybe quarantine.
 -- k: {quar, cnt, events}; add: {m, r, x, b, refused, policy}; delta: the
--- score change; qid: for the evidence. Returns quarantined, newly, reason.
+-- score change; qid: for the evidence. Returns quarantined, newly,
+-- reason, and what changed by hand since the last update ("lift",
+-- "tier OLD NEW", or ""), for the caller's log.
 local function update(k, login, tier, add, delta, qid, source)
   local quarantined = redis.call('EXISTS', k.quar) == 1
   local h, last, lifted = load(k.cnt, quarantined)
+  local seen = ''
   if lifted then
     event(k.events, 'event', 'lift', 'login', login)
+    seen = 'lift'
   end
   if h.tn and h.tn ~= tier.name then
     event(k.events, 'event', 'tier', 'login', login, 'from', h.tn,
           'to', tier.name)
+    seen = 'tier ' .. h.tn .. ' ' .. tier.name
   end
 
   -- Rotate every window in use to now and add the counts. One window
@@ -388,7 +394,7 @@ local function update(k, login, tier, add, delta, qid, source)
     redis.call('HSET', k.cnt, unpack(out))
   end
   redis.call('EXPIRE', k.cnt, ttl_of(tier))
-  return quarantined, newly, reason
+  return quarantined, newly, reason, seen
 end
 
 if op == 'begin' then
@@ -427,7 +433,7 @@ if op == 'commit' then
   local message, hold = tonumber(ARGV[8]), ARGV[9] == '1'
   local tier = read_tier(ARGV[13], ARGV[14])
   local k = {quar = KEYS[1], cnt = KEYS[2], events = KEYS[5]}
-  local quarantined, newly, reason = update(k, login, tier,
+  local quarantined, newly, reason, seen = update(k, login, tier,
     {m = message, r = accepted, x = rejected, b = 0, policy = 0,
      refused = tonumber(ARGV[7])},
     accepted * tier.ls + rejected * tier.lf, qid, 'submission')
@@ -446,7 +452,7 @@ if op == 'commit' then
       redis.call('EXPIRE', KEYS[3], tonumber(ARGV[12]))
     end
   end
-  return {action, newly, reason, nheld}
+  return {action, newly, reason, nheld, seen}
 end
 
 if op == 'position' then
@@ -460,7 +466,7 @@ if op == 'outcome' then
   end
   local sent = KEYS[1] ~= '' and redis.call('GET', KEYS[1])
   if not sent then
-    return {'', 0, ''}
+    return {'', 0, '', ''}
   end
   local login, at = string.match(sent, '^(%S+) (%d+)$')
   if not login then
@@ -472,11 +478,11 @@ if op == 'outcome' then
   local k = {quar = base .. 'quarantine', cnt = base .. 'counters',
              events = KEYS[3]}
   local policy = class == 'policy' and nrcpt or 0
-  local _, newly, reason = update(k, login, tier,
+  local _, newly, reason, seen = update(k, login, tier,
     {m = 0, r = 0, x = 0, b = nrcpt, policy = policy, refused = 0,
      at = tonumber(at)},
     nrcpt * (tier.lf - tier.ls), qid, 'feed')
-  return {login, newly, reason}
+  return {login, newly, reason, seen}
 end
 
 return redis.error_reply('unknown operation ' .. tostring(op))

@@ -1083,3 +1083,58 @@ sg_counter() {
     v=$(redis-cli -s "$SG_REDIS_SOCK" --raw hget "subguard:{$1}:counters" "$2" 2>/dev/null) || v=
     echo "${v:-0}"
 }
+
+# ---------------------------------------------------------------------------
+# subguard-feed and the MTA's delivery log (both MTAs)
+# ---------------------------------------------------------------------------
+
+SG_FEED_PID=
+SG_FEED_RC=
+
+# sg_feed_start [ARGS...] - start "$SG_BUILD/subguard-feed -f -c
+# $SG_DIR/subguard.conf ARGS..." (default ARGS: the world's maillog, which
+# both MTAs write) in the background, output appended to $SG_DIR/feed.log,
+# and wait up to 10 s for its start line. Sets SG_FEED_PID.
+sg_feed_start() {
+    local bin=$SG_BUILD/subguard-feed n
+    [[ -x $bin ]] || sg_fail "no subguard-feed binary at $bin (build first)"
+    (($# > 0)) || set -- "$SG_DIR/maillog"
+    n=$(sg_subguard_log_count 'subguard-feed .* started: ' "$SG_DIR/feed.log")
+    echo "=== $(date '+%F %T') start: $bin -f -c $SG_DIR/subguard.conf $*" >>"$SG_DIR/feed.log"
+    SG_WORLD=$SG_DIR "$bin" -f -c "$SG_DIR/subguard.conf" "$@" \
+        </dev/null >>"$SG_DIR/feed.log" 2>&1 &
+    SG_FEED_PID=$!
+    sg_wait_eq -t 10 $((n + 1)) sg_subguard_log_count 'subguard-feed .* started: ' "$SG_DIR/feed.log" ||
+        sg_fail "subguard-feed did not log its start line: $(tail -n 5 "$SG_DIR/feed.log")"
+}
+
+# sg_feed_stop - SIGTERM the feed sg_feed_start started, wait up to 10 s,
+# set SG_FEED_RC to its exit status.
+sg_feed_stop() {
+    [[ -n $SG_FEED_PID ]] || sg_fail "sg_feed_stop: no feed running"
+    kill -TERM "$SG_FEED_PID" 2>/dev/null || true
+    sg_wait_for -t 10 sg__dead "$SG_FEED_PID" || sg_fail "subguard-feed ignored SIGTERM for 10 s"
+    wait "$SG_FEED_PID" && SG_FEED_RC=0 || SG_FEED_RC=$?
+    SG_FEED_PID=
+    echo "=== $(date '+%F %T') stopped, status $SG_FEED_RC" >>"$SG_DIR/feed.log"
+}
+
+# sg_feed_log_count ERE - lines of $SG_DIR/feed.log matching ERE
+sg_feed_log_count() {
+    sg_subguard_log_count "$1" "$SG_DIR/feed.log"
+}
+
+# sg_bounced_rcpts QID - how many recipients of QID the MTA's log reports
+# as finally failed with a 5.x.x DSN: Postfix "QID: to=<r>, ..., dsn=5.1.1,
+# status=bounced (...)", one recipient a line; Sendmail "QID: to=<a>,<b>,
+# ..., dsn=5.1.1, ..., stat=User unknown", possibly several a line.
+sg_bounced_rcpts() {
+    local q=$1
+    if [[ $SG_MTA == sendmail ]]; then
+        sed -n "s/^.* $q: to=\\(<[^ ]*>\\), .*, dsn=5\\.[0-9]*\\.[0-9]*, .*stat=.*\$/\\1/p" \
+            "$SG_DIR/maillog" | tr -cd '<' | wc -c
+    else
+        grep -cE " $q: to=<[^>]*>, .*, dsn=5\\.[0-9]+\\.[0-9]+, status=bounced " \
+            "$SG_DIR/maillog" || true
+    fi
+}

@@ -108,10 +108,10 @@ static void test_begin_arguments(void **state)
 
     /* Commit: four keys, counts, and only this message's tier. */
     {
-	static const char *const held[] = {"hold", "1", "why", "3"};
+	static const char *const held[] = {"hold", "1", "why", "3", "lift"};
 
 	rec.answer = held;
-	rec.nanswer = 4;
+	rec.nanswer = 5;
 	assert_int_equal(sg_engine_commit(e, &store, &m, "ABC123", 1, 1001, err,
 					  sizeof(err)), SG_ACT_HOLD);
 	assert_int_equal(rec.nkeys, 5);
@@ -127,6 +127,7 @@ static void test_begin_arguments(void **state)
 	assert_int_equal(m.newly_quarantined, 1);
 	assert_string_equal(m.qreason, "why");
 	assert_int_equal(m.held, 3);
+	assert_string_equal(m.seen, "lift");
 	/* A second commit of the same message does nothing. */
 	assert_int_equal(sg_engine_commit(e, &store, &m, "ABC123", 1, 1001, err,
 					  sizeof(err)), SG_ACT_CONTINUE);
