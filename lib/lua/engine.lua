@@ -32,7 +32,9 @@
 --          that commit wrote ("LOGIN TIME"); the account's keys are then
 --          derived here, so this operation needs a single Redis, not a
 --          Cluster. The feed's position is saved in the same call, so a
---          restarted feed neither loses nor double counts a line.
+--          restarted feed neither loses nor double counts a line, and a
+--          line sent again after a timeout (Redis ran it, the answer was
+--          late) is recognised by its position and not counted twice.
 --   KEYS   qid, position, events
 --   ARGV   "outcome", now, prefix, class, nrcpt, position, default_tier,
 --          TIERS
@@ -462,6 +464,17 @@ end
 if op == 'outcome' then
   local prefix, class, nrcpt = ARGV[3], ARGV[4], tonumber(ARGV[5])
   if KEYS[2] ~= '' and ARGV[6] ~= '' then
+    -- A feed whose call timed out after Redis had run it sends the same
+    -- line again: a saved position at or past this line's (same inode)
+    -- says it was counted already. Positions are "dev:inode:offset".
+    local saved = redis.call('GET', KEYS[2])
+    if saved then
+      local si, so = string.match(saved, '^%d+:(%d+):(%d+)$')
+      local ni, no = string.match(ARGV[6], '^%d+:(%d+):(%d+)$')
+      if si and ni and si == ni and tonumber(so) >= tonumber(no) then
+        return {'', 0, '', ''}
+      end
+    end
     redis.call('SET', KEYS[2], ARGV[6])
   end
   local sent = KEYS[1] ~= '' and redis.call('GET', KEYS[1])

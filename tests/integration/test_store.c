@@ -512,6 +512,29 @@ static void test_feed_position(void **state)
     sg_engine_feed_position(w->eng, &w->store, "mx1", pos, sizeof(pos), err,
 			    sizeof(err));
     assert_string_equal(pos, "1:2:400");
+
+    /*
+     * A line sent again (its call timed out after Redis ran it) is not
+     * counted twice; the next line is; a new file (inode) starts over.
+     */
+    {
+	int     tf;
+
+	send_msg(w, "dup", T0, 10, 0, "D1", &tf);
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1",
+					   SG_DSN_MAILBOX, 1, T0, "mx1",
+					   "1:2:500", &out, err, sizeof(err)), 1);
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1",
+					   SG_DSN_MAILBOX, 1, T0, "mx1",
+					   "1:2:500", &out, err, sizeof(err)), 0);
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1",
+					   SG_DSN_MAILBOX, 1, T0, "mx1",
+					   "1:2:600", &out, err, sizeof(err)), 1);
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1",
+					   SG_DSN_MAILBOX, 1, T0, "mx1",
+					   "1:3:100", &out, err, sizeof(err)), 1);
+	assert_string_equal(redis(w, 0, "HGET subguard:{dup}:counters bounced"), "3");
+    }
     /* A delivery with no position to save costs no call. */
     redis(w, 0, "CONFIG RESETSTAT");
     sg_engine_outcome(w->eng, &w->store, "X", SG_DSN_DELIVERED, 1, T0, 0, 0,
