@@ -463,6 +463,12 @@ end
 
 if op == 'outcome' then
   local prefix, class, nrcpt = ARGV[3], ARGV[4], tonumber(ARGV[5])
+  local sent = KEYS[1] ~= '' and redis.call('GET', KEYS[1])
+  local login, at = nil, nil
+  if sent then
+    login, at = string.match(sent, '^(%S+) (%d+)$')
+    login = login or sent
+  end
   if KEYS[2] ~= '' and ARGV[6] ~= '' then
     -- A feed whose call timed out after Redis had run it sends the same
     -- line again: a saved position at or past this line's (same inode)
@@ -472,18 +478,13 @@ if op == 'outcome' then
       local si, so = string.match(saved, '^%d+:(%d+):(%d+)$')
       local ni, no = string.match(ARGV[6], '^%d+:(%d+):(%d+)$')
       if si and ni and si == ni and tonumber(so) >= tonumber(no) then
-        return {'', 0, '', ''}
+        return {login or '', 0, '', ''}
       end
     end
     redis.call('SET', KEYS[2], ARGV[6])
   end
-  local sent = KEYS[1] ~= '' and redis.call('GET', KEYS[1])
-  if not sent then
-    return {'', 0, '', ''}
-  end
-  local login, at = string.match(sent, '^(%S+) (%d+)$')
   if not login then
-    login = sent
+    return {'', 0, '', ''}
   end
   local base = prefix .. ':{' .. login .. '}:'
   local tier = pick_tier(8, redis.call('GET', base .. 'tier'), ARGV[7])

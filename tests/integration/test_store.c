@@ -526,7 +526,8 @@ static void test_feed_position(void **state)
 					   "1:2:500", &out, err, sizeof(err)), 1);
 	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1",
 					   SG_DSN_MAILBOX, 1, T0, "mx1",
-					   "1:2:500", &out, err, sizeof(err)), 0);
+					   "1:2:500", &out, err, sizeof(err)), 1);
+	assert_string_equal(redis(w, 0, "HGET subguard:{dup}:counters bounced"), "1");
 	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1",
 					   SG_DSN_MAILBOX, 1, T0, "mx1",
 					   "1:2:600", &out, err, sizeof(err)), 1);
