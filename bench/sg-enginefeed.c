@@ -186,7 +186,7 @@ int     main(int argc, char **argv)
 			    sizeof(err)) != SG_ACT_CONTINUE)
 	    sg_die("begin for %s: %s", login, err[0] ? err : "refused");
 	for (j = 0; j < rcpts; j++)
-	    (void) sg_engine_rcpt(&m, j >= rcpts - rejected);
+	    (void) sg_engine_rcpt(&m, j >= rcpts - rejected, 0);
 	snprintf(qid, sizeof(qid), "%010lX",
 		 ((unsigned long) (first + i) * 2654435761UL) & 0xffffffffffUL);
 	(void) sg_engine_commit(e, &store, &m, with_qid ? qid : "", 1, now,

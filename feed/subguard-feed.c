@@ -194,7 +194,7 @@ static void save_position(struct feed *fd)
 	return;
     if (*(pos = sg_follow_position(fd->follow)) == 0)
 	return;
-    if (sg_engine_outcome(fd->rt->engine, &fd->rt->store, 0, SG_DSN_NONE, 0,
+    if (sg_engine_outcome(fd->rt->engine, &fd->rt->store, 0, 0, SG_DSN_NONE, 0,
 			  wall(), fd->name, pos, &out, err, sizeof(err)) < 0) {
 	if (mono() - fd->save_complained >= COMPLAIN_SECS) {
 	    sg_log(LOG_WARNING, "feed=%s cannot save position %s: %s; trying "
@@ -253,7 +253,8 @@ static int outcome(struct feed *fd, const struct sg_delivery *d)
 
     sg_log_safe(d->qid, qid, sizeof(qid));
     for (;;) {
-	rc = sg_engine_outcome(fd->rt->engine, &fd->rt->store, d->qid, d->cls,
+	rc = sg_engine_outcome(fd->rt->engine, &fd->rt->store, d->qid, d->rcpt,
+			       d->cls,
 			       d->nrcpt, wall(), fd->name,
 			       pos && *pos ? pos : 0, &out, err, sizeof(err));
 	if (rc >= 0)

@@ -253,13 +253,36 @@ enum sg_action sg_engine_begin(const struct sg_engine *e,
     return (act);
 }
 
+/* sg_rcpt_tag - FNV-1a of the address without <>, case folded, in hex */
+void    sg_rcpt_tag(const char *rcpt, char tag[SG_TAG_LEN])
+{
+    unsigned h = 2166136261u;
+    const unsigned char *cp = (const unsigned char *) (rcpt ? rcpt : "");
+
+    for (; *cp; cp++) {
+	if (*cp == '<' || *cp == '>' || *cp == ' ')
+	    continue;
+	h = (h ^ (*cp >= 'A' && *cp <= 'Z' ? *cp + 32 : *cp)) * 16777619u;
+    }
+    snprintf(tag, SG_TAG_LEN, "%08x", h);
+}
+
 /* sg_engine_rcpt - one recipient, decided against the budget from begin */
-enum sg_action sg_engine_rcpt(struct sg_msg *m, int mta_rejected)
+enum sg_action sg_engine_rcpt(struct sg_msg *m, int mta_rejected,
+			              const char *rcpt)
 {
     if (!m->begun)
 	return (SG_ACT_CONTINUE);
     if (mta_rejected) {
 	m->rejected++;
+	if (rcpt && m->ntags < SG_TAGS_MAX) {
+	    char    tag[SG_TAG_LEN];
+	    size_t  n = strlen(m->tags);
+
+	    sg_rcpt_tag(rcpt, tag);
+	    snprintf(m->tags + n, sizeof(m->tags) - n, "%s%s", n ? " " : "", tag);
+	    m->ntags++;
+	}
 	return (SG_ACT_CONTINUE);
     }
     if (m->budget >= 0 && (long) m->accepted >= m->budget) {
@@ -344,8 +367,9 @@ enum sg_action sg_engine_commit(const struct sg_engine *e,
     fixed[14] = hmax;
     fixed[15] = qttl;
     fixed[16] = httl;
+    fixed[17] = m->tags;
     t = tier_index(e, m->tier);
-    if ((m->store_rc = call(store, 5, 17, fixed, e->targ + e->toff[t],
+    if ((m->store_rc = call(store, 5, 18, fixed, e->targ + e->toff[t],
 			    e->tlen[t], &r, err, errlen)) != SG_STORE_OK)
 	return (SG_ACT_STORE_DOWN);
     if (r.n != 5) {
@@ -372,13 +396,14 @@ enum sg_action sg_engine_commit(const struct sg_engine *e,
 /* sg_engine_outcome - a final delivery outcome from the MTA's log */
 int     sg_engine_outcome(const struct sg_engine *e,
 			          const struct sg_store *store, const char *qid,
-			          int cls, int nrcpt, double now, const char *feed,
+			          const char *rcpt, int cls, int nrcpt, double now,
+			          const char *feed,
 			          const char *position, struct sg_outcome *out,
 			          char *err, size_t errlen)
 {
     const struct sg_config *cfg = e->cfg;
     char    k_qid[SG_KEY_MAX] = "", k_pos[SG_KEY_MAX] = "";
-    char    k_events[SG_KEY_MAX], tnow[32], n[16];
+    char    k_events[SG_KEY_MAX], tnow[32], n[16], tag[SG_TAG_LEN] = "";
     const char *fixed[SG_FIXED_ARGS];
     const char *class;
     struct sg_reply r = {0, 0};
@@ -434,7 +459,10 @@ int     sg_engine_outcome(const struct sg_engine *e,
     fixed[7] = n;
     fixed[8] = position && feed ? position : "";
     fixed[9] = cfg->default_tier;
-    if (call(store, 3, 10, fixed, e->targ, e->ntarg, &r, err, errlen) != 0)
+    if (rcpt && *rcpt)
+	sg_rcpt_tag(rcpt, tag);
+    fixed[10] = tag;
+    if (call(store, 3, 11, fixed, e->targ, e->ntarg, &r, err, errlen) != 0)
 	return (-1);
     if (r.n != 4) {
 	snprintf(err, errlen, "engine.lua outcome: %d fields, want 4", r.n);

@@ -46,6 +46,9 @@ enum sg_action {
     SG_ACT_IGNORE		/* not authenticated: pass untouched */
 };
 
+#define SG_TAGS_MAX	16	/* failing recipients remembered a message */
+#define SG_TAG_LEN	9	/* "89abcdef" */
+
 /* Which limit a tempfail is about. */
 enum sg_limit { SG_LIMIT_NONE, SG_LIMIT_MESSAGES, SG_LIMIT_RECIPIENTS };
 
@@ -66,6 +69,8 @@ struct sg_msg {
     unsigned accepted;			/* recipients let through */
     unsigned rejected;			/* recipients the MTA rejected */
     unsigned refused;			/* recipients subguard tempfailed */
+    char    tags[SG_TAGS_MAX * SG_TAG_LEN + 1];	/* of rejected recipients */
+    int     ntags;
     enum sg_limit limit;		/* the limit of the last tempfail */
     /* From commit. */
     int     newly_quarantined;
@@ -84,8 +89,16 @@ extern enum sg_action sg_engine_begin(const struct sg_engine *,
 				              struct sg_msg *, const char *raw_login,
 				              double now, char *err, size_t errlen);
 
-/* sg_engine_rcpt - one recipient; mta_rejected: the MTA already refused it */
-extern enum sg_action sg_engine_rcpt(struct sg_msg *, int mta_rejected);
+/*
+ * sg_engine_rcpt - one recipient; mta_rejected: the MTA already refused
+ * it; rcpt: its address (may be NULL), so that repeated failures of one
+ * address count once.
+ */
+extern enum sg_action sg_engine_rcpt(struct sg_msg *, int mta_rejected,
+				             const char *rcpt);
+
+/* sg_rcpt_tag - a short tag of an address (case and <> ignored) */
+extern void sg_rcpt_tag(const char *rcpt, char tag[SG_TAG_LEN]);
 
 /*
  * sg_engine_commit - count the message. eom: it reached end of message
@@ -118,7 +131,8 @@ struct sg_outcome {
 
 /*
  * sg_engine_outcome - count the final delivery outcome of nrcpt
- * recipients of queue id qid (one store call). feed and position name
+ * recipients of queue id qid, the first of them rcpt (may be NULL), in
+ * one store call. feed and position name
  * the caller's place in its log; they are saved in the same atomic call,
  * so a restart neither loses nor counts an outcome twice (NULL: none).
  * With qid NULL only the position is saved (lines that count nothing).
@@ -126,7 +140,8 @@ struct sg_outcome {
  * submission, or expired), -1 store trouble (err says why).
  */
 extern int sg_engine_outcome(const struct sg_engine *, const struct sg_store *,
-			             const char *qid, int dsn_class, int nrcpt,
+			             const char *qid, const char *rcpt,
+			             int dsn_class, int nrcpt,
 			             double now, const char *feed,
 			             const char *position, struct sg_outcome *,
 			             char *err, size_t errlen);

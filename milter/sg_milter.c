@@ -325,7 +325,6 @@ static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
     struct sg_conn *c = smfi_getpriv(ctx);
     int     mta_rejected;
 
-    (void) argv;
     if (c == 0 || c->rt == 0)
 	return (SMFIS_CONTINUE);
 
@@ -334,7 +333,7 @@ static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
      * {rcpt_mailer} is "error" for them. Our answer to those is ignored.
      */
     mta_rejected = strcmp(macro(ctx, "{rcpt_mailer}"), "error") == 0;
-    if (sg_engine_rcpt(&c->msg, mta_rejected) != SG_ACT_TEMPFAIL)
+    if (sg_engine_rcpt(&c->msg, mta_rejected, argv[0]) != SG_ACT_TEMPFAIL)
 	return (SMFIS_CONTINUE);
     if (!c->logged_rcpt_tempfail) {
 	char    w[16];

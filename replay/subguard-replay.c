@@ -279,7 +279,7 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 
 	    const char *to = json_object_get_string(field(r, "to"));
 
-	    if (sg_engine_rcpt(&m, mta_rejected) == SG_ACT_CONTINUE
+	    if (sg_engine_rcpt(&m, mta_rejected, to) == SG_ACT_CONTINUE
 		&& !mta_rejected && to && (a->rcpt[a->nrcpt] = strdup(to)))
 		a->nrcpt++;
 	}
@@ -354,7 +354,7 @@ static void delivery(const struct sg_engine *eng, const struct sg_store *store,
     if (i == a->nrcpt)
 	return;				/* never let through: never delivered */
     cls = sg_dsn_classify(dsn, 0);
-    if (sg_engine_outcome(eng, store, msg, cls, 1, t, 0, 0, &out, err,
+    if (sg_engine_outcome(eng, store, msg, to, cls, 1, t, 0, 0, &out, err,
 			  sizeof(err)) < 0) {
 	fprintf(stderr, "subguard-replay: redis: %s\n", err);
 	exit(1);

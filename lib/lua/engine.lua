@@ -21,7 +21,7 @@
 --   KEYS   quarantine, counters, held, qid, events
 --   ARGV   "commit", now, login, qid, accepted, rejected, refused,
 --          message (1: a message was accepted), hold (1|0), hold_max,
---          qid_ttl, held_ttl, TIER
+--          qid_ttl, held_ttl, tags (of the rejected recipients), TIER
 --   reply  action (accept|hold|refuse), newly_quarantined (1|0), reason,
 --          held_count, seen ("lift" or "tier OLD NEW" when support lifted
 --          a quarantine or changed the tier since the last update, else "")
@@ -37,7 +37,7 @@
 --          late) is recognised by its position and not counted twice.
 --   KEYS   qid, position, events
 --   ARGV   "outcome", now, prefix, class, nrcpt, position, default_tier,
---          TIERS
+--          tag (of the first recipient, or ""), TIERS
 --   reply  login ("" if the qid is unknown), newly_quarantined, reason, seen
 --          With class "none" only the position is saved.
 --
@@ -59,7 +59,8 @@
 -- t is the time of the last update, which tells which bucket the stored
 -- counts belong to. msgs, rcpts, rejected, bounced, policy and refused
 -- are totals while the key lives; s is the detection score; fq the last
--- queue ids with failures; tn the tier last used; q is set while the
+-- queue ids with failures; fr tags of the last failing addresses; tn
+-- the tier last used; q is set while the
 -- account is quarantined (see load). The key expires after twice its
 -- longest window without traffic.
 --
@@ -77,6 +78,12 @@
 -- a window, where each bounce counts in the bucket of its message, holds
 -- the failures and the recipients they came from. quarantine_failed is
 -- an absolute safety net on failures per window.
+--
+-- A spammer's list is full of different dead addresses; a customer who
+-- keeps writing to one old friend's dead mailbox is not a spammer. So a
+-- failure of an address that failed lately (its tag, a hash of the
+-- address, is among the last 16 in field fr) is counted in the totals
+-- but is no evidence: it stays a presumed delivery.
 
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -246,9 +253,25 @@ end
 -- score change; qid: for the evidence. Returns quarantined, newly,
 -- reason, and what changed by hand since the last update ("lift",
 -- "tier OLD NEW", or ""), for the caller's log.
-local function update(k, login, tier, add, delta, qid, source)
+local function update(k, login, tier, add, tags, qid, source)
   local quarantined = redis.call('EXISTS', k.quar) == 1
   local h, last, lifted = load(k.cnt, quarantined)
+
+  -- Failures of addresses that failed lately are no new evidence.
+  local fr, repeats = h.fr or '', 0
+  for tag in string.gmatch(tags, '%x+') do
+    if string.find(' ' .. fr .. ' ', ' ' .. tag .. ' ', 1, true) then
+      repeats = repeats + 1
+    end
+    fr = recent(fr, tag, 16)
+  end
+  local x, b = add.x, add.b
+  if x > 0 then
+    x = math.max(x - repeats, 0)
+  else
+    b = math.max(b - repeats, 0)
+  end
+  local delta = add.r * tier.ls + x * tier.lf + b * (tier.lf - tier.ls)
   local seen = ''
   if lifted then
     event(k.events, 'event', 'lift', 'login', login)
@@ -308,8 +331,8 @@ local function update(k, login, tier, add, delta, qid, source)
   end
   count('m', {tier.m}, add.m)
   count('r', {tier.r, tier.qr, DETECT}, add.r)
-  count('x', {tier.qx, tier.qf, DETECT}, add.x)
-  count('b', {tier.qf, DETECT}, add.b, add.at)
+  count('x', {tier.qx, tier.qf, DETECT}, x)
+  count('b', {tier.qf, DETECT}, b, add.at)
   local total = {}
   for _, f in ipairs({{'msgs', add.m}, {'rcpts', add.r}, {'rejected', add.x},
                       {'bounced', add.b}, {'policy', add.policy},
@@ -318,10 +341,11 @@ local function update(k, login, tier, add, delta, qid, source)
     put(f[1], total[f[1]])
   end
   local fq = h.fq or ''
-  if add.x + add.b > 0 and qid ~= '' then
+  if x + b > 0 and qid ~= '' then
     fq = recent(fq, qid, 10)
   end
   put('fq', fq)
+  put('fr', fr)
 
   local s = tonumber(h.s) or 0
   if tier.lf > 0 then
@@ -433,12 +457,11 @@ if op == 'commit' then
   local login, qid = ARGV[3], ARGV[4]
   local accepted, rejected = tonumber(ARGV[5]), tonumber(ARGV[6])
   local message, hold = tonumber(ARGV[8]), ARGV[9] == '1'
-  local tier = read_tier(ARGV[13], ARGV[14])
+  local tier = read_tier(ARGV[14], ARGV[15])
   local k = {quar = KEYS[1], cnt = KEYS[2], events = KEYS[5]}
   local quarantined, newly, reason, seen = update(k, login, tier,
     {m = message, r = accepted, x = rejected, b = 0, policy = 0,
-     refused = tonumber(ARGV[7])},
-    accepted * tier.ls + rejected * tier.lf, qid, 'submission')
+     refused = tonumber(ARGV[7])}, ARGV[13], qid, 'submission')
 
   if message == 1 and qid ~= '' then
     redis.call('SET', KEYS[4], login .. ' ' .. math.floor(now), 'EX',
@@ -487,15 +510,14 @@ if op == 'outcome' then
     return {'', 0, '', ''}
   end
   local base = prefix .. ':{' .. login .. '}:'
-  local tier = pick_tier(8, redis.call('GET', base .. 'tier'), ARGV[7])
+  local tier = pick_tier(9, redis.call('GET', base .. 'tier'), ARGV[7])
   local qid = string.match(KEYS[1], '([^:]*)$')
   local k = {quar = base .. 'quarantine', cnt = base .. 'counters',
              events = KEYS[3]}
   local policy = class == 'policy' and nrcpt or 0
   local _, newly, reason, seen = update(k, login, tier,
     {m = 0, r = 0, x = 0, b = nrcpt, policy = policy, refused = 0,
-     at = tonumber(at)},
-    nrcpt * (tier.lf - tier.ls), qid, 'feed')
+     at = tonumber(at)}, ARGV[8], qid, 'feed')
   return {login, newly, reason, seen}
 end
 

@@ -131,9 +131,9 @@ static enum sg_action send_msg(struct world *w, const char *login, double t,
     if (a != SG_ACT_CONTINUE)
 	return (a);
     for (i = 0; i < nrej; i++)
-	assert_int_equal(sg_engine_rcpt(&m, 1), SG_ACT_CONTINUE);
+	assert_int_equal(sg_engine_rcpt(&m, 1, 0), SG_ACT_CONTINUE);
     for (i = 0; i < n; i++)
-	if (sg_engine_rcpt(&m, 0) == SG_ACT_TEMPFAIL)
+	if (sg_engine_rcpt(&m, 0, 0) == SG_ACT_TEMPFAIL)
 	    (*tempfailed)++;
     return (sg_engine_commit(w->eng, &w->store, &m, qid, 1, t, err,
 			     sizeof(err)));
@@ -169,8 +169,8 @@ static void test_recipient_limit(void **state)
     assert_string_equal(m.tier, "default");
     assert_int_equal(m.budget, 3);
     for (i = 0; i < 3; i++)
-	assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_CONTINUE);
-    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_TEMPFAIL);
+	assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_TEMPFAIL);
     assert_int_equal(m.limit, SG_LIMIT_RECIPIENTS);
     sg_engine_text(w->eng, &m, SG_ACT_TEMPFAIL, text, sizeof(text));
     assert_non_null(strstr(text, "limit of 3 recipients per hour"));
@@ -276,7 +276,7 @@ static void test_quarantine_hold_and_lift(void **state)
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "eve", T0 + 2, err,
 				     sizeof(err)), SG_ACT_CONTINUE);
     assert_string_equal(m.status, "hold");
-    sg_engine_rcpt(&m, 0);
+    sg_engine_rcpt(&m, 0, 0);
     assert_int_equal(sg_engine_commit(w->eng, &w->store, &m, "Q3", 1, T0 + 2,
 				      err, sizeof(err)), SG_ACT_HOLD);
     assert_int_equal(m.newly_quarantined, 0);
@@ -363,7 +363,7 @@ static void test_expiry_and_round_trips(void **state)
 		  + strlen("cmdstat_evalsha:calls="));
     sg_engine_begin(w->eng, &w->store, &m, "ivan2", T0, err, sizeof(err));
     for (i = 0; i < 1000; i++)
-	sg_engine_rcpt(&m, i % 10 == 0);
+	sg_engine_rcpt(&m, i % 10 == 0, 0);
     sg_engine_commit(w->eng, &w->store, &m, "QY", 1, T0, err, sizeof(err));
     after = atol(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
 		 + strlen("cmdstat_evalsha:calls="));
@@ -371,7 +371,7 @@ static void test_expiry_and_round_trips(void **state)
 
     /* An abandoned message with nothing to count costs no call at all. */
     sg_engine_begin(w->eng, &w->store, &m, "ivan3", T0, err, sizeof(err));
-    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
     sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0, err, sizeof(err));
     before = atol(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
 		  + strlen("cmdstat_evalsha:calls="));
@@ -415,7 +415,7 @@ static int bounce(struct world *w, const char *qid, double t, int cls,
 		          struct sg_outcome *out)
 {
     char    err[256];
-    int     rc = sg_engine_outcome(w->eng, &w->store, qid, cls, 1, t, 0, 0,
+    int     rc = sg_engine_outcome(w->eng, &w->store, qid, 0, cls, 1, t, 0, 0,
 				   out, err, sizeof(err));
 
     if (rc < 0)
@@ -490,6 +490,46 @@ static void test_clean_bulk_tail_not_quarantined(void **state)
     world_free(w);
 }
 
+/*
+ * A customer writing again and again to one dead address is no spammer:
+ * the repeats count in the totals but are no evidence. Different dead
+ * addresses are.
+ */
+static void test_repeated_failure_counts_once(void **state)
+{
+    struct world *w = world_new("1000/1h", "1000/1h", "", "");
+    struct sg_outcome out;
+    char    err[256], qid[16];
+    int     tf, i;
+
+    (void) state;
+    detect(w);
+    for (i = 0; i < 8; i++) {
+	snprintf(qid, sizeof(qid), "R%d", i);
+	send_msg(w, "kim", T0 + i, 1, 0, qid, &tf);
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, qid,
+					   "<Georg@Webmail.example>",
+					   SG_DSN_MAILBOX, 1, T0 + i + 1, 0, 0,
+					   &out, err, sizeof(err)), 1);
+	assert_int_equal(out.newly_quarantined, 0);
+    }
+    assert_string_equal(redis(w, 0, "HGET subguard:{kim}:counters bounced"), "8");
+    assert_string_equal(redis(w, 0, "HGET subguard:{kim}:counters b3600"), "1");
+    for (i = 0; i < 8; i++) {
+	char    to[32];
+
+	snprintf(qid, sizeof(qid), "S%d", i);
+	snprintf(to, sizeof(to), "dead%d@list.example", i);
+	send_msg(w, "kim", T0 + 100 + i, 1, 0, qid, &tf);
+	sg_engine_outcome(w->eng, &w->store, qid, to, SG_DSN_MAILBOX, 1,
+			  T0 + 101 + i, 0, 0, &out, err, sizeof(err));
+	if (out.newly_quarantined)
+	    break;
+    }
+    assert_int_equal(out.newly_quarantined, 1);
+    world_free(w);
+}
+
 /* The feed's position is saved with the outcome, and alone. */
 static void test_feed_position(void **state)
 {
@@ -500,13 +540,13 @@ static void test_feed_position(void **state)
     assert_int_equal(sg_engine_feed_position(w->eng, &w->store, "mx1", pos,
 					     sizeof(pos), err, sizeof(err)), 0);
     assert_string_equal(pos, "");
-    assert_int_equal(sg_engine_outcome(w->eng, &w->store, "X", SG_DSN_MAILBOX,
+    assert_int_equal(sg_engine_outcome(w->eng, &w->store, "X", 0, SG_DSN_MAILBOX,
 				       1, T0, "mx1", "1:2:300", &out, err,
 				       sizeof(err)), 0);
     sg_engine_feed_position(w->eng, &w->store, "mx1", pos, sizeof(pos), err,
 			    sizeof(err));
     assert_string_equal(pos, "1:2:300");
-    assert_int_equal(sg_engine_outcome(w->eng, &w->store, 0, SG_DSN_NONE, 0,
+    assert_int_equal(sg_engine_outcome(w->eng, &w->store, 0, 0, SG_DSN_NONE, 0,
 				       T0, "mx1", "1:2:400", &out, err,
 				       sizeof(err)), 0);
     sg_engine_feed_position(w->eng, &w->store, "mx1", pos, sizeof(pos), err,
@@ -521,24 +561,24 @@ static void test_feed_position(void **state)
 	int     tf;
 
 	send_msg(w, "dup", T0, 10, 0, "D1", &tf);
-	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1",
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1", 0,
 					   SG_DSN_MAILBOX, 1, T0, "mx1",
 					   "1:2:500", &out, err, sizeof(err)), 1);
-	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1",
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1", 0,
 					   SG_DSN_MAILBOX, 1, T0, "mx1",
 					   "1:2:500", &out, err, sizeof(err)), 1);
 	assert_string_equal(redis(w, 0, "HGET subguard:{dup}:counters bounced"), "1");
-	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1",
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1", 0,
 					   SG_DSN_MAILBOX, 1, T0, "mx1",
 					   "1:2:600", &out, err, sizeof(err)), 1);
-	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1",
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1", 0,
 					   SG_DSN_MAILBOX, 1, T0, "mx1",
 					   "1:3:100", &out, err, sizeof(err)), 1);
 	assert_string_equal(redis(w, 0, "HGET subguard:{dup}:counters bounced"), "3");
     }
     /* A delivery with no position to save costs no call. */
     redis(w, 0, "CONFIG RESETSTAT");
-    sg_engine_outcome(w->eng, &w->store, "X", SG_DSN_DELIVERED, 1, T0, 0, 0,
+    sg_engine_outcome(w->eng, &w->store, "X", 0, SG_DSN_DELIVERED, 1, T0, 0, 0,
 		      &out, err, sizeof(err));
     assert_null(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha"));
 }
@@ -574,6 +614,7 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_failure_test_quarantines, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_clean_bulk_tail_not_quarantined, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_feed_position, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_repeated_failure_counts_once, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_events, setup, teardown),
     };
 

@@ -98,10 +98,18 @@ static void test_begin_arguments(void **state)
     assert_string_equal(rec.argv[8], "0 2 100 60 1000 3600 0 1 20 3600 0 "
 			"0.000000 0.000000 0.000000 0.000000");
     assert_int_equal(m.budget, 2);
-    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_CONTINUE);
-    assert_int_equal(sg_engine_rcpt(&m, 1), SG_ACT_CONTINUE);	/* MTA's */
-    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_CONTINUE);
-    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_TEMPFAIL);
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 1, "<Old.Friend@Example.ORG>"),
+		     SG_ACT_CONTINUE);			/* the MTA's */
+    {
+	char    tag[SG_TAG_LEN];
+
+	sg_rcpt_tag("old.friend@example.org", tag);
+	assert_string_equal(m.tags, tag);	/* case and <> ignored */
+	assert_int_equal(m.ntags, 1);
+    }
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_TEMPFAIL);
     assert_int_equal(m.accepted, 2);
     assert_int_equal(m.rejected, 1);
     assert_int_equal(m.refused, 1);
@@ -122,8 +130,9 @@ static void test_begin_arguments(void **state)
 	assert_string_equal(rec.argv[10], "1");
 	assert_string_equal(rec.argv[11], "1");
 	assert_string_equal(rec.argv[12], "1");
-	assert_string_equal(rec.argv[17], "default");
-	assert_int_equal(rec.argc, 19);
+	assert_string_equal(rec.argv[17], m.tags);
+	assert_string_equal(rec.argv[18], "default");
+	assert_int_equal(rec.argc, 20);
 	assert_int_equal(m.newly_quarantined, 1);
 	assert_string_equal(m.qreason, "why");
 	assert_int_equal(m.held, 3);
@@ -155,7 +164,7 @@ static void test_bad_reply(void **state)
     assert_int_equal(m.store_rc, SG_STORE_ERROR);
     assert_non_null(strstr(err, "want 13"));
     /* Not begun: recipients pass, nothing is committed. */
-    assert_int_equal(sg_engine_rcpt(&m, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
     assert_int_equal(sg_engine_commit(e, &store, &m, "Q", 1, 1, err,
 				      sizeof(err)), SG_ACT_CONTINUE);
     assert_int_equal(rec.calls, 1);
