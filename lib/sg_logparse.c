@@ -357,7 +357,7 @@ static int expired(const char *m, const char *end, struct sg_delivery *d)
 /* sg_logparse - one line (no newline needed) into d */
 int     sg_logparse(const char *line, size_t len, struct sg_delivery *d)
 {
-    const char *end = line + len;
+    const char *end;
     size_t  at[3];
     int     n, i, rc;
 
@@ -367,6 +367,7 @@ int     sg_logparse(const char *line, size_t len, struct sg_delivery *d)
     d->mta = SG_MTA_POSTFIX;
     if (line == 0 || len < 8)
 	return (SG_PARSE_IGNORED);
+    end = line + len;
 
     /* The quick reject: most lines end here after one scan. */
     if (memmem(line, len, " to=", 4) == 0) {
