@@ -73,6 +73,7 @@ _Static_assert(sizeof(enum sg_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum sg_on_error) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum sg_qaction) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum sg_case) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum sg_encoding) == sizeof(int), "enum size");
 
 static int set_listen(const struct sg_param *, void *, const char *,
 		              char *, size_t);
@@ -107,6 +108,7 @@ static const char *const sg_mode_words[] = {"enforce", "dry-run", 0};
 static const char *const sg_onerr_words[] = {"accept", "tempfail", 0};
 static const char *const sg_qact_words[] = {"hold", "reject", "tempfail", 0};
 static const char *const sg_case_words[] = {"lower", "keep", 0};
+static const char *const sg_encoding_words[] = {"auto", "xtext", "none", 0};
 static const char *const sg_facility_words[] = {
     "auth", "authpriv", "daemon", "mail", "user", "local0", "local1",
     "local2", "local3", "local4", "local5", "local6", "local7", 0,
@@ -134,6 +136,8 @@ static const struct sg_param sg_params[] = {
     sg_onerr_words, 0},
     {"subguard", "login_case", "lower", set_enum, FIELD(login_case),
     sg_case_words, 0},
+    {"subguard", "login_encoding", "auto", set_enum, FIELD(login_encoding),
+    sg_encoding_words, 0},
     {"subguard", "key_prefix", "subguard", set_prefix, FIELD(key_prefix), 0, 0},
     {"subguard", "default_tier", "default", set_tiername, FIELD(default_tier),
     0, 0},

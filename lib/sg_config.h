@@ -29,6 +29,7 @@ enum sg_mode { SG_MODE_ENFORCE, SG_MODE_DRYRUN };
 enum sg_on_error { SG_ONERR_ACCEPT, SG_ONERR_TEMPFAIL };
 enum sg_qaction { SG_QACT_HOLD, SG_QACT_REJECT, SG_QACT_TEMPFAIL };
 enum sg_case { SG_CASE_LOWER, SG_CASE_KEEP };
+enum sg_encoding { SG_ENC_AUTO, SG_ENC_XTEXT, SG_ENC_NONE };
 
 /* One "limit/duration" pair: at most limit events in any window of seconds. */
 struct sg_window {
@@ -73,6 +74,7 @@ struct sg_config {
     enum sg_mode mode;
     enum sg_on_error on_redis_error;
     enum sg_case login_case;
+    enum sg_encoding login_encoding;	/* how the MTA passes the login */
     char    key_prefix[SG_NAME_MAX];	/* default "subguard" */
     enum sg_qaction quarantine_action;
     unsigned long hold_max;		/* held messages per login, then refuse */

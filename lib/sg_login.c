@@ -98,6 +98,47 @@ int     sg_login_normalise(const char *raw, enum sg_case lcase, char *out,
     }
 }
 
+/* hexval - a hex digit's value, or -1 (xtext wants upper case; be lenient) */
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+	return (c - '0');
+    if (c >= 'A' && c <= 'F')
+	return (c - 'A' + 10);
+    if (c >= 'a' && c <= 'f')
+	return (c - 'a' + 10);
+    return (-1);
+}
+
+/* sg_xtext_decode - RFC 3461 xtext to plain text */
+int     sg_xtext_decode(const char *text, char *out, size_t outlen)
+{
+    size_t  n = 0;
+    const char *cp;
+    int     pass;
+
+    /* Check everything first, so that out is untouched on error. */
+    for (pass = 0; pass < 2; pass++) {
+	for (n = 0, cp = text; *cp; cp++, n++) {
+	    if (n + 1 >= outlen)
+		return (-1);
+	    if (*cp != '+') {
+		if (pass)
+		    out[n] = *cp;
+		continue;
+	    }
+	    if (hexval(cp[1]) < 0 || hexval(cp[2]) < 0
+		|| (cp[1] == '0' && cp[2] == '0'))
+		return (-1);
+	    if (pass)
+		out[n] = (char) (hexval(cp[1]) * 16 + hexval(cp[2]));
+	    cp += 2;
+	}
+    }
+    out[n] = 0;
+    return (0);
+}
+
 /* sg_key - PREFIX:{LOGIN}:SUFFIX */
 int     sg_key(char *buf, size_t len, const char *prefix, const char *login,
 	               const char *suffix)

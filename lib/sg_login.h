@@ -35,6 +35,13 @@
 extern int sg_login_normalise(const char *raw, enum sg_case, char *out,
 			              size_t outlen);
 
+/*
+ * sg_xtext_decode - RFC 3461 xtext ("+2B" is "+") to plain text, as
+ * Sendmail passes {auth_authen}. Returns -1, with out untouched, when
+ * text is not valid xtext or does not fit.
+ */
+extern int sg_xtext_decode(const char *text, char *out, size_t outlen);
+
 /* sg_key - PREFIX:{LOGIN}:SUFFIX into buf; -1 if it does not fit */
 extern int sg_key(char *buf, size_t len, const char *prefix,
 		          const char *login, const char *suffix);

@@ -330,6 +330,9 @@ static int delivery(const char *m, const char *end, struct sg_delivery *d)
 	p = q + 7;
 	if (copy_word(p, end, word, sizeof(word)) == 0)
 	    return (SG_PARSE_BAD);
+	/* A message a milter quarantined: held, not an outcome. */
+	if (!have_dsn && word_is(word, "quarantined"))
+	    return (SG_PARSE_IGNORED);
     }
     d->cls = sg_dsn_classify(have_dsn ? d->dsn : 0, word);
     return (d->cls == SG_DSN_NONE ? SG_PARSE_BAD : SG_PARSE_OK);

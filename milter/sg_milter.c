@@ -229,7 +229,7 @@ static sfsistat sg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
      * end. Sendmail already sends {i} at MAIL, Postfix only from DATA on.
      */
     if (*pf0 & SMFIF_SETSYMLIST) {
-	smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i");
+	smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i v");
 	smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{rcpt_mailer} {rcpt_host} i");
 	smfi_setsymlist(ctx, SMFIM_EOM, "i {auth_authen}");
     }
@@ -253,12 +253,30 @@ static sfsistat sg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
     return (SMFIS_CONTINUE);
 }
 
+/*
+ * plain_login - {auth_authen} as the customer typed it. Sendmail passes
+ * it xtext-encoded ("first+2Btag"), Postfix as it is; with
+ * login_encoding = auto the MTA's name ({v}: "Postfix 3.7.11" or
+ * "8.17.1.9") tells which, so both count one customer under one key.
+ */
+static const char *plain_login(SMFICTX *ctx, const struct sg_config *cfg,
+			               const char *login, char *buf, size_t len)
+{
+    int     xtext = cfg->login_encoding == SG_ENC_XTEXT
+    || (cfg->login_encoding == SG_ENC_AUTO
+	&& strncmp(macro(ctx, "v"), "Postfix", 7) != 0);
+
+    if (xtext && strchr(login, '+') && sg_xtext_decode(login, buf, len) == 0)
+	return (buf);
+    return (login);
+}
+
 /* sg_envfrom - begin: may this login send a message now? */
 static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
 {
     struct sg_conn *c = conn_get(ctx);
     const char *login = smfi_getsymval(ctx, "{auth_authen}");
-    char    err[256];
+    char    err[256], plain[1024];
     enum sg_action act;
 
     (void) argv;
@@ -270,6 +288,7 @@ static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
 	return (SMFIS_ACCEPT);			/* not ours to count */
     if ((c->rt = sg_runtime_acquire()) == 0)
 	return (SMFIS_ACCEPT);
+    login = plain_login(ctx, &c->rt->cfg, login, plain, sizeof(plain));
     act = sg_engine_begin(c->rt->engine, &c->rt->store, &c->msg, login,
 			  wall_clock(), err, sizeof(err));
     if (c->msg.login_form == SG_LOGIN_HASHED) {

@@ -5,7 +5,14 @@
 # tests run their own private instance). After an install, the system Postfix
 # and Redis services the packages may have started are stopped and disabled
 # (with or without systemd), so that they hold no port.
+#
+# Sendmail 8.17 for the end-to-end tests (SG_MTA=sendmail) is not installed:
+# it conflicts with postfix as a package. Its .debs are only downloaded
+# (apt-get download, into /var/cache/subguard-e2e/sendmail) by
+# tests/e2e/sendmail-prefix.sh, which the tests then unpack into a private
+# prefix; that step too does nothing when the files are already there.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PACKAGES=(
     # build
@@ -18,7 +25,19 @@ PACKAGES=(
     postfix sasl2-bin libsasl2-modules swaks
     python3 python3-aiosmtpd
     miltertest
+    # the private Sendmail: qtool.pl (support recipe), ss (waiting for ports)
+    perl iproute2
+    # the sanitizer and fuzzing build (clang, libFuzzer's runtime)
+    clang libclang-rt-14-dev
 )
+
+# sendmail_debs - make sure the Sendmail .debs are cached (quick when they are)
+sendmail_debs() {
+    local sudo=
+    [[ $(id -u) == 0 ]] || sudo=sudo
+    $sudo bash tests/e2e/sendmail-prefix.sh --download ||
+        { echo "deps.sh: could not fetch Sendmail's packages" >&2; exit 1; }
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,6 +45,7 @@ for p in "${PACKAGES[@]}"; do
     [[ $st == ii* ]] || missing+=("$p")
 done
 if ((${#missing[@]} == 0)); then
+    sendmail_debs
     echo "deps.sh: all ${#PACKAGES[@]} packages present"
     exit 0
 fi
@@ -55,4 +75,5 @@ for svc in postfix redis-server; do
         fi
     fi
 done
+sendmail_debs
 echo "deps.sh: done"

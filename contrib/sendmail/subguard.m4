@@ -21,8 +21,10 @@ dnl #                    the same socket in libmilter's spelling
 dnl #                    (unix:/run/subguard/subguard.sock, inet:9025@127.0.0.1).
 dnl #   SUBGUARD_MSA     the address part of the MSA's DAEMON_OPTIONS
 dnl #                    (default `Port=submission, Family=inet'; add
-dnl #                    `Addr=192.0.2.25' to listen on one address only, or
-dnl #                    use Family=inet6 for a second, IPv6 MSA).
+dnl #                    `Addr=192.0.2.25' to listen on one address only,
+dnl #                    Family=inet6 for IPv6. For both, add a second line
+dnl #                    like the DAEMON_OPTIONS below yourself, with
+dnl #                    Name=MSA-v6 and the same M= and InputMailFilters=).
 dnl #
 dnl # What the lines do, and why:
 dnl #
@@ -50,9 +52,10 @@ dnl #   with the same equates works too.)
 dnl #
 dnl # F=T   subguard unreachable (not running, socket missing, or a timeout
 dnl #   below): Sendmail tempfails the session. Seen with 8.17.1.9 and the
-dnl #   socket missing: the log says "Milter (subguard): init failed to open"
-dnl #   and "Milter: initialization failed, temp failing commands", and the
-dnl #   client's AUTH gets "454 4.3.0 Please try again later". Mail programs
+dnl #   socket missing: the log says "Milter (subguard): local socket name
+dnl #   ... unsafe", "Milter (subguard): to error state" and "Milter:
+dnl #   initialization failed, temp failing commands", and the client's
+dnl #   AUTH gets "454 4.3.0 Please try again later". Mail programs
 dnl #   keep the mail and retry; nothing goes out unchecked, so a stolen
 dnl #   password cannot be used to spray while subguard is down. The cost:
 dnl #   nobody can submit until subguard is back (supervise it and alert on
@@ -67,8 +70,8 @@ dnl #   its reply, and the whole end-of-message exchange. subguard answers in
 dnl #   milliseconds and gives up on Redis after its own [redis] timeout
 dnl #   (100 ms by default), so these only matter when subguard hangs; keep
 dnl #   them short so a hung subguard costs customers seconds, not Sendmail's
-dnl #   default 5 minutes (T=C:5m;S:10s;R:10s;E:5m). The same values as
-dnl #   contrib/postfix's milter_*_timeout.
+dnl #   default 5 minutes (T=C:5m;S:10s;R:10s;E:5m). Like contrib/postfix's
+dnl #   milter_connect/command/content_timeout (10s, 10s, 30s).
 dnl #
 dnl # Macros. subguard needs {auth_authen} (the SASL login) at MAIL FROM,
 dnl #   {rcpt_mailer} at RCPT ("error" marks a recipient Sendmail itself

@@ -18,8 +18,11 @@
 # postfix sendmail", see tests/CMakeLists.txt) once per MTA, with SG_MTA set.
 # The same test script works on both when it uses only the MTA-neutral
 # helpers: sg_submit (queue_id filled in for both), sg_queue_empty,
-# sg_queue_ids, sg_held_ids, sg_release, sg_flush, sg_maillog_has (the MTA's
-# log lines differ: branch on $SG_MTA for patterns), sg_delivered_*.
+# sg_queue_ids, sg_held_ids, sg_release, sg_flush, sg_bounced_rcpts,
+# sg_feed_start/sg_feed_stop, sg_delivered_*, sg_maillog_has (the MTA's log
+# lines differ: branch on $SG_MTA for patterns). Postfix only: sg_postconf,
+# sg_submission_add. Sendmail only: sg_sendmail, sg_mailq (the real
+# commands, on the world's queue), sg_sendmail_m4.
 #
 # The world, all in one scratch directory $SG_DIR (mktemp -d /tmp/sg.XXXXXX):
 #   redis.sock redis.conf redis.log   private redis-server (port 0, no disk)
@@ -76,8 +79,9 @@
 #     Sendmail logs "to=<bad1@remote.example>, ..., dsn=5.1.1, reply=550
 #     5.1.1 ..., stat=User unknown";
 #   - milter F=T (tempfail when subguard is down), Milter.LogLevel 9;
-#     the queue is run every 30 minutes only: quarantined (hf) and deferred
-#     mail moves when a test says so (sg_release, sg_flush).
+#   - the queue is run every $SG_SM_QUEUE_INTERVAL (default 10s, like the
+#     Postfix world's queue_run_delay): deferred mail is retried soon;
+#     quarantined (hf) mail never moves before sg_release.
 #
 # Knobs (environment variables read by sg_world_up; set them before it):
 #   SG_MTA          postfix (default) or sendmail
@@ -90,6 +94,7 @@
 #   SG_PF_SUBMISSION_OPTS  newline-separated name=value, added as -o options
 #                   to the submission service in master.cf (they beat main.cf)
 #   SG_SM_MC_EXTRA  lines added to Sendmail's sendmail.mc before MAILER()
+#   SG_SM_QUEUE_INTERVAL  Sendmail's queue run interval (-q; default 10s)
 #   SG_CONF_SUBGUARD, SG_CONF_REDIS  extra lines for the [subguard] and [redis]
 #                   sections of subguard.conf (see sg_subguard_conf)
 #   SG_KEEP=1       keep $SG_DIR when the script fails (always: keep it always)
@@ -560,7 +565,7 @@ sg__sendmail_milter() {
 # write $SG_SM/{sendmail.mc,sendmail.cf,sasl/Sendmail.conf,service.switch,
 # aliases} and create the queue directory.
 sg__sendmail_config() {
-    local out milter cfdir tab=$'\t'
+    local out milter tab=$'\t'
     if ! SG_SM_PREFIX=$(bash "$SG_E2E/sendmail-prefix.sh"); then
         sg_fail "no private Sendmail (tests/e2e/sendmail-prefix.sh failed; scripts/deps.sh fetches the packages)"
     fi
@@ -572,7 +577,7 @@ sg__sendmail_config() {
         sg_fail "SG_MILTERS='$SG_MILTERS': the Sendmail world takes one unix: or inet: milter"
     mkdir -p "$SG_SM/sasl" "$SG_DIR/q"
     chmod 700 "$SG_DIR/q"
-    : >"$SG_DIR/maillog"
+    [[ -e $SG_DIR/maillog ]] || : >"$SG_DIR/maillog"
     if ! out=$(cc -shared -fPIC -O2 -Wall -o "$SG_SM/sm_shim.so" "$SG_E2E/sm_shim.c" 2>&1); then
         sg_fail "cannot build the LD_PRELOAD shim: $out"
     fi
@@ -624,6 +629,7 @@ FEATURE(\`no_default_msa')dnl
 DAEMON_OPTIONS(\`Port=$SG_SUBPORT, Addr=127.0.0.1, Name=MSA, M=Ea')dnl"
         fi
         [[ -n ${SG_SM_MC_EXTRA:-} ]] && sg__mc "$SG_SM_MC_EXTRA"
+        [[ -n ${SG__SM_ADDED:-} ]] && sg__mc "$SG__SM_ADDED"
         sg__mc "MAILER(\`local')dnl
 MAILER(\`smtp')dnl
 LOCAL_CONFIG
@@ -632,10 +638,17 @@ LOCAL_RULESETS
 SLocal_check_rcpt
 R\$* refused @ \$*$tab\$#error \$@ 5.7.1 \$: \"550 Refused by local policy\""
     } >"$SG_SM/sendmail.mc"
-    cfdir=$SG_SM_PREFIX/usr/share/sendmail/cf
-    if ! out=$("$SG_SM_PREFIX/usr/bin/m4" -D_CF_DIR_="$cfdir/" "$cfdir/m4/cf.m4" \
-        "$SG_SM/sendmail.mc" 2>&1 >"$SG_SM_CF") || [[ -n $out ]]; then
-        sg_fail "m4 could not build sendmail.cf from $SG_SM/sendmail.mc: $out"
+    sg_sendmail_m4 "$SG_SM/sendmail.mc" "$SG_SM_CF"
+}
+
+# sg_sendmail_m4 MC CF - build CF from MC the way contrib/sendmail/README.md
+# says ("m4 .../cf/m4/cf.m4 sendmail.mc > sendmail.cf", with the prefix's
+# m4 and cf.m4); fails if m4 fails or prints anything.
+sg_sendmail_m4() {
+    local out
+    if ! out=$("$SG_SM_PREFIX/usr/bin/m4" "$SG_SM_PREFIX/usr/share/sendmail/cf/m4/cf.m4" \
+        "$1" 2>&1 >"$2") || [[ -n $out ]]; then
+        sg_fail "m4 could not build $2 from $1: $out"
     fi
 }
 
@@ -680,13 +693,14 @@ sg__listening() {
     done
 }
 
-# sg__sendmail_start - run "sendmail -bD -q30m" (the daemon, not detached,
-# in a background job) and wait until both daemons listen.
+# sg__sendmail_start - run "sendmail -bD -q$SG_SM_QUEUE_INTERVAL" (the
+# daemon, not detached, in a background job) and wait until both daemons
+# listen.
 sg__sendmail_start() {
     local e pid
     mapfile -t e < <(sg__sendmail_env)
     env "${e[@]}" "$SG_SM_PREFIX/usr/libexec/sendmail/sendmail" -C "$SG_SM_CF" \
-        -bD -q30m </dev/null >>"$SG_SM/sendmail.out" 2>&1 &
+        -bD -q"${SG_SM_QUEUE_INTERVAL:-10s}" </dev/null >>"$SG_SM/sendmail.out" 2>&1 &
     pid=$!
     echo "$pid" >"$SG_SM/daemon.pid"
     if ! sg_wait_for -t 15 sg__listening "$SG_SUBPORT" "$SG_MTAPORT"; then
@@ -1059,11 +1073,17 @@ sg_redis_start() {
 # settings: AUTH, restrictions, milters) but with the given -o NAME=VALUE
 # overrides (e.g. smtpd_milters=unix:$SG_DIR/other.sock), and restart
 # Postfix. Send through it with: sg_submit --port PORT ... (the last --port
-# wins). Queued and held mail stay.
+# wins). Queued and held mail stay. Sendmail: a second MSA daemon on PORT
+# (M=Ea) with its own filter; of the NAME=VALUEs only smtpd_milters (the
+# filter's socket, Postfix's spelling; default: the world's subguard) is
+# understood, the others are Postfix's and ignored.
 sg_submission_add() {
     local port=$1 kv
     shift
-    [[ $SG_MTA == postfix ]] || sg_fail "sg_submission_add: Postfix only (SG_MTA=$SG_MTA)"
+    if [[ $SG_MTA == sendmail ]]; then
+        sg__sendmail_submission_add "$port" "$@"
+        return
+    fi
     [[ $port =~ ^[0-9]+$ ]] || sg_fail "sg_submission_add: bad port '$port'"
     {
         echo "127.0.0.1:$port inet n - n - - smtpd"
@@ -1073,6 +1093,27 @@ sg_submission_add() {
     sg__postfix_stop
     sg_wait_for -t 10 sg__master_gone || sg_fail "Postfix did not stop"
     sg__postfix_start
+}
+
+# sg__sendmail_submission_add PORT [NAME=VALUE...] - see sg_submission_add
+sg__sendmail_submission_add() {
+    local port=$1 kv sock name
+    shift
+    sock=$(SG_MILTERS=unix:$SG_SUBGUARD_SOCK sg__sendmail_milter)
+    for kv in "$@"; do
+        if [[ $kv == smtpd_milters=* ]]; then
+            sock=$(SG_MILTERS=${kv#smtpd_milters=} sg__sendmail_milter) ||
+                sg_fail "sg_submission_add: $kv: one unix: or inet: milter"
+        fi
+    done
+    name=msa$port
+    SG__SM_ADDED+="MAIL_FILTER(\`sg_$name', \`S=$sock, F=T, T=C:10s;S:10s;R:10s;E:1m')dnl
+DAEMON_OPTIONS(\`Port=$port, Addr=127.0.0.1, Name=$name, M=Ea, InputMailFilters=sg_$name')dnl
+"
+    sg__sendmail_stop
+    sg__sendmail_config
+    sg__sendmail_start
+    sg_wait_for -t 15 sg__listening "$port" || sg_fail "Sendmail does not listen on $port"
 }
 
 # sg_counter LOGIN FIELD - print FIELD of the counters hash of the

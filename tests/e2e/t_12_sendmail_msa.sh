@@ -22,10 +22,18 @@
 #  4. subguard down (F=T): the MSA tempfails the session at AUTH (454
 #     4.3.0) and logs "Milter: initialization failed, temp failing
 #     commands"; the MTA daemon keeps delivering; subguard back: the MSA
-#     accepts again.
+#     accepts again;
+#  5. contrib/sendmail/sendmail.mc, the example, builds with the README's
+#     m4 command into a .cf that Sendmail reads without complaint, with
+#     subguard on the MSA only.
 set -euo pipefail
 . "$(dirname "$0")/harness.sh"
 
+# Redis is given time on a loaded machine: this test is about what
+# Sendmail shows subguard, not about Redis latency.
+# shellcheck disable=SC2034 # read by sg_world_up
+SG_CONF_REDIS='timeout = 2s'
+# shellcheck disable=SC2034 # read by sg_world_up
 SG_SM_MC_EXTRA="define(\`confMAX_RCPTS_PER_MESSAGE', \`4')dnl"
 sg_world_up
 sg_user alice 'alice-pw'
@@ -156,4 +164,23 @@ sg_wait_eq 1 sg_delivered_count up1@remote.example || sg_fail "up1: $SG_LAST del
 sg_assert_eq 2 "$(sg_counter alice@example.net msgs)" "alice's msgs after the restart"
 
 sg_wait_for sg_queue_empty || sg_fail "the queue did not drain"
+
+# --- 5. The example .mc ---------------------------------------------------------
+sed "s|/etc/mail/subguard.m4|$SG_SRC/contrib/sendmail/subguard.m4|" \
+    "$SG_SRC/contrib/sendmail/sendmail.mc" >"$SG_DIR/example.mc"
+sg_sendmail_m4 "$SG_DIR/example.mc" "$SG_DIR/example.cf"
+sg_assert_eq 'Xsubguard, S=local:/run/subguard/subguard.sock, F=T, T=C:10s;S:10s;R:10s;E:1m' \
+    "$(grep '^Xsubguard' "$SG_DIR/example.cf")" "the example's filter line"
+sg_assert_eq 'O DaemonPortOptions=Family=inet, Name=MTA, Port=smtp
+O DaemonPortOptions=Port=submission, Family=inet, Name=MSA, M=Ea, InputMailFilters=subguard' \
+    "$(grep '^O DaemonPortOptions' "$SG_DIR/example.cf")" "the example's daemons"
+sg_assert_eq "" "$(grep '^O InputMailFilters' "$SG_DIR/example.cf")" "a global InputMailFilters"
+mapfile -t env_sm < <(sg__sendmail_env)
+out=$(env "${env_sm[@]}" "$SG_SM_PREFIX/usr/libexec/sendmail/sendmail" -C "$SG_DIR/example.cf" \
+    -bt -d0.1 </dev/null 2>&1) || sg_fail "sendmail -bt on the example .cf failed: $out"
+sg_assert_match 'Version 8\.17' "$out" "sendmail -bt -d0.1 on the example"
+if grep -E 'example\.cf: line [0-9]+:' <<<"$out"; then
+    sg_fail "Sendmail complains about the example .cf: $out"
+fi
+
 echo "t_12_sendmail_msa: ok"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # t_30_tiers: a login's tier comes from Redis at every message.
+# mta: postfix sendmail
 # Proves: a login over the default tier's message limit (1/1h) is refused
 # at MAIL; after support sets subguard:{LOGIN}:tier to "bulk" the very next
 # message is delivered (same subguard process, no reload) and logged with

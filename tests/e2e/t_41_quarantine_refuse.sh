@@ -1,5 +1,6 @@
 #!/bin/bash
 # t_41_quarantine_refuse: what a quarantined login meets beyond the hold.
+# mta: postfix sendmail
 # Proves:
 #  - hold_max = 2: the message that quarantines the login and the next one
 #    are held; the 3rd is refused at the end of DATA with 550 5.7.1 and the
@@ -47,7 +48,7 @@ check_qtext() {
     sg_assert_match "Please contact $SUPPORT\." "$(tr '\n' ' ' <<<"$t" | sed "s/ $code / /g")" "$what"
 }
 
-# 1. Quarantined by 4 Postfix-rejected recipients: held (1 of 2).
+# 1. Quarantined by 4 MTA-rejected recipients: held (1 of 2).
 send unknown1@isp.example,unknown2@isp.example,unknown3@isp.example,unknown4@isp.example,good1@remote.example
 sg_assert_eq 250 "$(sg_json 'm["data"][0]' <<<"$out")" "end of DATA, message 1"
 q1=$(sg_json 'm["queue_id"]' <<<"$out")
@@ -58,7 +59,7 @@ sg_assert_eq 250 "$(sg_json 'm["data"][0]' <<<"$out")" "end of DATA, message 2"
 q2=$(sg_json 'm["queue_id"]' <<<"$out")
 held_sorted() { sg_held_ids | sort | paste -sd' '; }
 want=$(printf '%s\n' "$q1" "$q2" | sort | paste -sd' ')
-sg_wait_eq -t 10 "$want" held_sorted || sg_fail "hold queue: '$SG_LAST', want $want"
+sg_wait_eq -t 10 "$want" held_sorted || sg_fail "held mail: '$SG_LAST', want $want"
 sg_assert_eq 2 "$(sg_redis llen "$held")" "held list length"
 
 # 3. Over hold_max: refused at end of DATA with 550 5.7.1 and the text.

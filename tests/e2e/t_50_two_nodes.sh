@@ -1,10 +1,13 @@
 #!/bin/bash
 # t_50_two_nodes: two subguard instances sharing one Redis enforce one limit.
-# The world gets a second submission listener whose smtpd_milters points at
-# a second subguard (own config file and socket, same Redis): node A is the
-# world's usual listener + subguard, node B the added pair. Both listeners
-# are the same Postfix, which is fine: what is under test is that the two
-# milter processes count one login in one place.
+# mta: postfix sendmail
+# The world gets a second submission listener whose milter is a second
+# subguard (own config file and socket, same Redis): node A is the world's
+# usual listener + subguard, node B the added pair (sg_submission_add:
+# Postfix a second smtpd with its own smtpd_milters, Sendmail a second MSA
+# daemon with its own filter). Both listeners are the same MTA, which is
+# fine: what is under test is that the two milter processes count one
+# login in one place.
 # Proves, with recipients = 4/1h: 3 recipients through A (all 250), then 3
 # through B: exactly 1 of B's accepted, the other 2 get 451 4.7.1 "limit of
 # 4 recipients"; A's log has the accept, B's log has the tempfail (so the

@@ -1,5 +1,6 @@
 #!/bin/bash
 # t_70_config: the command line, reloads, stopping, dry-run.
+# mta: postfix sendmail
 # Proves:
 #  - subguard -t -c FILE exits non-zero and prints "FILE:LINE: ..." with the
 #    right line for an unknown parameter, a bad window "100/5x" and a

@@ -1,5 +1,6 @@
 #!/bin/bash
 # t_80_logins: odd but valid SASL logins (Cyrus sasldb users).
+# mta: postfix sendmail
 # Proves: each login is counted under the key "subguard -k LOGIN" names (the
 # log's login= is the same normalised form): o'brien (quote escaped as %27),
 # ALL.CAPS (lower-cased), first+tag (kept), "jane doe" (space escaped),

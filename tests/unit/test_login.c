@@ -92,12 +92,42 @@ static void test_keys_and_log(void **state)
     assert_string_equal(sg_log_safe(0, buf, sizeof(buf)), "-");
 }
 
+/* Sendmail's xtext logins decode to what the customer typed. */
+static void test_xtext(void **state)
+{
+    static const struct {
+	const char *in;
+	int     rc;
+	const char *want;
+    }       t[] = {
+	{"first+2Btag", 0, "first+tag"},
+	{"jane+20doe", 0, "jane doe"},
+	{"x+3Dy", 0, "x=y"},
+	{"p+28ar+29en", 0, "p(ar)en"},
+	{"plain@example.net", 0, "plain@example.net"},
+	{"bad+2", -1, 0},
+	{"bad+ZZ", -1, 0},
+	{"nul+00", -1, 0},
+    };
+    char    out[64];
+    size_t  i;
+
+    (void) state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	strcpy(out, "untouched");
+	assert_int_equal(sg_xtext_decode(t[i].in, out, sizeof(out)), t[i].rc);
+	assert_string_equal(out, t[i].want ? t[i].want : "untouched");
+    }
+    assert_int_equal(sg_xtext_decode("longer than four", out, 4), -1);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_table),
 	cmocka_unit_test(test_long),
 	cmocka_unit_test(test_keys_and_log),
+	cmocka_unit_test(test_xtext),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));

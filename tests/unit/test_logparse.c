@@ -270,6 +270,10 @@ struct other {
 
 /* Lines that are not delivery outcomes. */
 static const struct other ignored[] = {
+    {"sendmail quarantined by a milter",
+	"Nov 22 15:20:01 mail sm-mta[4242]: 5AMFK1a7004242: "
+    "to=<friend@remote.example>, delay=00:00:00, mailer=relay, pri=30346, "
+    "quarantine=subguard: manual, stat=quarantined"},
     {"qmgr removed",
 	"Nov 22 14:00:01 mx1 postfix/qmgr[1001]: 4bX9Qd2nJzz9sWK: removed"},
     {"qmgr from=",
