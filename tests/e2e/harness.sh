@@ -746,6 +746,12 @@ sg_world_down() {
         [[ -s $p ]] && kill -TERM "$(<"$p")" 2>/dev/null || true
     done
     sg__kill_world "$SG_DIR"
+    # A bare "wait" would hang on any child that ignored TERM (a fresh
+    # test run once spent its whole CTest timeout here): end our own
+    # background jobs for good first, then reap them.
+    for p in $(jobs -p); do
+        kill -KILL "$p" 2>/dev/null || true
+    done
     wait 2>/dev/null || true
     rm -f "$SG_DIR/.sg-world"
     if [[ ${SG_KEEP:-} == always || ( ${SG_KEEP:-} == 1 && $rc != 0 ) ]]; then
