@@ -5,7 +5,8 @@
 # SYNOPSIS
 #	bash bench/run-milter.sh [--quick] [--reps N] [--secs S]
 #		[--sessions N] [--rcpts N] [--per-conn "M ..."] [--logins K]
-#		[--rate R] [--no-latency] [--scaling] [--out FILE]
+#		[--rate R] [--no-latency | --latency-only] [--scaling]
+#		[--out FILE]
 # DESCRIPTION
 #	Starts a private Redis (unix socket), subguard (bench/subguard-bench
 #	.conf.in: three tiers, limits out of reach) and sg-nullmilter (the
@@ -21,9 +22,14 @@
 #	   submission clients do).
 #	2. Latency at a fixed offered load (open loop, -q): half of
 #	   subguard's flat-out rate unless --rate; p99 per message of each,
-#	   and the difference (what subguard adds).
+#	   and the difference (what subguard adds). --latency-only skips
+#	   part 1 (then --rate is needed).
 #	3. With --scaling: recipients per message 1/10/50, sessions
 #	   8/64/256, active logins 100/10,000/1,000,000.
+#
+#	"let through uncounted" counts messages subguard accepted at MAIL
+#	without counting them: with a login that happens only when the Redis
+#	call failed or timed out (on_redis_error = accept).
 #
 #	For every subguard run it also reads Redis's own counters: EVALSHA
 #	calls per message begun (INFO commandstats) and new Redis
@@ -41,7 +47,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 reps=5 secs=5 sessions=64 rcpts=10 per_conn="20 1" logins=10000 rate=
-latency=1 scaling=0 out= quick=0
+latency=1 scaling=0 out= quick=0 throughput=1
 while (($#)); do
     case $1 in
     --quick) quick=1 reps=3 secs=3 per_conn=20 ;;
@@ -53,9 +59,10 @@ while (($#)); do
     --logins) logins=$2; shift ;;
     --rate) rate=$2; shift ;;
     --no-latency) latency=0 ;;
+    --latency-only) throughput=0 ;;
     --scaling) scaling=1 ;;
     --out) out=$2; shift ;;
-    *) sgb_die "usage: run-milter.sh [--quick] [--reps N] [--secs S] [--sessions N] [--rcpts N] [--per-conn \"M ...\"] [--logins K] [--rate R] [--no-latency] [--scaling] [--out FILE]" ;;
+    *) sgb_die "usage: run-milter.sh [--quick] [--reps N] [--secs S] [--sessions N] [--rcpts N] [--per-conn \"M ...\"] [--logins K] [--rate R] [--no-latency | --latency-only] [--scaling] [--out FILE]" ;;
     esac
     shift
 done
@@ -103,7 +110,7 @@ one_run() {
 # pair SCENARIO ARGS... - REPS alternating runs of both; one table row
 pair() {
     local scen=$1 i a b first second
-    local -a nm sm ratio np sp add cpun cpus cpur ev cn tf us
+    local -a nm sm ratio np sp add cpun cpus cpur ev cn tf us am
     shift
     for ((i = 0; i < reps; i++)); do
         if ((i % 2 == 0)); then first=null second=sg; else first=sg second=null; fi
@@ -119,9 +126,10 @@ pair() {
         cpur+=("$(sgb_field "$b" cpu_redis)")
         ev+=("$(sgb_field "$b" evalsha_per_msg)"); cn+=("$(sgb_field "$b" redis_conns_per_msg)")
         us+=("$(sgb_field "$b" evalsha_usec)")
+        am+=("$(sgb_field "$b" accepted_at_mail)")
         tf+=("$(( $(sgb_field "$b" tempfail) + $(sgb_field "$b" errors) + $(sgb_field "$a" errors) ))")
     done
-    printf '| %s | %.0f | %.0f | **%.3f** (%s) | %.0f | %.0f | %.0f | %.3f | %.0f | %.0f | %.0f+%.0f | %.3f | %s |\n' \
+    printf '| %s | %.0f | %.0f | **%.3f** (%s) | %.0f | %.0f | %.0f | %.3f | %.0f | %.0f | %.0f+%.0f | %.3f | %s | %s |\n' \
         "$scen" "$(sgb_median "${nm[@]}")" "$(sgb_median "${sm[@]}")" \
         "$(sgb_median "${ratio[@]}")" \
         "$(printf '%s\n' "${ratio[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')" \
@@ -129,7 +137,8 @@ pair() {
         "$(sgb_median "${add[@]}")" "$(sgb_median "${ev[@]}")" "$(sgb_median "${us[@]}")" \
         "$(sgb_median "${cpun[@]}")" "$(sgb_median "${cpus[@]}")" \
         "$(sgb_median "${cpur[@]}")" "$(sgb_median "${cn[@]}")" \
-        "$(printf '%s\n' "${tf[@]}" | awk '{ s += $1 } END { print s + 0 }')"
+        "$(printf '%s\n' "${tf[@]}" | awk '{ s += $1 } END { print s + 0 }')" \
+        "$(printf '%s\n' "${am[@]}" | awk '{ s += $1 } END { print s + 0 }')"
     LAST_SG_MPS=$(sgb_median "${sm[@]}")
 }
 
@@ -137,15 +146,17 @@ header() {
     echo
     echo "$1"
     echo
-    echo "| scenario | null msgs/s | subguard msgs/s | ratio (range) | null p99 µs | subguard p99 µs | added p99 µs | EVALSHA/msg | Redis µs/EVALSHA | null CPU µs/msg | subguard+Redis CPU µs/msg | new Redis conns/msg | tempfail+errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| scenario | null msgs/s | subguard msgs/s | ratio (range) | null p99 µs | subguard p99 µs | added p99 µs | EVALSHA/msg | Redis µs/EVALSHA | null CPU µs/msg | subguard+Redis CPU µs/msg | new Redis conns/msg | tempfail+errors | let through uncounted |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 }
 
 sgb_machine
 echo "method: $reps alternating pairs of ${secs}s runs (1 s warm-up each), medians; ratio = median of per-pair subguard/null"
-header "Throughput, flat out ($sessions sessions, $rcpts recipients per message, $logins logins)"
 first_sg_mps=
+((throughput)) || [[ -n $rate ]] || sgb_die "--latency-only needs --rate"
+((throughput)) && header "Throughput, flat out ($sessions sessions, $rcpts recipients per message, $logins logins)"
 for m in $per_conn; do
+    ((throughput)) || break
     pair "$sessions sessions, $rcpts rcpts, $m msgs/conn" \
         -c "$sessions" -r "$rcpts" -m "$m" -k "$logins" -d "$secs"
     [[ -n $first_sg_mps ]] || first_sg_mps=$LAST_SG_MPS

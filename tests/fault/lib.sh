@@ -315,6 +315,21 @@ fault_stamped_count() {
     fault_stamped "$@" | grep -c . || true
 }
 
+# fault_outages_ended [SECONDS] - true once every "redis unavailable" in
+# subguard.log has its "redis back". The pool only notices recovery on a
+# call, so an outage that began as the load ended needs one: send a
+# message (as fl1) every 0.5 s until the counts agree (default 10 s).
+fault_outages_ended() {
+    local t=${1:-10} i
+    for ((i = 0; i < t * 2; i++)); do
+        [[ $(sg_subguard_log_count 'redis unavailable') == "$(sg_subguard_log_count 'redis back')" ]] &&
+            return 0
+        sg_submit --user fl1@example.net --password pw-fl1 --to probe@remote.example >/dev/null 2>&1 || true
+        sleep 0.5
+    done
+    return 1
+}
+
 # fault_error_lines - subguard.log lines that report an error of a message
 # (redis-error decisions, script errors): should be none in most tests.
 fault_error_lines() {

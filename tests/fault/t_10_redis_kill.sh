@@ -1,7 +1,8 @@
 #!/bin/bash
 # t_10_redis_kill: Redis crashes (SIGKILL) in the middle of load, and returns.
-# Load: 10 sessions, 8 logins, up to 20 s, through the real Postfix (AUTH
-# PLAIN). on_redis_error = accept (the default).
+# Load: 10 sessions (SG_FAULT_SESSIONS=N for a stress run), 8 logins, up to
+# 20 s, through the real Postfix (AUTH
+# PLAIN). on_redis_error = accept (the default); [redis] timeout = 500ms.
 # Proves:
 #  - mail keeps flowing while Redis is gone: messages accepted during the
 #    outage, not one 4xx or 5xx for the whole run, nothing lost (every 250
@@ -17,11 +18,17 @@ set -euo pipefail
 
 sg_world_up
 fault_users 8
+# A crash is seen at once (connection refused or closed), whatever the
+# command timeout; 500 ms instead of 100 keeps a machine loaded by other
+# work from adding timeouts of its own to the one outage counted here.
+# (t_30_redis_slow is the test of the timeout.)
+SG_CONF_REDIS='timeout = 500ms'
 fault_conf
 sg_subguard_start
 fault_stamp_start
 
-fault_load_start r --sessions 10 --count 3000 --duration 20 --per-session 5 --pace 0.1
+sessions=${SG_FAULT_SESSIONS:-10}
+fault_load_start r --sessions "$sessions" --count 20000 --duration 20 --per-session 5 --pace 0.1
 fault_wait_attempts r 40
 
 # Redis crashes.
@@ -59,14 +66,19 @@ sg_assert_eq 0 "$(fault_field r attempts_tempfailed)" "attempts tempfailed (on_r
 # end with its own "redis back".)
 fault_stamp_stop
 t_end=$("$SG_PY" -c 'import sys; print(float(sys.argv[1]) + 2.5)' "$t_back")
+sg_log "outage lines (kill at $t_kill, Redis back at $t_back):"$'\n'"$(fault_stamped 'redis (unavailable|back)' | cut -c1-200)"
 sg_assert_eq 1 "$(fault_stamped_count 'redis unavailable' "$t_kill" "$t_end")" \
     "'redis unavailable' lines from the crash to 2.5 s after Redis returned"
-sg_assert_eq 1 "$(fault_stamped_count 'redis unavailable.*Connection refused|redis unavailable.*No such file')" \
-    "'redis unavailable' lines saying Redis refused connections"
+crash_line=$(fault_stamped 'redis unavailable' "$t_kill" "$t_end")
+sg_log "the crash as subguard reported it: ${crash_line#* }"
+# The first call to notice may find the server gone (connection refused)
+# or its connection closed under it: either, but not a timeout.
+sg_assert_eq 1 "$(fault_stamped_count 'redis unavailable.*(refused|No such file|closed|EOF|reset|Broken pipe)' "$t_kill" "$t_end")" \
+    "'redis unavailable' lines saying Redis is gone (not a timeout)"
 sg_assert_eq 1 "$(fault_stamped_count 'redis back' "$t_kill" "$t_end")" \
     "'redis back' lines from the crash to 2.5 s after Redis returned"
-sg_assert_eq "$(sg_subguard_log_count 'redis unavailable')" "$(sg_subguard_log_count 'redis back')" \
-    "'redis back' lines (one per outage)"
+fault_outages_ended ||
+    sg_fail "outages without 'redis back': $(sg_subguard_log_count 'redis unavailable') 'redis unavailable', $(sg_subguard_log_count 'redis back') 'redis back'"
 other=$(sg_subguard_log_count 'redis unavailable')
 if (( other > 1 )); then
     sg_log "other outages: $(fault_stamped 'redis unavailable|redis back' "$t_end")"
@@ -95,6 +107,6 @@ fault_note "accepted_after_restart=$after counted_in_new_redis=$counted"
 (( counted > 0 )) || sg_fail "nothing counted in the new Redis"
 # Sent just before t_back, a message may be counted too: allow the ones
 # in flight (at most one per session).
-(( counted <= after + 10 )) || sg_fail "counted $counted > $after accepted after the restart (+10 in flight)"
+(( counted <= after + sessions )) || sg_fail "counted $counted > $after accepted after the restart (+$sessions in flight)"
 sg_subguard_running || sg_fail "subguard is not running at the end"
 echo "t_10_redis_kill: ok"
