@@ -20,10 +20,10 @@
 #	   (10) recipients per message, for each M in --per-conn (default
 #	   "20 1": steady sessions, and one message per connection as most
 #	   submission clients do).
-#	2. Latency at a fixed offered load (open loop, -q): half of
-#	   subguard's flat-out rate unless --rate; p99 per message of each,
-#	   and the difference (what subguard adds). --latency-only skips
-#	   part 1 (then --rate is needed).
+#	2. Latency at a fixed offered load (open loop, -q): a quarter of
+#	   subguard's flat-out rate unless --rate (where it still has room);
+#	   p99 per message of each, and the difference (what subguard adds).
+#	   --latency-only skips part 1 (then --rate is needed).
 #	3. With --scaling: recipients per message 1/10/50, sessions
 #	   8/64/256, active logins 100/10,000/1,000,000.
 #
@@ -163,7 +163,7 @@ for m in $per_conn; do
 done
 
 if ((latency)); then
-    [[ -n $rate ]] || rate=$(awk -v r="$first_sg_mps" 'BEGIN { r = int(r / 2 / 100) * 100; print (r < 100 ? 100 : r) }')
+    [[ -n $rate ]] || rate=$(awk -v r="$first_sg_mps" 'BEGIN { r = int(r / 4 / 100) * 100; print (r < 100 ? 100 : r) }')
     m=${per_conn%% *}
     header "Latency at a fixed offered load of $rate msgs/s (open loop; p99 of MAIL..end of message)"
     pair "$rate msgs/s, $sessions sessions, $rcpts rcpts, $m msgs/conn" \

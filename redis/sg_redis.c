@@ -65,7 +65,8 @@
 
 #include "sg_redis.h"
 
-#define SG_REDIS_IDLE_DEFAULT	16
+#define SG_REDIS_IDLE_DEFAULT	128	/* idle connections are cheap */
+#define SG_SLOW_TRIP		3	/* timeouts in a row that make an outage */
 #define SG_BACKOFF_MIN_MS	100
 #define SG_BACKOFF_MAX_MS	1000
 #define SG_SHA1_HEX		41	/* 40 hex digits and a NUL */
@@ -96,6 +97,7 @@ struct sg_redis {
     long long down_since;	/* monotonic ns */
     long long next_try;		/* monotonic ns */
     unsigned long failed;	/* calls failed during this outage */
+    unsigned slow;		/* command timeouts since the last success */
 };
 
 /* A connection on loan to one caller. */
@@ -625,6 +627,7 @@ static void sg_conn_put(struct sg_redis *pool, struct sg_lease *lease)
     redisContext *rc = lease->rc;
 
     pthread_mutex_lock(&pool->lock);
+    pool->slow = 0;
     /* One made before the latest outage goes too: no mixing of eras. */
     if (!pool->down && lease->epoch == pool->epoch
 	&& pool->nidle < pool->max_idle) {
@@ -665,6 +668,8 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
     int     broke = 0;
     int     saved;
     int     stale;
+    int     slow;
+    int     trip;
     int     status;
 
     *out = 0;
@@ -701,12 +706,31 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
 		 && (lease.rc->err == REDIS_ERR_EOF
 		     || (lease.rc->err == REDIS_ERR_IO
 			 && (saved == EPIPE || saved == ECONNRESET))));
+	slow = (lease.rc->err == REDIS_ERR_IO
+		&& (saved == EAGAIN || saved == EWOULDBLOCK));
 	status = sg_io_reason(pool, lease.rc, saved, reason, sizeof(reason));
 	redisFree(lease.rc);
 	lease.rc = 0;
 	if (stale) {
 	    sg_drop_idle(pool, lease.epoch);
 	    continue;
+	}
+
+	/*
+	 * One late answer on a busy host is not an outage: declaring one
+	 * would let every message through uncounted until the next probe
+	 * (measured: 9% of messages at 64 sessions, 69% at 500). Only a few
+	 * timeouts in a row, with no success between, mean Redis is hung.
+	 */
+	if (slow && !lease.probe) {
+	    pthread_mutex_lock(&pool->lock);
+	    trip = ++pool->slow >= SG_SLOW_TRIP;
+	    pthread_mutex_unlock(&pool->lock);
+	    if (!trip) {
+		sg_seterr(err, errlen, "redis at %s: %s: %s", pool->address,
+			  argv[0], reason);
+		break;
+	    }
 	}
 	if (status == SG_STORE_DOWN) {
 	    sg_pool_failed(pool, &lease, reason);

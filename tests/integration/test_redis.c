@@ -882,6 +882,13 @@ static void test_timeout(void **state)
     assert_true(took >= 90);
     assert_true(took < 300);
     assert_non_null(strstr(err, "no answer within 100 ms"));
+    /* One late answer is not an outage; three in a row are. */
+    assert_int_equal(logged(LOG_WARNING), 0);
+    assert_int_equal(run(pool, &r, err, sizeof(err), "PING", (const char *) 0),
+		     SG_STORE_DOWN);
+    assert_int_equal(logged(LOG_WARNING), 0);
+    assert_int_equal(run(pool, &r, err, sizeof(err), "PING", (const char *) 0),
+		     SG_STORE_DOWN);
     assert_int_equal(logged(LOG_WARNING), 1);
 
     /* Once the pause is over the pool comes back by itself. */
