@@ -597,14 +597,10 @@ static int sg_conn_get(struct sg_redis *pool, struct sg_lease *lease,
 
     /* Connect without the lock: other callers must not wait on us. */
     status = sg_conn_open(pool, &lease->rc, reason, sizeof(reason));
-    if (status == SG_STORE_OK) {
-	if (lease->probe) {
-	    sg_pool_recovered(pool);
-	    /* From here on a failure is a new outage, not a failed probe. */
-	    lease->probe = 0;
-	}
-	return (SG_STORE_OK);
-    }
+    if (status == SG_STORE_OK)
+	return (SG_STORE_OK);		/* a probe ends the outage only once
+					 * its command is answered: a paused
+					 * server accepts connections */
     if (status == SG_STORE_DOWN) {
 	sg_pool_failed(pool, lease, reason);
 	sg_seterr(err, errlen, "redis unavailable at %s: %s",
@@ -626,6 +622,10 @@ static void sg_conn_put(struct sg_redis *pool, struct sg_lease *lease)
 {
     redisContext *rc = lease->rc;
 
+    if (lease->probe) {
+	sg_pool_recovered(pool);
+	lease->probe = 0;
+    }
     pthread_mutex_lock(&pool->lock);
     pool->slow = 0;
     /* One made before the latest outage goes too: no mixing of eras. */
