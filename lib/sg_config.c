@@ -145,7 +145,7 @@ static const struct sg_param sg_params[] = {
     FIELD(quarantine_action), sg_qact_words, 0},
     {"subguard", "hold_max", "50", set_count, FIELD(hold_max), 0, 0},
     {"subguard", "queue_id_ttl", "6d", set_duration, FIELD(queue_id_ttl), 0, 0},
-    {"subguard", "milter_timeout", "30s", set_duration, FIELD(milter_timeout),
+    {"subguard", "milter_timeout", "2h", set_duration, FIELD(milter_timeout),
     0, 0},
     {"subguard", "syslog_facility", "mail", set_word, FIELD(syslog_facility),
     sg_facility_words, 0},

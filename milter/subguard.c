@@ -12,10 +12,9 @@
  *
  *	Signals: libmilter's own signal thread treats SIGHUP like SIGTERM
  *	(it stops the milter). subguard wants SIGHUP to reload, so libmilter
- *	runs in a thread of its own while the main thread waits in sigwait()
- *	for SIGHUP, SIGTERM and SIGINT. Linux gives a process-directed signal
- *	to the main thread first when that thread accepts it, so libmilter's
- *	signal thread never sees them; SIGTERM ends the milter through
+ *	runs in a thread of its own while the main thread, the only one that
+ *	does not block SIGHUP, SIGTERM and SIGINT, takes them through a
+ *	handler and a pipe (see main). SIGTERM ends the milter through
  *	smfi_stop().
  * DIAGNOSTICS
  *	Configuration errors go to standard error as "file:line: what" with
@@ -42,6 +41,17 @@
 
 static pthread_t main_thread;
 static int milter_status;
+static int sig_pipe[2];			/* signal handler -> main loop */
+
+/* on_signal - hand a signal to the main loop; async-signal-safe */
+static void on_signal(int sig)
+{
+    unsigned char b = (unsigned char) sig;
+    int     saved = errno;
+
+    (void) write(sig_pipe[1], &b, 1);
+    errno = saved;
+}
 
 /* usage - how to call */
 static void usage(void)
@@ -217,6 +227,7 @@ int     main(int argc, char **argv)
     struct sg_config started;
     char    err[1024];
     sigset_t set;
+    struct sigaction sa;
     pthread_t tid;
 
     while ((ch = getopt(argc, argv, "c:fk:tV")) != -1) {
@@ -285,8 +296,13 @@ int     main(int argc, char **argv)
     sg_runtime_install(rt);
 
     /*
-     * Block the signals in every thread, libmilter's included; the main
-     * thread takes them with sigwait().
+     * Block the signals in every thread, libmilter's included; then the
+     * main thread alone unblocks them, with a handler that only writes to
+     * a pipe. Linux gives a process-directed signal to the main thread
+     * whenever that thread does not block it, so libmilter's signal
+     * thread (which would stop the milter on SIGHUP) never sees one, even
+     * while the main thread is busy reloading (a storm of SIGHUPs once
+     * reached libmilter when the main thread waited in sigwait() instead).
      */
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&set);
@@ -295,18 +311,42 @@ int     main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, 0);
+    if (pipe(sig_pipe) < 0) {
+	sg_log(LOG_ERR, "pipe: %s", strerror(errno));
+	return (1);
+    }
     main_thread = pthread_self();
     if (pthread_create(&tid, 0, milter_thread, 0) != 0) {
 	sg_log(LOG_ERR, "cannot start the milter thread");
 	return (1);
     }
+    /*
+     * SA_NODEFER and an empty mask: the main thread must not block these
+     * signals even while its handler runs, or one sent meanwhile would go
+     * to libmilter's thread.
+     */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, 0);
+    sigaction(SIGTERM, &sa, 0);
+    sigaction(SIGINT, &sa, 0);
+    sigaction(SIGUSR2, &sa, 0);
+    pthread_sigmask(SIG_UNBLOCK, &set, 0);
     sg_log(LOG_NOTICE, "subguard %s started on %s: %d tiers, mode=%s, "
 	   "redis=%s", SG_VERSION, started.listen, started.ntiers,
 	   started.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce",
 	   started.redis_address);
     for (;;) {
-	if (sigwait(&set, &sig) != 0)
+	unsigned char b;
+	ssize_t n = read(sig_pipe[0], &b, 1);
+
+	if (n < 0 && errno == EINTR)
 	    continue;
+	if (n <= 0)
+	    break;
+	sig = b;
 	if (sig == SIGHUP) {
 	    reload(path, &started);
 	    continue;

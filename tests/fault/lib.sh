@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/fault/lib.sh - helpers for the fault tests (bash library).
 #
 # Source it from a fault test (tests/fault/t_*.sh) instead of harness.sh:

@@ -48,13 +48,13 @@ build() {
     local dir=$1
     shift
     say "building $dir: cmake $*"
-    cmake -S "$SRC" -B "$dir" "$@" >"$dir.cmake.log" 2>&1 &&
-        cmake --build "$dir" -j "$JOBS" >"$dir.build.log" 2>&1 || {
-        say "build of $dir failed: see $dir.build.log"
-        tail -n 20 "$dir.build.log"
+    if ! cmake -S "$SRC" -B "$dir" "$@" >"$dir.cmake.log" 2>&1 ||
+        ! cmake --build "$dir" -j "$JOBS" >"$dir.build.log" 2>&1; then
+        say "build of $dir failed: see $dir.cmake.log and $dir.build.log"
+        tail -n 20 "$dir.cmake.log" "$dir.build.log" 2>/dev/null
         failed+=("build:$(basename "$dir")")
         return 1
-    }
+    fi
 }
 
 # run_ctest NAME DIR ARGS... - ctest in DIR; failures recorded under NAME

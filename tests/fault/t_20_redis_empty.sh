@@ -62,7 +62,7 @@ t_c0=$(fault_now)
 sg_redis_stop
 sg_redis_start
 t_c=$(fault_now)
-sg_log "c) fresh Redis: down for $(( ($(fault_ms_since "$t_c0") - $(fault_ms_since "$t_c")) )) ms"
+sg_log "c) fresh Redis: down for $(( $(fault_ms_since "$t_c0") - $(fault_ms_since "$t_c") )) ms"
 sg_wait_for -t 3 counters_back || sg_fail "counters not recreated within 3 s of a fresh Redis"
 back_c=$(fault_ms_since "$t_c")
 loads_c=$(fault_cmdstat 'script|load')

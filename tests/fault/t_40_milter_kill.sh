@@ -33,6 +33,7 @@ fault_load_start k --sessions 10 --count 3000 --duration 20 --per-session 5 --pa
     --retries 40 --retry-delay 1 --retry-for 30
 fault_wait_attempts k 40
 
+declare -a t_kills t_ups
 for round in 1 2; do
     t_kill=$(fault_now)
     fault_subguard_kill
@@ -42,13 +43,14 @@ for round in 1 2; do
     sg_wait_for -t 10 restarted "$((round + 1))" || sg_fail "subguard did not log its start (round $round)"
     t_up=$(fault_now)
     sg_log "round $round: subguard running again (pid $SG_SUBGUARD_PID), down for $(( $(fault_ms_since "$t_kill") - $(fault_ms_since "$t_up") )) ms"
-    eval "t_kill$round=$t_kill t_up$round=$t_up"
+    t_kills[round]=$t_kill
+    t_ups[round]=$t_up
     sleep 4
 done
 
 fault_load_wait k
 fault_stamp_stop
-fault_reconcile k --window down1:"$t_kill1":"$t_up1" --window down2:"$t_kill2":"$t_up2"
+fault_reconcile k --window down1:"${t_kills[1]}":"${t_ups[1]}" --window down2:"${t_kills[2]}":"${t_ups[2]}"
 
 tf=$(fault_field k attempts_tempfailed)
 sg_log "tempfailed attempts: $tf; by stage: $(fault_field k tempfail_stage); replies: $(fault_field k codes)"
@@ -74,7 +76,7 @@ for l in open(sys.argv[1]):
         n += 1
         if not (r.get("dot") and r["dot"][0] == 250):
             bad += 1
-print(n, bad)' "$SG_DIR/fault-k.jsonl" "$t_up2")
+print(n, bad)' "$SG_DIR/fault-k.jsonl" "${t_ups[2]}")
 sg_log "messages begun 2 s after the second restart: ${late% *}, not accepted at once: ${late#* }"
 (( ${late% *} >= 20 )) || sg_fail "only ${late% *} messages begun after the second restart"
 sg_assert_eq 0 "${late#* }" "messages refused after the second restart"

@@ -158,7 +158,8 @@ sg_wait_for -t 20 grep -q "^${out##* } v3@remote.example" "$SG_DIR/sink.log" ||
     sg_fail "victim's message ${out##* } not delivered (held?)"
 out=$(submit_raw "$(hex "$la")" q2@remote.example)
 qid=${out##* }
-sg_wait_for -t 10 eval '[[ $(sg_held_ids) == *"$qid"* ]]' || sg_fail "look-alike's message $qid not held"
+held_has() { [[ $(sg_held_ids) == *"$1"* ]]; }
+sg_wait_for -t 10 held_has "$qid" || sg_fail "look-alike's message $qid not held"
 sg_assert_eq 0 "$(sg_redis exists "$vkey:held")" "victim's held list"
 # Held: the message that crossed the threshold, and this one.
 sg_assert_eq 2 "$(sg_redis llen "subguard:{${KEY[$la]}}:held")" "look-alike's held list"

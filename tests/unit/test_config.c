@@ -112,7 +112,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.quarantine_action, SG_QACT_HOLD);
     assert_int_equal(cfg.hold_max, 50);
     assert_int_equal(cfg.queue_id_ttl, 6 * 86400);
-    assert_int_equal(cfg.milter_timeout, 30);
+    assert_int_equal(cfg.milter_timeout, 7200);
     assert_string_equal(cfg.syslog_facility, "mail");
     assert_string_equal(cfg.default_tier, "default");
     assert_string_equal(cfg.redis_address, "127.0.0.1:6379");
