@@ -40,32 +40,22 @@
 
 #include <libmilter/mfapi.h>
 
+#include "sg_negotiate.h"
+
 static int counting;
 static atomic_ulong n_connect, n_envfrom, n_envrcpt, n_eom, n_abort, n_close;
 
 #define COUNT(c) do { if (counting) atomic_fetch_add(&(c), 1); } while (0)
 
-/* negotiate - the steps and macros subguard asks for; see sg_milter.c */
+/* negotiate - exactly the steps and macros subguard asks for */
 static sfsistat negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			          unsigned long f2, unsigned long f3,
 			          unsigned long *pf0, unsigned long *pf1,
 			          unsigned long *pf2, unsigned long *pf3)
 {
-    unsigned long skip = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH
-    | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-
     (void) f2;
     (void) f3;
-    *pf0 = f0 & (SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
-    *pf1 = f1 & (skip | SMFIP_RCPT_REJ);
-    *pf2 = 0;
-    *pf3 = 0;
-    if (*pf0 & SMFIF_SETSYMLIST) {
-	smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i");
-	smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{rcpt_mailer} {rcpt_host} i");
-	smfi_setsymlist(ctx, SMFIM_EOM, "i {auth_authen}");
-    }
-    return (SMFIS_CONTINUE);
+    return (sg_negotiate_steps(ctx, f0, f1, pf0, pf1, pf2, pf3));
 }
 
 /* nm_connect - nothing */

@@ -35,6 +35,7 @@
 #include <libmilter/mfapi.h>
 
 #include "sg_milter.h"
+#include "sg_negotiate.h"
 
 #define MAX_LINES	32		/* libmilter's limit for a reply */
 
@@ -207,33 +208,15 @@ static void finish(SMFICTX *ctx, struct sg_conn *c, const char *stage)
     message_done(c);
 }
 
-/* sg_negotiate - ask for only the steps subguard uses */
+/* sg_negotiate - ask for only the steps subguard uses; see sg_negotiate.h */
 static sfsistat sg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			             unsigned long f2, unsigned long f3,
 			             unsigned long *pf0, unsigned long *pf1,
 			             unsigned long *pf2, unsigned long *pf3)
 {
-    unsigned long skip = SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH
-    | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-
     (void) f2;
     (void) f3;
-    *pf0 = f0 & (SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
-    *pf1 = f1 & (skip | SMFIP_RCPT_REJ);
-    *pf2 = 0;
-    *pf3 = 0;
-
-    /*
-     * Ask for the macros subguard needs whatever the MTA's defaults are:
-     * the login at MAIL, the rejection marker at RCPT, the queue id at the
-     * end. Sendmail already sends {i} at MAIL, Postfix only from DATA on.
-     */
-    if (*pf0 & SMFIF_SETSYMLIST) {
-	smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i v");
-	smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{rcpt_mailer} {rcpt_host} i");
-	smfi_setsymlist(ctx, SMFIM_EOM, "i {auth_authen}");
-    }
-    return (SMFIS_CONTINUE);
+    return (sg_negotiate_steps(ctx, f0, f1, pf0, pf1, pf2, pf3));
 }
 
 /* sg_connect - remember the client's address */
