@@ -59,8 +59,8 @@ static int fake_eval(void *ctx, enum sg_script script, int nkeys, int argc,
 		             const char *const *argv, const size_t *argvlen,
 		             struct sg_reply *reply, char *err, size_t errlen)
 {
-    static const char *const begin[13] = {
-	"ok", "default", "", "-1", "0", "0", "0", "0", "0", "0", "", "0", "0",
+    static const char *const begin[14] = {
+	"ok", "default", "", "-1", "0", "0", "0", "0", "0", "0", "", "0", "0", "-1",
     };
     static const char *const commit[4] = {"accept", "0", "", "0"};
     const char *const *canned;
@@ -72,7 +72,7 @@ static int fake_eval(void *ctx, enum sg_script script, int nkeys, int argc,
     (void) err;
     (void) errlen;
     if (strcmp(argv[nkeys], "begin") == 0)
-	canned = begin, n = 13;
+	canned = begin, n = 14;
     else
 	canned = commit, n = 4;
     if (canned == commit || *emit_begin) {
@@ -110,7 +110,7 @@ int     main(int argc, char **argv)
     double  now = (double) time(0), step = 0.001;
     static struct sg_config cfg;
     struct sg_engine *e;
-    struct sg_store store;
+    struct sg_store store = {0, 0, 0};
     struct sg_msg m;
     char    err[1024], login[256], qid[24];
     unsigned char md[EVP_MAX_MD_SIZE];

@@ -63,6 +63,8 @@ struct sg_msg {
     int     committed;
     char    status[16];			/* begin's status */
     long    budget;			/* recipients still allowed; -1: any */
+    long    quarantine_room;		/* recipients before quarantine_
+					 * recipients is passed; -1: no limit */
     unsigned long rcpt_limit, rcpt_secs, rcpt_retry, rcpts_in_window;
     unsigned long msg_limit, msg_secs, msg_retry, msgs_in_window;
     char    qreason[256];		/* quarantine reason, "" if none */
@@ -112,6 +114,51 @@ extern enum sg_action sg_engine_commit(const struct sg_engine *,
 				               struct sg_msg *, const char *qid,
 				               int eom, double now, char *err,
 				               size_t errlen);
+
+/*
+ * The commit call of one message, built apart from running it, so that
+ * the milter can queue it (sg_commitq) and send many at once. argv
+ * points into this structure, into the message and into the engine:
+ * all three must stay put until the call is made.
+ */
+#define SG_COMMIT_ARGS	20
+
+struct sg_commit {
+    int     nkeys;
+    int     argc;
+    const char *argv[SG_COMMIT_ARGS];
+    char    keys[5][SG_KEY_MAX];
+    char    num[7][32];
+};
+
+/*
+ * sg_engine_commit_prepare - what sg_engine_commit would send, unsent.
+ * replied: the MTA has had its answer already (the call is sent later),
+ * so the message cannot be held. Returns 1 ready, 0 nothing to count
+ * (no call needed), -1 error (err). The message counts as committed
+ * from here: a second call does nothing.
+ */
+extern int sg_engine_commit_prepare(const struct sg_engine *,
+				            struct sg_msg *, const char *qid,
+				            int eom, int replied, double now,
+				            struct sg_commit *, char *err,
+				            size_t errlen);
+
+/*
+ * sg_engine_commit_result - read the answer (status: SG_STORE_*) to a
+ * prepared call into the message, free the reply, and return the action
+ * as sg_engine_commit does.
+ */
+extern enum sg_action sg_engine_commit_result(struct sg_msg *, int status,
+				                      struct sg_reply *, char *err,
+				                      size_t errlen);
+
+/*
+ * sg_engine_commit_deferrable - 1 when the commit's answer cannot change
+ * what happens to this message (it cannot quarantine it, hold it or
+ * refuse it), so the commit may be sent after the MTA has its reply.
+ */
+extern int sg_engine_commit_deferrable(const struct sg_msg *, int eom);
 
 /*
  * sg_engine_text - the customer-facing text for an action, with the

@@ -38,6 +38,16 @@ extern void sg_reply_free(struct sg_reply *);
 #define SG_STORE_DOWN	(-1)	/* unreachable, timed out, or backing off */
 #define SG_STORE_ERROR	(-2)	/* the script itself failed */
 
+/* One call of a batch: see eval_many. */
+struct sg_call {
+    int     nkeys;
+    int     argc;
+    const char *const *argv;		/* KEYS then ARGV, NUL-terminated */
+    struct sg_reply reply;		/* the answer when status is OK */
+    int     status;			/* SG_STORE_* */
+    char    err[256];			/* why, when status is not OK */
+};
+
 struct sg_store {
     /*
      * Run a script. argv[0..nkeys-1] are KEYS, the rest ARGV. On success
@@ -48,6 +58,19 @@ struct sg_store {
 		             const char *const *argv, const size_t *argvlen,
 		             struct sg_reply *reply, char *err, size_t errlen);
     void   *ctx;
+
+    /*
+     * Optional: run n calls of one script at once (one round trip where
+     * the store can). Each call gets its own status and reply, as if it
+     * had been run alone, in order. NULL: sg_store_eval_many() runs
+     * them one by one.
+     */
+    int     (*eval_many) (void *ctx, enum sg_script, struct sg_call *,
+			          int n);
 };
+
+/* sg_store_eval_many - n calls through eval_many, or one by one */
+extern void sg_store_eval_many(const struct sg_store *, enum sg_script,
+			               struct sg_call *, int n);
 
 #endif

@@ -58,3 +58,29 @@ void    sg_log(int level, const char *fmt,...)
     if (log_stderr)
 	fprintf(stderr, "subguard: %s\n", buf);
 }
+
+/*
+ * sg_log_message - the decision line of one message: action=... stage=...
+ * login= client= qid= tier= and its counts, then fmt's key=value pairs.
+ * Client and queue id come from outside and are made safe here.
+ */
+void    sg_log_message(int level, const struct sg_msg *m, const char *client,
+		               const char *qid, int dry_run, const char *action,
+		               const char *stage, const char *fmt,...)
+{
+    va_list ap;
+    char    extra[768] = "", sqid[64], sclient[80];
+
+    if (fmt) {
+	va_start(ap, fmt);
+	vsnprintf(extra, sizeof(extra), fmt, ap);
+	va_end(ap);
+    }
+    sg_log(level, "action=%s stage=%s login=%s client=%s qid=%s tier=%s "
+	   "rcpts=%u rejected=%u refused=%u%s%s%s", action, stage,
+	   m->login[0] ? m->login : "-",
+	   sg_log_safe(client, sclient, sizeof(sclient)),
+	   sg_log_safe(qid, sqid, sizeof(sqid)),
+	   m->tier[0] ? m->tier : "-", m->accepted, m->rejected, m->refused,
+	   extra[0] ? " " : "", extra, dry_run ? " dry_run=yes" : "");
+}

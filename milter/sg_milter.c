@@ -9,7 +9,9 @@
  *	MTA has already rejected (SMFIP_RCPT_REJ): those are failures worth
  *	counting. Per message there are at most two Redis round trips: one
  *	at MAIL FROM (sg_engine_begin) and one at end of message or abort
- *	(sg_engine_commit); each RCPT is decided in memory.
+ *	(sg_engine_commit); each RCPT is decided in memory. Only the first
+ *	is waited for, as a rule: a commit that cannot quarantine, hold or
+ *	refuse the message goes to sg_commitq.c and is sent after the reply.
  *
  *	libmilter may run one connection's callbacks on different threads
  *	(never at once), so all state lives in the context from smfi_setpriv.
@@ -45,6 +47,7 @@ struct sg_conn {
     struct sg_runtime *rt;		/* held for the message in progress */
     struct sg_msg msg;
     int     logged_rcpt_tempfail;	/* one log line per message, not per rcpt */
+    unsigned long ticket;		/* the last message's queued commit */
 };
 
 /* wall_clock - now, in seconds */
@@ -91,22 +94,15 @@ static void log_decision(SMFICTX *ctx, struct sg_conn *c, int level,
 			         const char *fmt,...)
 {
     va_list ap;
-    char    extra[768] = "", qid[64], client[80];
-    const struct sg_msg *m = &c->msg;
+    char    extra[768] = "";
 
     if (fmt) {
 	va_start(ap, fmt);
 	vsnprintf(extra, sizeof(extra), fmt, ap);
 	va_end(ap);
     }
-    sg_log(level, "action=%s stage=%s login=%s client=%s qid=%s tier=%s "
-	   "rcpts=%u rejected=%u refused=%u%s%s%s", action, stage,
-	   m->login[0] ? m->login : "-",
-	   sg_log_safe(c->client, client, sizeof(client)),
-	   sg_log_safe(macro(ctx, "i"), qid, sizeof(qid)),
-	   m->tier[0] ? m->tier : "-", m->accepted, m->rejected, m->refused,
-	   extra[0] ? " " : "", extra,
-	   c->rt && dry_run(c) ? " dry_run=yes" : "");
+    sg_log_message(level, &c->msg, c->client, macro(ctx, "i"),
+		   c->rt && dry_run(c), action, stage, "%s", extra);
 }
 
 /* set_reply - a possibly multi-line SMTP reply; '%' escaped, controls cut */
@@ -200,8 +196,11 @@ static void finish(SMFICTX *ctx, struct sg_conn *c, const char *stage)
 
     if (c->rt == 0)
 	return;
-    if (sg_engine_commit(c->rt->engine, &c->rt->store, &c->msg, 0, 0,
-			 wall_clock(), err, sizeof(err)) == SG_ACT_STORE_DOWN
+    /* Nothing waits on an abandoned message's commit. */
+    if (sg_commitq_put(c->rt, &c->msg, 0, 0, wall_clock(), c->client,
+		       &c->ticket) < 0
+	&& sg_engine_commit(c->rt->engine, &c->rt->store, &c->msg, 0, 0,
+			    wall_clock(), err, sizeof(err)) == SG_ACT_STORE_DOWN
 	&& c->msg.store_rc != SG_STORE_DOWN)
 	log_decision(ctx, c, LOG_ERR, "none", stage,
 		     "reason=redis-error error=\"%s\"", err);
@@ -271,6 +270,14 @@ static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
 	return (SMFIS_ACCEPT);			/* not ours to count */
     if ((c->rt = sg_runtime_acquire()) == 0)
 	return (SMFIS_ACCEPT);
+    /* This connection's last message counted first, as a client expects. */
+    if (c->ticket) {
+	if (sg_commitq_wait(c->ticket, c->rt->cfg.redis_timeout_ms + 10) < 0)
+	    sg_log(LOG_WARNING, "client=%s: the previous message's commit "
+		   "is still queued after %lums; going on without it",
+		   c->client, c->rt->cfg.redis_timeout_ms + 10);
+	c->ticket = 0;
+    }
     login = plain_login(ctx, &c->rt->cfg, login, plain, sizeof(plain));
     act = sg_engine_begin(c->rt->engine, &c->rt->store, &c->msg, login,
 			  wall_clock(), err, sizeof(err));
@@ -363,6 +370,18 @@ static sfsistat sg_eom(SMFICTX *ctx)
     if (c == 0 || c->rt == 0)
 	return (SMFIS_CONTINUE);
     qid = macro(ctx, "i");
+
+    /*
+     * A commit whose answer cannot touch this message (the usual case)
+     * is sent after the reply, batched with others: see sg_commitq.c.
+     */
+    if (sg_engine_commit_deferrable(&c->msg, 1)
+	&& sg_commitq_put(c->rt, &c->msg, qid, 1, wall_clock(),
+			  c->client, &c->ticket) == 0) {
+	log_decision(ctx, c, LOG_INFO, "accept", "eom", 0);
+	message_done(c);
+	return (SMFIS_CONTINUE);
+    }
     act = sg_engine_commit(c->rt->engine, &c->rt->store, &c->msg, qid, 1,
 			   wall_clock(), err, sizeof(err));
     /* Support's hands seen in Redis since the account's last message. */

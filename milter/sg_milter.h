@@ -33,6 +33,7 @@ extern int sg_runtime_build(const char *path, struct sg_runtime **,
 			            char *err, size_t errlen);
 extern void sg_runtime_install(struct sg_runtime *);
 extern struct sg_runtime *sg_runtime_acquire(void);
+extern void sg_runtime_hold(struct sg_runtime *);
 extern void sg_runtime_release(struct sg_runtime *);
 extern int sg_config_check_system(const struct sg_config *, char *err,
 				          size_t errlen);
@@ -48,5 +49,17 @@ extern void sg_notify(const char *command, const char *login,
 extern void sg_log_open(const char *facility, int to_stderr);
 extern void sg_log(int level, const char *fmt,...)
 		__attribute__((format(printf, 2, 3)));
+extern void sg_log_message(int level, const struct sg_msg *,
+			           const char *client, const char *qid,
+			           int dry_run, const char *action,
+			           const char *stage, const char *fmt,...)
+		__attribute__((format(printf, 8, 9)));
+
+/* sg_commitq.c */
+extern int sg_commitq_put(struct sg_runtime *, const struct sg_msg *,
+			          const char *qid, int eom, double now,
+			          const char *client, unsigned long *ticket);
+extern int sg_commitq_wait(unsigned long ticket, unsigned long timeout_ms);
+extern void sg_commitq_stop(void);
 
 #endif

@@ -154,6 +154,14 @@ struct sg_runtime *sg_runtime_acquire(void)
     return (rt);
 }
 
+/* sg_runtime_hold - one more reference to a runtime already held */
+void    sg_runtime_hold(struct sg_runtime *rt)
+{
+    pthread_mutex_lock(&rt_lock);
+    rt->refs++;
+    pthread_mutex_unlock(&rt_lock);
+}
+
 /* sg_runtime_release - drop a reference; the last one frees */
 void    sg_runtime_release(struct sg_runtime *rt)
 {

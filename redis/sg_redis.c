@@ -395,6 +395,7 @@ struct sg_store sg_redis_store(struct sg_redis *pool)
     struct sg_store store;
 
     store.eval = sg_redis_eval;
+    store.eval_many = sg_redis_eval_many;
     store.ctx = pool;
     return (store);
 }
@@ -654,15 +655,21 @@ static void sg_drop_idle(struct sg_redis *pool, unsigned long epoch)
     pthread_mutex_unlock(&pool->lock);
 }
 
-/* sg_exec - run one command on a pooled connection */
-static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
-		           const size_t *argvlen, redisReply **out,
-		           char *err, size_t errlen)
+/*
+ * sg_exec_many - run n commands on one pooled connection, pipelined: all
+ * are written at once, then the answers read in order. out[0..*got-1]
+ * are the answers; the status is that of the first command that got
+ * none (the rest got none either), SG_STORE_OK when all were answered.
+ */
+static int sg_exec_many(struct sg_redis *pool, int n, const int *argc,
+			        const char **const *argv,
+			        const size_t *const *argvlen, redisReply **out,
+			        int *got, char *err, size_t errlen)
 {
     struct sg_lease lease;
     char    reason[SG_REASON_MAX];
     sigset_t oldmask;
-    redisReply *reply;
+    void   *reply;
     int     attempt;
     int     blocked;
     int     broke = 0;
@@ -671,8 +678,9 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
     int     slow;
     int     trip;
     int     status;
+    int     i;
 
-    *out = 0;
+    *got = 0;
     blocked = sg_sigpipe_block(&oldmask);
     for (attempt = 0; /* see below */ ; attempt++) {
 	status = sg_conn_get(pool, &lease, attempt > 0, err, errlen);
@@ -680,12 +688,30 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
 	    broke = 1;				/* AUTH may have hit EPIPE */
 	    break;
 	}
+	for (i = 0; i < n; i++) {
+	    if (redisAppendCommandArgv(lease.rc, argc[i], argv[i],
+				       argvlen[i]) != REDIS_OK) {
+		/* Out of memory: nothing was sent yet. */
+		redisFree(lease.rc);
+		lease.rc = 0;
+		if (lease.probe) {
+		    pthread_mutex_lock(&pool->lock);
+		    pool->probing = 0;
+		    pthread_mutex_unlock(&pool->lock);
+		}
+		sg_seterr(err, errlen, "redis at %s: out of memory",
+			  pool->address);
+		sg_sigpipe_restore(blocked, broke, &oldmask);
+		return (SG_STORE_ERROR);
+	    }
+	}
 	errno = 0;
-	reply = redisCommandArgv(lease.rc, argc, argv, argvlen);
+	while (*got < n && redisGetReply(lease.rc, &reply) == REDIS_OK)
+	    out[(*got)++] = reply;
 	saved = errno;
-	if (reply != 0) {
+	if (*got == n) {
 	    sg_conn_put(pool, &lease);
-	    *out = reply;
+	    status = SG_STORE_OK;
 	    break;
 	}
 	broke = 1;
@@ -702,7 +728,7 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
 	 * closed before. A script counted twice in that rare case is the
 	 * lesser harm than failing mail at every Redis restart.
 	 */
-	stale = (lease.reused && attempt == 0
+	stale = (lease.reused && attempt == 0 && *got == 0
 		 && (lease.rc->err == REDIS_ERR_EOF
 		     || (lease.rc->err == REDIS_ERR_IO
 			 && (saved == EPIPE || saved == ECONNRESET))));
@@ -728,22 +754,35 @@ static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
 	    pthread_mutex_unlock(&pool->lock);
 	    if (!trip) {
 		sg_seterr(err, errlen, "redis at %s: %s: %s", pool->address,
-			  argv[0], reason);
+			  argv[*got][0], reason);
 		break;
 	    }
 	}
 	if (status == SG_STORE_DOWN) {
 	    sg_pool_failed(pool, &lease, reason);
 	    sg_seterr(err, errlen, "redis unavailable at %s: %s: %s",
-		      pool->address, argv[0], reason);
+		      pool->address, argv[*got][0], reason);
 	} else {
 	    sg_seterr(err, errlen, "redis at %s: %s: %s",
-		      pool->address, argv[0], reason);
+		      pool->address, argv[*got][0], reason);
 	}
 	break;
     }
     sg_sigpipe_restore(blocked, broke, &oldmask);
     return (status);
+}
+
+/* sg_exec - run one command on a pooled connection */
+static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
+		           const size_t *argvlen, redisReply **out,
+		           char *err, size_t errlen)
+{
+    int     got;
+
+    *out = 0;
+    return (sg_exec_many(pool, 1, &argc, (const char **const *) &argv,
+			 (const size_t *const *) &argvlen, out, &got,
+			 err, errlen));
 }
 
 /* sg_count_leaves - number of strings a reply flattens to */
@@ -858,45 +897,33 @@ static int sg_load_script(struct sg_redis *pool, enum sg_script script,
     return (status);
 }
 
-/* sg_redis_eval - run an engine script; see struct sg_store */
-int     sg_redis_eval(void *ctx, enum sg_script script, int nkeys, int argc,
-		              const char *const *argv, const size_t *argvlen,
-		              struct sg_reply *reply, char *err, size_t errlen)
+/* sg_evalsha_argv - EVALSHA SHA NKEYS ARGS..., in av/len (malloc'd) */
+static int sg_evalsha_argv(const struct sg_redis *pool, enum sg_script script,
+			           int nkeys, int argc, const char *const *argv,
+			           const size_t *argvlen, char *nkeybuf,
+			           const char ***avp, size_t **lenp,
+			           char *err, size_t errlen)
 {
-    struct sg_redis *pool = ctx;
-    const char *small_av[19];
-    size_t  small_len[19];
-    const char **av = small_av;
-    size_t *len = small_len;
-    char    nkeybuf[16];
-    char    what[64];
-    redisReply *r = 0;
-    int     status;
+    const char **av;
+    size_t *len;
     int     i;
 
-    reply->n = 0;
-    reply->v = 0;
     if ((int) script < 0 || script >= SG_SCRIPT_COUNT || argc < 0
-	|| nkeys < 0 || nkeys > argc || (argc > 0 && argv == 0)) {
+	|| nkeys < 0 || nkeys > argc || (argc > 0 && argv == 0)
+	|| argc > INT_MAX - 3) {
 	sg_seterr(err, errlen, "redis: bad script call (script %d, %d keys, "
 		  "%d arguments)", (int) script, nkeys, argc);
 	return (SG_STORE_ERROR);
     }
-    if (argc > INT_MAX - 3) {
-	sg_seterr(err, errlen, "redis: too many script arguments");
+    av = malloc((argc + 3) * sizeof(*av));
+    len = malloc((argc + 3) * sizeof(*len));
+    if (av == 0 || len == 0) {
+	free(av);
+	free(len);
+	sg_seterr(err, errlen, "redis: out of memory");
 	return (SG_STORE_ERROR);
     }
-    if ((size_t) argc + 3 > sizeof(small_av) / sizeof(small_av[0])) {
-	av = malloc((argc + 3) * sizeof(*av));
-	len = malloc((argc + 3) * sizeof(*len));
-	if (av == 0 || len == 0) {
-	    free(av);
-	    free(len);
-	    sg_seterr(err, errlen, "redis: out of memory");
-	    return (SG_STORE_ERROR);
-	}
-    }
-    snprintf(nkeybuf, sizeof(nkeybuf), "%d", nkeys);
+    snprintf(nkeybuf, 16, "%d", nkeys);
     av[0] = "EVALSHA";
     av[1] = pool->sha[script];
     av[2] = nkeybuf;
@@ -907,10 +934,39 @@ int     sg_redis_eval(void *ctx, enum sg_script script, int nkeys, int argc,
 	av[i + 3] = argv[i];
 	len[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
     }
+    *avp = av;
+    *lenp = len;
+    return (SG_STORE_OK);
+}
 
+/* sg_noscript - whether Redis has forgotten the script */
+static int sg_noscript(const redisReply *r)
+{
+    return (r && r->type == REDIS_REPLY_ERROR && r->str
+	    && strncmp(r->str, "NOSCRIPT", 8) == 0);
+}
+
+/* sg_redis_eval - run an engine script; see struct sg_store */
+int     sg_redis_eval(void *ctx, enum sg_script script, int nkeys, int argc,
+		              const char *const *argv, const size_t *argvlen,
+		              struct sg_reply *reply, char *err, size_t errlen)
+{
+    struct sg_redis *pool = ctx;
+    const char **av;
+    size_t *len;
+    char    nkeybuf[16];
+    char    what[64];
+    redisReply *r = 0;
+    int     status;
+
+    reply->n = 0;
+    reply->v = 0;
+    if ((status = sg_evalsha_argv(pool, script, nkeys, argc, argv, argvlen,
+				  nkeybuf, &av, &len, err,
+				  errlen)) != SG_STORE_OK)
+	return (status);
     status = sg_exec(pool, argc + 3, av, len, &r, err, errlen);
-    if (status == SG_STORE_OK && r->type == REDIS_REPLY_ERROR
-	&& r->str && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+    if (status == SG_STORE_OK && sg_noscript(r)) {
 	freeReplyObject(r);
 	r = 0;
 	if ((status = sg_load_script(pool, script, err, errlen)) == SG_STORE_OK)
@@ -920,11 +976,117 @@ int     sg_redis_eval(void *ctx, enum sg_script script, int nkeys, int argc,
 	snprintf(what, sizeof(what), "script %s", sg_script_name[script]);
 	status = sg_answer(r, what, reply, err, errlen);
     }
-    if (av != small_av) {
-	free(av);
-	free(len);
-    }
+    free(av);
+    free(len);
     return (status);
+}
+
+/*
+ * sg_redis_eval_many - n calls of one script in one round trip; see
+ * struct sg_store. Calls Redis did not answer get the batch's error; a
+ * call that found the script forgotten is run again alone once loaded.
+ */
+int     sg_redis_eval_many(void *ctx, enum sg_script script,
+			           struct sg_call *calls, int n)
+{
+    struct sg_redis *pool = ctx;
+    const char ***av;
+    size_t **len;
+    int    *ac;
+    char  (*nkeybuf)[16];
+    redisReply **r;
+    char    what[64], err[sizeof(calls->err)], loaderr[sizeof(calls->err)];
+    int     i, m = 0, got = 0, status, loaded = 0;
+
+    if (n <= 0)
+	return (SG_STORE_OK);
+    av = calloc(n, sizeof(*av));
+    len = calloc(n, sizeof(*len));
+    ac = calloc(n, sizeof(*ac));
+    nkeybuf = calloc(n, sizeof(*nkeybuf));
+    r = calloc(n, sizeof(*r));
+    if (av == 0 || len == 0 || ac == 0 || nkeybuf == 0 || r == 0) {
+	for (i = 0; i < n; i++) {
+	    calls[i].status = SG_STORE_ERROR;
+	    sg_seterr(calls[i].err, sizeof(calls[i].err),
+		      "redis: out of memory");
+	}
+	goto out;
+    }
+    snprintf(what, sizeof(what), "script %s",
+	     (int) script >= 0 && script < SG_SCRIPT_COUNT ?
+	     sg_script_name[script] : "?");
+
+    /* Calls that cannot be sent fail alone; the others go together. */
+    for (i = 0; i < n; i++) {
+	calls[i].reply.n = 0;
+	calls[i].reply.v = 0;
+	calls[i].status = sg_evalsha_argv(pool, script, calls[i].nkeys,
+					  calls[i].argc, calls[i].argv, 0,
+					  nkeybuf[i], &av[i], &len[i],
+					  calls[i].err, sizeof(calls[i].err));
+	if (calls[i].status == SG_STORE_OK)
+	    ac[i] = calls[i].argc + 3;
+    }
+    for (i = 0; i < n; i++)
+	if (av[i]) {
+	    av[m] = av[i];
+	    len[m] = len[i];
+	    ac[m] = ac[i];
+	    memmove(nkeybuf[m], nkeybuf[i], sizeof(nkeybuf[m]));
+	    av[m][2] = nkeybuf[m];
+	    if (i != m)
+		av[i] = 0, len[i] = 0;
+	    m++;
+	}
+    status = m ? sg_exec_many(pool, m, ac, (const char **const *) av,
+			      (const size_t *const *) len, r, &got, err,
+			      sizeof(err)) : SG_STORE_OK;
+
+    /* Answers back to their calls, in order. */
+    for (i = 0, m = 0; i < n; i++) {
+	if (calls[i].status != SG_STORE_OK)
+	    continue;
+	if (m >= got) {
+	    calls[i].status = status;
+	    memcpy(calls[i].err, err, sizeof(err));
+	} else if (sg_noscript(r[m])) {
+	    freeReplyObject(r[m]);
+	    r[m] = 0;
+	    if (loaded == 0)
+		loaded = sg_load_script(pool, script, loaderr,
+					sizeof(loaderr)) == SG_STORE_OK ?
+		    1 : -1;
+	    if (loaded < 0) {
+		calls[i].status = SG_STORE_ERROR;
+		memcpy(calls[i].err, loaderr, sizeof(loaderr));
+	    } else if ((calls[i].status = sg_exec(pool, ac[m], av[m], len[m],
+						  &r[m], calls[i].err,
+						  sizeof(calls[i].err)))
+		       == SG_STORE_OK) {
+		calls[i].status = sg_answer(r[m], what, &calls[i].reply,
+					    calls[i].err,
+					    sizeof(calls[i].err));
+	    }
+	    r[m] = 0;
+	} else {
+	    calls[i].status = sg_answer(r[m], what, &calls[i].reply,
+					calls[i].err, sizeof(calls[i].err));
+	    r[m] = 0;
+	}
+	m++;
+    }
+out:
+    for (i = 0; av && i < n; i++) {
+	free(av[i]);
+	free(len[i]);
+    }
+    free(av);
+    free(len);
+    free(ac);
+    free(nkeybuf);
+    free(r);
+    return (SG_STORE_OK);
 }
 
 /* sg_redis_command - a plain command (tests, tools); reply flattened */

@@ -42,6 +42,10 @@ extern int sg_redis_eval(void *pool, enum sg_script, int nkeys, int argc,
 			         const char *const *argv, const size_t *argvlen,
 			         struct sg_reply *, char *err, size_t errlen);
 
+/* sg_redis_eval_many - many calls, one round trip; see struct sg_store */
+extern int sg_redis_eval_many(void *pool, enum sg_script, struct sg_call *,
+			              int n);
+
 /* sg_redis_command - a plain command (tests, tools); reply flattened */
 extern int sg_redis_command(struct sg_redis *, int argc,
 			            const char *const *argv, const size_t *argvlen,

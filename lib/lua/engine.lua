@@ -14,7 +14,9 @@
 --   reply  status (ok|hold|messages|quarantined), tier, unknown_tier,
 --          budget (-1: no limit), rcpt_limit, rcpt_secs, rcpt_retry,
 --          msg_limit, msg_secs, msg_retry, quarantine_reason,
---          rcpts_in_window, msgs_in_window
+--          rcpts_in_window, msgs_in_window, quarantine_room (recipients
+--          the account may still send before quarantine_recipients
+--          quarantines it; -1: no such limit)
 --
 -- commit   at end of message (or abort): count what happened, run the
 --          detection, decide whether this message is held.
@@ -23,8 +25,9 @@
 --          message (1: a message was accepted), hold (1|0), hold_max,
 --          qid_ttl, held_ttl, tags (of the rejected recipients), TIER
 --   reply  action (accept|hold|refuse), newly_quarantined (1|0), reason,
---          held_count, seen ("lift" or "tier OLD NEW" when support lifted
---          a quarantine or changed the tier since the last update, else "")
+--          held_count (0 unless quarantined), seen ("lift" or "tier OLD
+--          NEW" when support lifted a quarantine or changed the tier
+--          since the last update, else "")
 --
 -- outcome  a final delivery outcome from the MTA's log (the feed, or the
 --          replay): nrcpt recipients of queue id qid bounced. The login and
@@ -43,12 +46,12 @@
 --
 -- position where a feed stopped: KEYS position; ARGV "position", 0.
 --
--- TIER is two arguments: a tier's name, and one string of numbers
--- separated by spaces: five window lists (messages, recipients,
--- quarantine_recipients, quarantine_rejected, quarantine_failed), each a
--- count n and n pairs limit, seconds, then the detection's numbers
--- lf, ls, upper, lower (see "Detection"). TIERS is any number of
--- TIERs. Only the tier in use is parsed.
+-- TIER is two arguments: a tier's name, and its numbers as one JSON
+-- object: five window lists "m" (messages), "r" (recipients), "qr"
+-- (quarantine_recipients), "qx" (quarantine_rejected) and "qf"
+-- (quarantine_failed), each a list of [limit, seconds], and "d", the
+-- detection's numbers [lf, ls, upper, lower] (see "Detection"). TIERS
+-- is any number of TIERs. Only the tier in use is decoded.
 --
 -- Counting. The counters hash holds, for each window length S in use,
 -- the count of the current fixed bucket of S seconds (field kindS) and of
@@ -87,27 +90,27 @@
 
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
-local DETECT = {3600, 86400}		-- windows of the test's gate
+local floor, min, max, tonumber = math.floor, math.min, math.max, tonumber
+local LISTS = {'m', 'r', 'qr', 'qx', 'qf'}
+-- Windows are {limit, seconds, seconds as text}: the text names the
+-- fields, and turning a number into text is dear in Redis's Lua.
+local SECS = {[60] = '60', [3600] = '3600', [86400] = '86400',
+              [604800] = '604800'}
+local DETECT = {{0, 3600, '3600'}, {0, 86400, '86400'}}	-- the test's gate
 
--- read_tier - parse a TIER: its name and its space-separated numbers
+-- read_tier - decode a TIER: its name and its JSON numbers
 local function read_tier(name, spec)
-  local t = {name = name}
-  local nums, k = {}, 1
-  for v in string.gmatch(spec, '%S+') do
-    nums[#nums + 1] = tonumber(v)
-  end
-  for _, list in ipairs({'m', 'r', 'qr', 'qx', 'qf'}) do
-    local n = nums[k]
-    local w = {}
-    k = k + 1
-    for j = 1, n do
-      w[j] = {limit = nums[k], secs = nums[k + 1]}
-      k = k + 2
+  local t = cjson.decode(spec)
+  t.name = name
+  for i = 1, 5 do
+    local wins = t[LISTS[i]]
+    for j = 1, #wins do
+      local w = wins[j]
+      w[3] = SECS[w[2]] or string.format('%d', w[2])
     end
-    t[list] = w
   end
-  t.lf, t.ls, t.upper, t.lower = nums[k], nums[k + 1], nums[k + 2],
-    nums[k + 3]
+  local d = t.d
+  t.lf, t.ls, t.upper, t.lower = d[1], d[2], d[3], d[4]
   return t
 end
 
@@ -149,19 +152,21 @@ local function load(key, quarantined)
   return h, tonumber(h.t) or now, false
 end
 
--- window - counts of one window rotated to now: cur, prev, estimate, bucket
-local function window(h, last, kind, secs)
-  local cur = tonumber(h[kind .. secs]) or 0
-  local prev = tonumber(h[kind .. secs .. 'p']) or 0
-  local bl, bn = math.floor(last / secs), math.floor(now / secs)
+-- window - one window of a kind rotated to now: cur, prev, estimate,
+-- bucket, its field name, and the stored cur and prev (nil if absent)
+local function window(h, last, kind, w)
+  local secs, f = w[2], kind .. w[3]
+  local oc, op = tonumber(h[f]), tonumber(h[f .. 'p'])
+  local cur, prev = oc or 0, op or 0
+  local bl, bn = floor(last / secs), floor(now / secs)
   if bn == bl + 1 then
     prev, cur = cur, 0
   elseif bn > bl + 1 then
     prev, cur = 0, 0
   end
   -- A node whose clock lags (bn < bl) keeps the newer bucket as it is.
-  local frac = math.min(math.max((now - bn * secs) / secs, 0), 1)
-  return cur, prev, cur + prev * (1 - frac), bn
+  local frac = min(max((now - bn * secs) / secs, 0), 1)
+  return cur, prev, cur + prev * (1 - frac), bn, f, oc, op
 end
 
 -- retry_after - seconds until the estimate admits one more event
@@ -169,13 +174,13 @@ local function retry_after(cur, prev, bn, secs, limit)
   local need = limit - 1
   local fnow = (now - bn * secs) / secs
   if cur <= need and prev > 0 then
-    return math.max(1, math.ceil((1 - (need - cur) / prev - fnow) * secs))
+    return max(1, math.ceil((1 - (need - cur) / prev - fnow) * secs))
   end
   local f = 0
   if cur > 0 then
-    f = math.max(0, 1 - need / cur)
+    f = max(0, 1 - need / cur)
   end
-  return math.max(1, math.ceil((1 - fnow + f) * secs))
+  return max(1, math.ceil((1 - fnow + f) * secs))
 end
 
 -- check - the tightest windows of a list: room (the events still
@@ -183,22 +188,27 @@ end
 -- up: limit, secs and retry of the window that frees up last, and its
 -- count. A window that still has more room than another does not bind.
 local function check(h, last, kind, wins)
+  local n = #wins
+  if n == 0 then
+    return nil
+  end
   local ws, room = {}, nil
-  for i, w in ipairs(wins) do
-    local cur, prev, est, bn = window(h, last, kind, w.secs)
-    local r = math.max(0, math.floor(w.limit - est + 1e-9))
-    ws[i] = {w, cur, prev, bn, r, est}
+  for i = 1, n do
+    local cur, prev, est, bn = window(h, last, kind, wins[i])
+    local r = max(0, floor(wins[i][1] - est + 1e-9))
+    ws[i] = {cur, prev, bn, r, est}
     if room == nil or r < room then
       room = r
     end
   end
   local best = nil
-  for _, x in ipairs(ws) do
-    if x[5] == room then
-      local w = x[1]
-      local retry = retry_after(x[2] + room, x[3], x[4], w.secs, w.limit)
+  for i = 1, n do
+    local x = ws[i]
+    if x[4] == room then
+      local w = wins[i]
+      local retry = retry_after(x[1] + room, x[2], x[3], w[2], w[1])
       if best == nil or retry > best[4] then
-        best = {room, w.limit, w.secs, retry, math.floor(x[6] + 0.5)}
+        best = {room, w[1], w[2], retry, floor(x[5] + 0.5)}
       end
     end
   end
@@ -217,10 +227,11 @@ end
 
 -- ttl_of - how long a counters hash lives without traffic
 local function ttl_of(tier)
-  local longest = DETECT[#DETECT]
-  for _, list in ipairs({'m', 'r', 'qr', 'qx', 'qf'}) do
-    for _, w in ipairs(tier[list]) do
-      longest = math.max(longest, w.secs)
+  local longest = DETECT[#DETECT][2]
+  for i = 1, 5 do
+    local wins = tier[LISTS[i]]
+    for j = 1, #wins do
+      longest = max(longest, wins[j][2])
     end
   end
   return 2 * longest
@@ -289,42 +300,42 @@ local function update(k, login, tier, add, tags, qid, source)
   -- call's cost), and fields that become zero are removed: absent reads
   -- as zero, so a million mostly idle accounts fit in little memory.
   local out, gone = {}, {}
-  local function put(f, v)
+  -- put - field f becomes v; old is what it holds (a number, or nil)
+  local function put(f, v, old)
     if v == 0 or v == '' then
-      if h[f] and not lifted then
+      if old ~= nil and not lifted then
         gone[#gone + 1] = f
       end
-    elseif lifted or h[f] == nil or (type(v) == 'number' and tonumber(h[f]) ~= v)
-           or (type(v) == 'string' and h[f] ~= v) then
+    elseif lifted or old ~= v then
       out[#out + 1] = f
       out[#out + 1] = v
     end
   end
-  put('t', math.floor(now))
-  put('tn', tier.name)
+  put('t', floor(now), tonumber(h.t))
+  put('tn', tier.name, h.tn)
   local est = {}
   -- count - add n events that happened at time at (now if nil) to the
   -- windows of a kind. A bounce belongs to the bucket of the message it
   -- bounces, so a window's failures are weighed against the recipients
   -- they came from, not against whatever was sent when the bounce came.
   local function count(kind, lists, n, at)
-    local seen = {}
-    for _, wins in ipairs(lists) do
-      for _, w in ipairs(wins) do
-        local secs = type(w) == 'table' and w.secs or w
-        if not seen[secs] then
-          seen[secs] = true
-          local cur, prev, e, bn = window(h, last, kind, secs)
-          local ba = math.floor((at or now) / secs)
+    for i = 1, #lists do
+      local wins = lists[i]
+      for j = 1, #wins do
+        local w = wins[j]
+        if est[kind .. w[3]] == nil then
+          local cur, prev, e, bn, f, oc, op = window(h, last, kind, w)
+          local secs = w[2]
+          local ba = floor((at or now) / secs)
           if ba >= bn then
             cur, e = cur + n, e + n
           elseif ba == bn - 1 then
             prev = prev + n
-            e = e + n * (1 - math.min(math.max((now - bn * secs) / secs, 0), 1))
+            e = e + n * (1 - min(max((now - bn * secs) / secs, 0), 1))
           end
-          est[kind .. secs] = e
-          put(kind .. secs, cur)
-          put(kind .. secs .. 'p', prev)
+          est[f] = e
+          put(f, cur, oc)
+          put(f .. 'p', prev, op)
         end
       end
     end
@@ -337,30 +348,32 @@ local function update(k, login, tier, add, tags, qid, source)
   for _, f in ipairs({{'msgs', add.m}, {'rcpts', add.r}, {'rejected', add.x},
                       {'bounced', add.b}, {'policy', add.policy},
                       {'refused', add.refused}}) do
-    total[f[1]] = (tonumber(h[f[1]]) or 0) + f[2]
-    put(f[1], total[f[1]])
+    local old = tonumber(h[f[1]])
+    total[f[1]] = (old or 0) + f[2]
+    put(f[1], total[f[1]], old)
   end
   local fq = h.fq or ''
   if x + b > 0 and qid ~= '' then
     fq = recent(fq, qid, 10)
   end
-  put('fq', fq)
-  put('fr', fr)
+  put('fq', fq, h.fq)
+  put('fr', fr, h.fr)
 
   local s = tonumber(h.s) or 0
   if tier.lf > 0 then
-    s = math.max(tier.lower, s + delta)
+    s = max(tier.lower, s + delta)
   end
 
   -- The test over each detection window alone: the strongest evidence,
   -- for the gate and for the record.
-  local llr, rwin, rn, rf = nil, DETECT[1], 0, 0
-  for _, secs in ipairs(DETECT) do
-    local f = est['x' .. secs] + est['b' .. secs]
-    local n = est['r' .. secs] + est['x' .. secs]
-    local e = f * tier.lf + math.max(n - f, 0) * tier.ls
+  local llr, rwin, rn, rf = nil, DETECT[1][2], 0, 0
+  for i = 1, #DETECT do
+    local ss = DETECT[i][3]
+    local f = est['x' .. ss] + est['b' .. ss]
+    local n = est['r' .. ss] + est['x' .. ss]
+    local e = f * tier.lf + max(n - f, 0) * tier.ls
     if llr == nil or e > llr then
-      llr, rwin, rn, rf = e, secs, n, f
+      llr, rwin, rn, rf = e, DETECT[i][2], n, f
     end
   end
   local ratio = rn > 0 and rf / rn or 0
@@ -368,11 +381,12 @@ local function update(k, login, tier, add, tags, qid, source)
   local newly, reason = 0, ''
   if not quarantined then
     local function over(wins, what, value)
-      for _, w in ipairs(wins) do
-        local e = value(w.secs)
-        if e > w.limit then
+      for i = 1, #wins do
+        local w = wins[i]
+        local e = value(w[3])
+        if e > w[1] then
           return string.format('%d %s in %s (quarantine threshold %d)',
-                               math.floor(e + 0.5), what, human(w.secs), w.limit)
+                               floor(e + 0.5), what, human(w[2]), w[1])
         end
       end
       return nil
@@ -407,9 +421,9 @@ local function update(k, login, tier, add, tags, qid, source)
   else
     reason = redis.call('HGET', k.quar, 'reason') or ''
   end
-  put('s', s ~= 0 and string.format('%.4f', s) or 0)
+  put('s', s ~= 0 and string.format('%.4f', s) or 0, h.s)
   if quarantined then
-    put('q', h.q or math.floor(now))
+    put('q', h.q or floor(now), h.q)
   end
   if lifted then
     redis.call('DEL', k.cnt)
@@ -438,6 +452,7 @@ if op == 'begin' then
   local h, last = load(KEYS[3], qreason ~= '')
   local r = check(h, last, 'r', tier.r) or {-1, 0, 0, 0, 0}
   local m = check(h, last, 'm', tier.m) or {-1, 0, 0, 0, 0}
+  local qr = check(h, last, 'r', tier.qr) or {-1}
   local status = 'ok'
   if (qreason ~= '' and ARGV[4] == '1') or m[1] == 0 then
     status = (qreason ~= '' and ARGV[4] == '1') and 'quarantined' or 'messages'
@@ -450,7 +465,7 @@ if op == 'begin' then
     status = 'hold'
   end
   return {status, tier.name, unknown, r[1], r[2], r[3], r[4],
-          m[2], m[3], m[4], qreason, r[5], m[5]}
+          m[2], m[3], m[4], qreason, r[5], m[5], qr[1]}
 end
 
 if op == 'commit' then
@@ -467,10 +482,10 @@ if op == 'commit' then
     redis.call('SET', KEYS[4], login .. ' ' .. math.floor(now), 'EX',
                tonumber(ARGV[11]))
   end
-  local action = 'accept'
-  local nheld = redis.call('LLEN', KEYS[3])
+  local action, nheld = 'accept', 0
   if quarantined and message == 1 then
     action = 'refuse'
+    nheld = redis.call('LLEN', KEYS[3])
     if hold and nheld < tonumber(ARGV[10]) then
       action = 'hold'
       nheld = redis.call('RPUSH', KEYS[3], qid ~= '' and qid or 'unknown')

@@ -1131,6 +1131,15 @@ sg_counter() {
     echo "${v:-0}"
 }
 
+# sg_assert_counter WANT LOGIN FIELD WHAT - FIELD of LOGIN's counters
+# reaches WANT within 5 s, or fail saying WHAT. A clean message's commit
+# reaches Redis a moment after the MTA has its reply (milter/sg_commitq.c):
+# read counts of mail just sent this way, not with sg_counter alone.
+sg_assert_counter() {
+    sg_wait_eq -t 5 "$1" sg_counter "$2" "$3" ||
+        sg_fail "$4: $SG_LAST, want $1 (subguard:{$2}:counters $3)"
+}
+
 # ---------------------------------------------------------------------------
 # subguard-feed and the MTA's delivery log (both MTAs)
 # ---------------------------------------------------------------------------

@@ -68,10 +68,10 @@ sg_assert_eq 0 "$(sg_subguard_log_count 'action=(tempfail|hold|quarantine|reject
     "refusing decisions"
 
 cnt='subguard:{alice@example.net}:counters'
+sg_assert_counter 1 alice@example.net msgs "counters msgs"
 sg_assert_eq 1 "$(sg_redis exists "$cnt")" "counters key exists"
-sg_assert_eq 1 "$(sg_counter alice@example.net msgs)" "counters msgs"
-sg_assert_eq 3 "$(sg_counter alice@example.net rcpts)" "counters rcpts"
-sg_assert_eq 0 "$(sg_counter alice@example.net refused)" "counters refused"
+sg_assert_counter 3 alice@example.net rcpts "counters rcpts"
+sg_assert_counter 0 alice@example.net refused "counters refused"
 # subguard:qid:QID holds "LOGIN TIME" (for the delivery-log feed).
 sent=$(sg_redis get "subguard:qid:$qid")
 sg_assert_match '^alice@example\.net [0-9]{10}$' "$sent" "subguard:qid:$qid (login and time sent)"

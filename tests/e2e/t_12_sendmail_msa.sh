@@ -79,8 +79,8 @@ sg_wait_for -t 5 sg_subguard_log_has "action=accept stage=eom login=alice@exampl
 sg_assert_match "rcpts=4 rejected=1 refused=0\$" \
     "$(grep "action=accept stage=eom .*qid=$qid " "$SG_DIR/subguard.log")" \
     "what subguard saw: 4 accepted, only the unknown user as rejected"
-sg_assert_eq 1 "$(sg_counter alice@example.net rejected)" "counters rejected"
-sg_assert_eq 4 "$(sg_counter alice@example.net rcpts)" "counters rcpts"
+sg_assert_counter 1 alice@example.net rejected "counters rejected"
+sg_assert_counter 4 alice@example.net rcpts "counters rcpts"
 # Sendmail logs the refusals itself, with the queue id.
 sg_maillog_has "$qid: <unknown1@isp\.example>\.\.\. User unknown" || sg_fail "no User unknown line"
 sg_maillog_has "$qid: ruleset=check_rcpt, arg1=<refused@remote\.example>, .*reject=550 5\.7\.1 " ||
@@ -115,7 +115,7 @@ sg_wait_eq 1 sg_delivered_count mta1@remote.example || sg_fail "mta1: $SG_LAST d
 sg_maillog_has "$mq: from=<alice@example\.net>, .*daemon=MTA," || sg_fail "$mq did not come in through daemon=MTA"
 sg_assert_eq 0 "$(sg_subguard_log_count "qid=$mq")" "subguard lines about $mq"
 sg_assert_eq "" "$(sg_redis get "subguard:qid:$mq")" "subguard:qid:$mq"
-sg_assert_eq 1 "$(sg_counter alice@example.net msgs)" "alice's msgs (only the MSA's message)"
+sg_assert_counter 1 alice@example.net msgs "alice's msgs (only the MSA's message)"
 
 # Unauthenticated relaying from 127.0.0.2 (127.0.0.1 is trusted to relay).
 relay=$("$SG_PY" - "$SG_MTAPORT" <<'EOF'
@@ -161,7 +161,7 @@ out=$(sg_submit --user alice@example.net --password alice-pw --to up1@remote.exa
     sg_fail "submit after subguard's restart failed: $out"
 sg_assert_eq 250 "$(sg_json 'm["data"][0]' <<<"$out")" "end of DATA after the restart"
 sg_wait_eq 1 sg_delivered_count up1@remote.example || sg_fail "up1: $SG_LAST deliveries"
-sg_assert_eq 2 "$(sg_counter alice@example.net msgs)" "alice's msgs after the restart"
+sg_assert_counter 2 alice@example.net msgs "alice's msgs after the restart"
 
 sg_wait_for sg_queue_empty || sg_fail "the queue did not drain"
 

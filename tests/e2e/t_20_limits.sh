@@ -90,7 +90,7 @@ sg_wait_eq 2 sg_delivered_count b1@remote.example || sg_fail "b1: $SG_LAST deliv
 sg_assert_eq 1 "$(sg_subguard_log_count 'action=tempfail stage=mail login=bob@example\.net .*limit=messages:2/1h count=2')" \
     "tempfail line at MAIL for bob"
 cnt='subguard:{bob@example.net}:counters'
-sg_assert_eq 2 "$(sg_redis hget "$cnt" msgs)" "bob's counters msgs"
+sg_assert_counter 2 bob@example.net msgs "bob's counters msgs"
 sg_assert_eq 1 "$(sg_redis hget "$cnt" refused)" "bob's counters refused"
 sg_wait_for sg_queue_empty || sg_fail "the queue did not drain"
 

@@ -59,7 +59,7 @@ sg_assert_eq "$pid" "$SG_SUBGUARD_PID" "subguard pid"
 sg_subguard_running || sg_fail "subguard is not running"
 sg_assert_eq 1 "$(sg_subguard_log_count '^=== .* start: ')" "subguard starts (no restart)"
 sg_assert_eq 0 "$(sg_subguard_log_count 'configuration reloaded')" "reloads"
-sg_assert_eq bulk "$(sg_redis hget 'subguard:{carol@example.net}:counters' tn)" "counters tn"
+sg_assert_counter bulk carol@example.net tn "counters tn"
 
 # 3. An unknown tier name: logged, the default tier used.
 sg_redis set "$tierkey" platinum >/dev/null

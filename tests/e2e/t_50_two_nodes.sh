@@ -64,7 +64,7 @@ sg_assert_eq 1 "$(sg_subguard_log_count "action=accept stage=eom .*qid=$qb .*rcp
     "node B's accept line"
 sg_assert_eq 0 "$(sg_subguard_log_count "qid=$qb" "$SG_DIR/subguard.log")" "node A's lines about $qb"
 sg_assert_eq 0 "$(sg_subguard_log_count "qid=$qa" "$B_LOG")" "node B's lines about $qa"
-sg_assert_eq 4 "$(sg_redis hget 'subguard:{frank@example.net}:counters' rcpts)" "counters rcpts (both nodes)"
+sg_assert_counter 4 frank@example.net rcpts "counters rcpts (both nodes)"
 
 sg_wait_eq 1 sg_delivered_count b1@remote.example || sg_fail "b1: $SG_LAST deliveries"
 sg_wait_for sg_queue_empty || sg_fail "the queue did not drain"

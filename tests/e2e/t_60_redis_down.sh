@@ -30,7 +30,7 @@ cnt='subguard:{gina@example.net}:counters'
 out=$(sg_submit --user gina@example.net --password gina-pw --to up@remote.example) ||
     sg_fail "submit failed: $out"
 sg_assert_eq 250 "$(sg_json 'm["data"][0]' <<<"$out")" "end of DATA, redis up"
-sg_assert_eq 1 "$(sg_redis hget "$cnt" msgs)" "counters msgs, redis up"
+sg_assert_counter 1 gina@example.net msgs "counters msgs, redis up"
 
 # 1. Redis stopped, on_redis_error = accept: 5 messages all go through.
 sg_redis_stop

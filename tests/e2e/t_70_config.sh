@@ -157,7 +157,7 @@ sg_assert_eq 1 "$(sg_subguard_log_count "action=tempfail stage=rcpt login=ivy@ex
 n=$(grep 'action=.*login=ivy@' "$SG_DIR/subguard.log" | grep -vc ' dry_run=yes$') || true
 sg_assert_eq 0 "$n" "ivy's decision lines without dry_run=yes"
 # Counted in Redis as usual.
-sg_assert_eq 1 "$(sg_redis hget 'subguard:{ivy@example.net}:counters' msgs)" "ivy's counters msgs in dry-run"
+sg_assert_counter 1 ivy@example.net msgs "ivy's counters msgs in dry-run"
 
 sg_wait_for sg_queue_empty || sg_fail "the queue did not drain"
 echo "t_70_config: ok"

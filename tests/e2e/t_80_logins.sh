@@ -98,7 +98,7 @@ send Mixed pw-Mixed
 sg_assert_eq 250 "$(sg_json 'm["data"][0]' <<<"$out")" "end of DATA for Mixed"
 send mixed pw-mixed
 sg_assert_eq 250 "$(sg_json 'm["data"][0]' <<<"$out")" "end of DATA for mixed"
-sg_assert_eq 2 "$(sg_redis hget 'subguard:{mixed@example.net}:counters' msgs)" "msgs of Mixed + mixed"
+sg_assert_counter 2 mixed@example.net msgs "msgs of Mixed + mixed"
 sg_assert_eq 0 "$(sg_redis exists 'subguard:{Mixed@example.net}:counters')" "a key with upper case"
 sg_assert_eq 2 "$(sg_subguard_log_count 'action=accept stage=eom login=mixed@example\.net ')" "accept lines login=mixed@"
 # The shared account's limit (2/1h) is reached by the two of them together.

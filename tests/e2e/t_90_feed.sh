@@ -184,8 +184,8 @@ send "$M" mallory-pw "$(rcpts mgood 1 10)"
 send "$M" mallory-pw "$(rcpts mgood 11 20)"
 sg_wait_for sg_queue_empty || sg_fail "mallory's first messages did not leave the queue"
 sg_wait_for feed_caught_up || sg_fail "the feed did not reach the end of the maillog"
-sg_assert_eq 20 "$(sg_counter "$M" rcpts)" "mallory rcpts after the history"
-sg_assert_eq 0 "$(sg_counter "$M" bounced)" "mallory bounced after the history"
+sg_assert_counter 20 "$M" rcpts "mallory rcpts after the history"
+sg_assert_counter 0 "$M" bounced "mallory bounced after the history"
 
 # Spam 1: 4 bad + 1 good. 4 bounces: score -2.85 - 0.71 + 4 * 2.157 = 5.07,
 # under 6.9: no quarantine yet.
@@ -198,7 +198,7 @@ sg_wait_eq 4 sg_counter "$M" bounced || sg_fail "mallory bounced: $SG_LAST, want
 sg_wait_for sg_queue_empty || sg_fail "spam 1 did not leave the queue"
 sg_wait_for feed_caught_up || sg_fail "the feed did not reach the end of the maillog"
 sg_assert_eq 0 "$(sg_redis exists "$mq")" "mallory quarantined after 4 bounces"
-sg_assert_eq "$q1" "$(sg_redis hget "subguard:{$M}:counters" fq)" "counters fq after spam 1"
+sg_assert_counter "$q1" "$M" fq "counters fq after spam 1"
 sg_assert_match "^$M [0-9]{10}\$" "$(sg_redis get "subguard:qid:$q1")" "qid key of $q1"
 
 # Spam 2: 4 bad + 1 good. The 6th bounce in all quarantines: score
@@ -225,7 +225,7 @@ sg_wait_eq -t 5 1 feed_log_count "action=quarantine source=feed login=$M qid=$q2
 # The last 2 bounces of spam 2 are counted, no second quarantine.
 sg_wait_eq 8 sg_counter "$M" bounced || sg_fail "mallory bounced: $SG_LAST, want 8"
 sg_assert_eq 8 "$(bounced_lines "$q1" "$q2")" "status=bounced lines of $q1 $q2"
-sg_assert_eq 30 "$(sg_counter "$M" rcpts)" "mallory rcpts (accepted at submission)"
+sg_assert_counter 30 "$M" rcpts "mallory rcpts (accepted at submission)"
 sg_wait_for sg_queue_empty || sg_fail "spam 2 did not leave the queue"
 sg_wait_for feed_caught_up || sg_fail "the feed did not reach the end of the maillog"
 sg_assert_eq 1 "$(feed_log_count 'action=quarantine')" "action=quarantine lines of the feed"
@@ -254,8 +254,8 @@ sg_wait_for feed_caught_up || sg_fail "the feed did not reach the end of the mai
 sg_assert_eq 30 "$(grep -c "to=<ggood[0-9]*@remote.example>, .*status=sent" "$SG_DIR/maillog")" \
     "gina's status=sent lines"
 sg_assert_eq 0 "$(sg_redis exists "subguard:{$G}:quarantine")" "gina quarantined"
-sg_assert_eq 0 "$(sg_counter "$G" bounced)" "gina bounced"
-sg_assert_eq 30 "$(sg_counter "$G" rcpts)" "gina rcpts"
+sg_assert_counter 0 "$G" bounced "gina bounced"
+sg_assert_counter 30 "$G" rcpts "gina rcpts"
 sg_assert_eq 0 "$(feed_log_count "login=$G")" "feed lines about gina"
 sg_log "part 2 (gina clean) done at $((SECONDS - t0)) s"
 
@@ -281,10 +281,10 @@ sg_log "bulk: delivered and counted $((SECONDS - tb)) s after the first submissi
 # Only mallory's held message is left in the queue once the DSNs are out.
 sg_wait_eq -t 30 "$q3" sg_queue_ids || sg_fail "queue: $SG_LAST (want only the held $q3)"
 sg_wait_for feed_caught_up || sg_fail "the feed did not reach the end of the maillog"
-sg_assert_eq 20 "$(sg_counter "$B" bounced)" "bulk bounced after the queue drained"
-sg_assert_eq 2000 "$(sg_counter "$B" rcpts)" "bulk rcpts"
-sg_assert_eq 20 "$(sg_counter "$B" msgs)" "bulk msgs"
-sg_assert_eq bulk "$(sg_redis hget "subguard:{$B}:counters" tn)" "bulk tier used"
+sg_assert_counter 20 "$B" bounced "bulk bounced after the queue drained"
+sg_assert_counter 2000 "$B" rcpts "bulk rcpts"
+sg_assert_counter 20 "$B" msgs "bulk msgs"
+sg_assert_counter bulk "$B" tn "bulk tier used"
 sg_assert_eq 0 "$(sg_redis exists "subguard:{$B}:quarantine")" "bulk login quarantined"
 sg_assert_eq 0 "$(feed_log_count "login=$B")" "feed lines about the bulk login"
 for ((k = 0; k < 20; k++)); do

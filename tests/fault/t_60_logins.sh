@@ -122,7 +122,7 @@ for i in 1 2; do
     sg_assert_match '^235 250 250 250 [0-9A-Za-z]+$' "$out" "victim's message $i"
 done
 vkey="subguard:{victim@example.net}"
-sg_assert_eq 2 "$(sg_redis hget "$vkey:counters" msgs)" "victim's msgs"
+sg_assert_counter 2 victim@example.net msgs "victim's msgs"
 victim_before=$(sg_redis hgetall "$vkey:counters")
 
 declare -A QID=()
@@ -131,7 +131,7 @@ for name in "${NAMES[@]}"; do
     out=$(submit_raw "$(hex "$name")")
     sg_assert_match '^235 250 250 250 [0-9A-Za-z]+$' "$out" "message as '$name' (AUTH MAIL RCPT DOT QID)"
     QID[$name]=${out##* }
-    sg_assert_eq 1 "$(sg_redis hget "subguard:{${KEY[$name]}}:counters" msgs)" "msgs under ${KEY[$name]}"
+    sg_assert_counter 1 "${KEY[$name]}" msgs "msgs under ${KEY[$name]}"
 done
 sg_subguard_running || sg_fail "subguard died on the odd logins"
 for name in "${!QID[@]}"; do
@@ -193,24 +193,24 @@ long "$(printf '%%%.0s' {1..65})" LL8
 long "$d4k" LL9
 long "$(printf 'A%.0s' {1..60000})" LL10
 sg_subguard_running || sg_fail "subguard died on the long logins"
-k() { sg_redis hget "subguard:{$1}:counters" msgs; }
-sg_assert_eq 2 "$(k "$d4k")" "msgs of 4 KiB of A and of a (one login once lower-cased)"
+k() { sg_wait_eq -t 5 "$2" sg_counter "$1" msgs; echo "$SG_LAST"; }
+sg_assert_eq 2 "$(k "$d4k" 2)" "msgs of 4 KiB of A and of a (one login once lower-cased)"
 d2=$(keyname "$(printf 'A%.0s' {1..4095})B")
 d3=$(keyname "$(printf 'A%.0s' {1..4095})C")
 [[ $d2 != "$d3" && $d2 != "$d4k" && $d3 != "$d4k" ]] || sg_fail "logins differing in their last byte share a key: $d2 $d3 $d4k"
-sg_assert_eq 1 "$(k "$d2")" "msgs of 4095 A + B"
-sg_assert_eq 1 "$(k "$d3")" "msgs of 4095 A + C"
-sg_assert_eq 1 "$(k "$(printf 'x%.0s' {1..192})")" "msgs of 192 x (kept as text)"
+sg_assert_eq 1 "$(k "$d2" 1)" "msgs of 4095 A + B"
+sg_assert_eq 1 "$(k "$d3" 1)" "msgs of 4095 A + C"
+sg_assert_eq 1 "$(k "$(printf 'x%.0s' {1..192})" 1)" "msgs of 192 x (kept as text)"
 d6=$(keyname "$(printf 'x%.0s' {1..193})")
 sg_assert_match '^sha256:' "$d6" "key of 193 x"
-sg_assert_eq 1 "$(k "$d6")" "msgs of 193 x"
-sg_assert_eq 1 "$(k "$(printf '%%25%.0s' {1..64})")" "msgs of 64 % (escaped: 192 bytes)"
+sg_assert_eq 1 "$(k "$d6" 1)" "msgs of 193 x"
+sg_assert_eq 1 "$(k "$(printf '%%25%.0s' {1..64})" 1)" "msgs of 64 % (escaped: 192 bytes)"
 d8=$(keyname "$(printf '%%%.0s' {1..65})")
 sg_assert_match '^sha256:' "$d8" "key of 65 %"
-sg_assert_eq 1 "$(k "$d8")" "msgs of 65 %"
-sg_assert_eq 1 "$(k "sha256%3A${d4k#sha256:}")" "msgs of the login typed as sha256:<digest>"
+sg_assert_eq 1 "$(k "$d8" 1)" "msgs of 65 %"
+sg_assert_eq 1 "$(k "sha256%3A${d4k#sha256:}" 1)" "msgs of the login typed as sha256:<digest>"
 d10=$(keyname "$(printf 'A%.0s' {1..60000})")
-sg_assert_eq 1 "$(k "$d10")" "msgs of 60000 A"
+sg_assert_eq 1 "$(k "$d10" 1)" "msgs of 60000 A"
 n=$(sg_subguard_log_count 'login too long for a key: (4096|60000|193|65) bytes starting "[Aax%25]+" counted as sha256:[0-9a-f]{64}$')
 sg_assert_eq 7 "$n" "'login too long' lines for the 7 over-long logins sent by milter.py"
 

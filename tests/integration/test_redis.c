@@ -491,6 +491,86 @@ static void test_noscript(void **state)
     sg_redis_free(pool);
 }
 
+/*
+ * eval_many: several calls in one round trip, each answered as if alone
+ * and in order; one the store cannot send fails alone; a forgotten
+ * script is loaded once and the calls that hit NOSCRIPT run again;
+ * Redis gone: every call fails with SG_STORE_DOWN, none hangs.
+ */
+static void test_eval_many(void **state)
+{
+    struct sg_redis *pool = pool_open(shared_address(), 1000, 0, 0, 0);
+    const char *a0[] = {KEY("pos0"), "position", "0"};
+    const char *a1[] = {KEY("pos1"), "position", "0"};
+    const char *bad[] = {KEY("pos2")};
+    const char *a3[] = {KEY("nopos"), "position", "0"};
+    const char *const *argvs[4] = {a0, a1, bad, a3};
+    struct sg_call calls[4];
+    struct sg_reply r;
+    struct private_redis *pr;
+    int     i, pass;
+
+    (void) state;
+    log_reset();
+    run_ok(pool, &r, "SET", KEY("pos0"), "1:2:300");
+    sg_reply_free(&r);
+    run_ok(pool, &r, "SET", KEY("pos1"), "1:2:400");
+    sg_reply_free(&r);
+    run_ok(pool, &r, "DEL", KEY("nopos"));
+    sg_reply_free(&r);
+    for (pass = 0; pass < 2; pass++) {
+	if (pass == 1) {			/* the script forgotten */
+	    run_ok(pool, &r, "SCRIPT", "FLUSH");
+	    sg_reply_free(&r);
+	}
+	run_ok(pool, &r, "CONFIG", "RESETSTAT");
+	sg_reply_free(&r);
+	memset(calls, 0, sizeof(calls));
+	for (i = 0; i < 4; i++) {
+	    calls[i].nkeys = 1;
+	    calls[i].argc = 3;
+	    calls[i].argv = argvs[i];
+	}
+	calls[2].nkeys = 2;			/* more keys than arguments */
+	calls[2].argc = 1;
+	sg_redis_eval_many(pool, SG_SCRIPT_ENGINE, calls, 4);
+	assert_int_equal(calls[0].status, SG_STORE_OK);
+	assert_int_equal(calls[0].reply.n, 1);
+	assert_string_equal(calls[0].reply.v[0], "1:2:300");
+	assert_int_equal(calls[1].status, SG_STORE_OK);
+	assert_string_equal(calls[1].reply.v[0], "1:2:400");
+	assert_int_equal(calls[2].status, SG_STORE_ERROR);
+	assert_non_null(strstr(calls[2].err, "bad script call"));
+	assert_int_equal(calls[3].status, SG_STORE_OK);
+	assert_string_equal(calls[3].reply.v[0], "");
+	for (i = 0; i < 4; i++)
+	    sg_reply_free(&calls[i].reply);
+	/* 3 EVALSHA in one batch; after a flush 1 SCRIPT LOAD and 3 again. */
+	assert_int_equal(cmd_calls(pool, "evalsha"), pass ? 6 : 3);
+	assert_int_equal(cmd_calls(pool, "script|load"), pass ? 1 : 0);
+    }
+
+    /* A server that is gone: every call fails at once, none hangs. */
+    pr = private_new(0);
+    sg_redis_free(pool);
+    pool = pool_open(pr->address, 300, 0, 0, 0);
+    private_stop(pr);
+    memset(calls, 0, sizeof(calls));
+    for (i = 0; i < 2; i++) {
+	calls[i].nkeys = 1;
+	calls[i].argc = 3;
+	calls[i].argv = argvs[i];
+    }
+    sg_redis_eval_many(pool, SG_SCRIPT_ENGINE, calls, 2);
+    for (i = 0; i < 2; i++) {
+	assert_int_equal(calls[i].status, SG_STORE_DOWN);
+	assert_int_equal(calls[i].reply.n, 0);
+	assert_true(calls[i].err[0] != 0);
+    }
+    sg_redis_free(pool);
+}
+
+
 /* Bad addresses are refused by sg_redis_new; dead ones fail fast. */
 static void test_bad_address(void **state)
 {
@@ -1142,6 +1222,7 @@ int     main(void)
 	cmocka_unit_test(test_command_roundtrip),
 	cmocka_unit_test(test_evalsha),
 	cmocka_unit_test(test_noscript),
+	cmocka_unit_test_teardown(test_eval_many, private_cleanup),
 	cmocka_unit_test(test_bad_address),
 	cmocka_unit_test_teardown(test_outage_recovery, private_cleanup),
 	cmocka_unit_test_teardown(test_outage_threads, private_cleanup),

@@ -18,6 +18,21 @@ function M.redis(args)
   return (out:gsub("%s+$", ""))
 end
 
+-- settled - redis(args) once it says want, or what it says after 5 s.
+-- A clean message's commit reaches Redis a moment after the reply to its
+-- end of message (milter/sg_commitq.c), so counts are read this way.
+function M.settled(args, want)
+  local got
+  for _ = 1, 500 do
+    got = M.redis(args)
+    if got == want then
+      return got
+    end
+    os.execute("sleep 0.01")
+  end
+  return got
+end
+
 -- mail - MAIL FROM as login (nil: unauthenticated), expecting reply
 function M.mail(conn, login, qid, want, what)
   if login then

@@ -15,7 +15,7 @@ t.rcpt(conn, "b@remote.example", false, SMFIR_CONTINUE, "rcpt 2")
 t.rcpt(conn, "c@remote.example", false, SMFIR_REPLYCODE, "rcpt 3")
 assert(mt.eom(conn) == nil)
 assert(mt.getreply(conn) == SMFIR_CONTINUE, "eom not accepted")
-assert(t.redis("HGET 'subguard:{alice@example.net}:counters' rcpts") == "2")
+assert(t.settled("HGET 'subguard:{alice@example.net}:counters' rcpts", "2") == "2")
 assert(t.redis("HGET 'subguard:{alice@example.net}:counters' refused") == "1")
 assert(t.redis("GET subguard:qid:Q1"):match("^alice@example.net %d+$"))
 

@@ -69,12 +69,12 @@ static void test_begin_arguments(void **state)
 {
     static const char *const ok[] = {
 	"ok", "default", "", "2", "1000", "3600", "60", "0", "0", "0", "",
-	"998", "5",
+	"998", "5", "40",
     };
     struct sg_config cfg;
     struct sg_engine *e;
-    struct recorder rec = {.answer = ok, .nanswer = 13};
-    struct sg_store store = {record, &rec};
+    struct recorder rec = {.answer = ok, .nanswer = 14};
+    struct sg_store store = {record, &rec, 0};
     struct sg_msg m;
     char    err[128];
 
@@ -91,13 +91,15 @@ static void test_begin_arguments(void **state)
     assert_string_equal(rec.argv[4], "1000.500");
     assert_string_equal(rec.argv[5], "default");
     assert_string_equal(rec.argv[6], "0");	/* hold: no refusal at MAIL */
-    /* The tier: its name, then its numbers in one argument: five lists
-     * of count and limit/secs pairs, then the failure test (off here). */
+    /* The tier: its name, then its numbers as one JSON argument: five
+     * lists of [limit, seconds], then the failure test (off here). */
     assert_int_equal(rec.argc, 7 + 2);
     assert_string_equal(rec.argv[7], "default");
-    assert_string_equal(rec.argv[8], "0 2 100 60 1000 3600 0 1 20 3600 0 "
-			"0.000000 0.000000 0.000000 0.000000");
+    assert_string_equal(rec.argv[8], "{\"m\":[],\"r\":[[100,60],[1000,3600]],"
+			"\"qr\":[],\"qx\":[[20,3600]],\"qf\":[],"
+			"\"d\":[0.000000,0.000000,0.000000,0.000000]}");
     assert_int_equal(m.budget, 2);
+    assert_int_equal(m.quarantine_room, 40);
     assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
     assert_int_equal(sg_engine_rcpt(&m, 1, "<Old.Friend@Example.ORG>"),
 		     SG_ACT_CONTINUE);			/* the MTA's */
@@ -145,6 +147,36 @@ static void test_begin_arguments(void **state)
     sg_engine_free(e);
 }
 
+/*
+ * Which commits may wait until after the MTA has its reply: only those
+ * whose answer cannot quarantine, hold or refuse this message.
+ */
+static void test_deferrable(void **state)
+{
+    struct sg_msg m;
+
+    (void) state;
+    memset(&m, 0, sizeof(m));
+    assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* not begun */
+    m.begun = 1;
+    m.quarantine_room = -1;
+    strcpy(m.status, "ok");
+    m.accepted = 1000;
+    assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* clean */
+    m.quarantine_room = 999;
+    assert_int_equal(sg_engine_commit_deferrable(&m, 1), 0);	/* past the room */
+    m.quarantine_room = 1000;
+    assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* up to it */
+    m.rejected = 1;
+    assert_int_equal(sg_engine_commit_deferrable(&m, 1), 0);	/* a failure */
+    assert_int_equal(sg_engine_commit_deferrable(&m, 0), 1);	/* abandoned */
+    m.rejected = 0;
+    strcpy(m.status, "hold");
+    assert_int_equal(sg_engine_commit_deferrable(&m, 1), 0);	/* quarantined */
+    m.committed = 1;
+    assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* done */
+}
+
 /* A reply of the wrong shape is a store error, never a crash. */
 static void test_bad_reply(void **state)
 {
@@ -152,7 +184,7 @@ static void test_bad_reply(void **state)
     struct sg_config cfg;
     struct sg_engine *e;
     struct recorder rec = {.answer = junk, .nanswer = 1};
-    struct sg_store store = {record, &rec};
+    struct sg_store store = {record, &rec, 0};
     struct sg_msg m;
     char    err[128];
 
@@ -162,7 +194,7 @@ static void test_bad_reply(void **state)
     assert_int_equal(sg_engine_begin(e, &store, &m, "bob", 1, err, sizeof(err)),
 		     SG_ACT_STORE_DOWN);
     assert_int_equal(m.store_rc, SG_STORE_ERROR);
-    assert_non_null(strstr(err, "want 13"));
+    assert_non_null(strstr(err, "want 14"));
     /* Not begun: recipients pass, nothing is committed. */
     assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
     assert_int_equal(sg_engine_commit(e, &store, &m, "Q", 1, 1, err,
@@ -253,6 +285,7 @@ int     main(void)
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_begin_arguments),
 	cmocka_unit_test(test_bad_reply),
+	cmocka_unit_test(test_deferrable),
 	cmocka_unit_test(test_texts),
 	cmocka_unit_test(test_human_duration),
 	cmocka_unit_test(test_detection_numbers),

@@ -7,7 +7,10 @@ local t = require("common")
 local function main()
   local conn = t.connect()
   local function keys(pattern) return t.redis("--scan --pattern '" .. pattern .. "'") end
-  local function cnt(login, f) return t.redis("HGET 'subguard:{" .. login .. "}:counters' " .. f) end
+  -- cnt - a counter once it says want (commits land after the reply)
+  local function cnt(login, f, want)
+    return t.settled("HGET 'subguard:{" .. login .. "}:counters' " .. f, want)
+  end
   local function rcpt(addr)
     t.rcpt(conn, addr, false, SMFIR_CONTINUE, "RCPT " .. addr)
   end
@@ -29,7 +32,7 @@ local function main()
   assert(mt.getreply(conn) == SMFIR_CONTINUE, "no {i}: MAIL")
   rcpt("a@remote.example")
   eom("no {i}")
-  assert(cnt("noqid@example.net", "msgs") == "1", "no {i}: not counted")
+  assert(cnt("noqid@example.net", "msgs", "1") == "1", "no {i}: not counted")
   assert(keys("subguard:qid:*") == "", "no {i}: a queue-id key was written")
 
   -- 3. ({i} only at the end of the message: miltertest cannot send
@@ -42,8 +45,8 @@ local function main()
   assert(mt.rcptto(conn, "<c@remote.example>") == nil)
   assert(mt.getreply(conn) == SMFIR_CONTINUE, "RCPT without macros")
   eom("RCPT without macros")
-  assert(cnt("normacro@example.net", "rcpts") == "1", "RCPT without macros: rcpts")
-  assert(cnt("normacro@example.net", "rejected") == "", "RCPT without macros: rejected (zero: not stored)")
+  assert(cnt("normacro@example.net", "rcpts", "1") == "1", "RCPT without macros: rcpts")
+  assert(cnt("normacro@example.net", "rejected", "") == "", "RCPT without macros: rejected (zero: not stored)")
 
   -- 5. {auth_authen} only at RCPT, not at MAIL: not ours (decided at MAIL).
   assert(mt.macro(conn, SMFIC_MAIL, "i", "LATE1") == nil)
@@ -64,8 +67,8 @@ local function main()
   assert(mt.getreply(conn) == SMFIR_CONTINUE, "MAIL after abort")
   rcpt("e@remote.example")
   eom("after abort")
-  assert(cnt("abort@example.net", "msgs") == "1", "abort: msgs (only the finished message)")
-  assert(cnt("abort@example.net", "rejected") == "1", "abort: the failure before the abort still counts")
+  assert(cnt("abort@example.net", "msgs", "1") == "1", "abort: msgs (only the finished message)")
+  assert(cnt("abort@example.net", "rejected", "1") == "1", "abort: the failure before the abort still counts")
 
   -- 7. A new MAIL while a message is half done (no end, no abort).
   assert(mt.macro(conn, SMFIC_MAIL, "{auth_authen}", "twice@example.net", "i", "TW1") == nil)
@@ -77,7 +80,7 @@ local function main()
   assert(mt.getreply(conn) == SMFIR_CONTINUE, "second MAIL")
   rcpt("g@remote.example")
   eom("second MAIL")
-  assert(cnt("twice@example.net", "msgs") == "1", "MAIL twice: msgs")
+  assert(cnt("twice@example.net", "msgs", "1") == "1", "MAIL twice: msgs")
 
   -- 8. An odd {i} (spaces, braces, colon): accepted, no crash.
   assert(mt.macro(conn, SMFIC_MAIL, "{auth_authen}", "oddqid@example.net", "i", "Q 1:{x}") == nil)
@@ -85,7 +88,7 @@ local function main()
   assert(mt.getreply(conn) == SMFIR_CONTINUE)
   rcpt("h@remote.example")
   eom("odd {i}")
-  assert(cnt("oddqid@example.net", "msgs") == "1", "odd {i}: msgs")
+  assert(cnt("oddqid@example.net", "msgs", "1") == "1", "odd {i}: msgs")
 
   -- 9. The connection dropped in the middle of a message.
   assert(mt.macro(conn, SMFIC_MAIL, "{auth_authen}", "gone@example.net", "i", "GO1") == nil)
@@ -101,7 +104,7 @@ local function main()
   assert(mt.getreply(conn) == SMFIR_CONTINUE, "MAIL on a new connection")
   rcpt("j@remote.example")
   eom("new connection")
-  assert(cnt("after@example.net", "msgs") == "1", "new connection: msgs")
+  assert(cnt("after@example.net", "msgs", "1") == "1", "new connection: msgs")
   mt.disconnect(conn)
 end
 local ok, err = pcall(main)
