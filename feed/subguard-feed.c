@@ -381,6 +381,8 @@ int     main(int argc, char **argv)
     const char *line;
     size_t  len;
 
+    /* Before the Redis pool is made: it then needs not guard each write. */
+    signal(SIGPIPE, SIG_IGN);
     while ((ch = getopt(argc, argv, "c:fn:oV")) != -1) {
 	switch (ch) {
 	case 'c':
@@ -430,7 +432,6 @@ int     main(int argc, char **argv)
     sigaction(SIGTERM, &sa, 0);
     sigaction(SIGINT, &sa, 0);
     sigaction(SIGHUP, &sa, 0);
-    signal(SIGPIPE, SIG_IGN);
 
     /*
      * What can be wrong locally is said on standard error before the

@@ -39,8 +39,10 @@
  *	empty, SCRIPT FLUSH) loads the script and tries once more.
  *
  *	hiredis writes with write(2), so a connection closed by the server
- *	raises SIGPIPE. SIGPIPE is blocked in the calling thread while it uses
- *	a connection, and a SIGPIPE raised meanwhile is discarded: a library
+ *	raises SIGPIPE. Unless the program ignored SIGPIPE before making the
+ *	pool (the daemon and the feed do: that spares two system calls a
+ *	command), SIGPIPE is blocked in the calling thread while it uses a
+ *	connection, and a SIGPIPE raised meanwhile is discarded: a library
  *	must not kill a program that forgot to ignore it.
  * DIAGNOSTICS
  *	Errors are written into the caller's buffer, one line, never with
@@ -98,6 +100,7 @@ struct sg_redis {
     long long next_try;		/* monotonic ns */
     unsigned long failed;	/* calls failed during this outage */
     unsigned slow;		/* command timeouts since the last success */
+    int     sigpipe_ignored;	/* SIG_IGN when the pool was made */
 };
 
 /* A connection on loan to one caller. */
@@ -336,6 +339,12 @@ struct sg_redis *sg_redis_new(const struct sg_redis_params *params,
 	free(pool);
 	sg_seterr(err, errlen, "redis: cannot create a mutex");
 	return (0);
+    }
+    {
+	struct sigaction sa;
+
+	pool->sigpipe_ignored = sigaction(SIGPIPE, 0, &sa) == 0
+	    && sa.sa_handler == SIG_IGN;
     }
     if (sg_parse_address(pool, params->address, err, errlen) < 0)
 	goto fail;
@@ -681,7 +690,7 @@ static int sg_exec_many(struct sg_redis *pool, int n, const int *argc,
     int     i;
 
     *got = 0;
-    blocked = sg_sigpipe_block(&oldmask);
+    blocked = pool->sigpipe_ignored ? 0 : sg_sigpipe_block(&oldmask);
     for (attempt = 0; /* see below */ ; attempt++) {
 	status = sg_conn_get(pool, &lease, attempt > 0, err, errlen);
 	if (status != SG_STORE_OK) {
