@@ -15,7 +15,7 @@
  *	runs in a thread of its own while the main thread, the only one that
  *	does not block SIGHUP, SIGTERM and SIGINT, takes them through a
  *	handler and a pipe (see main). SIGTERM ends the milter through
- *	smfi_stop().
+ *	smfi_stop(), see stop_milter() for why that needs a nudge.
  * DIAGNOSTICS
  *	Configuration errors go to standard error as "file:line: what" with
  *	exit status 1; at run time everything goes to syslog (and standard
@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -41,6 +42,7 @@
 
 static pthread_t main_thread;
 static int milter_status;
+static int milter_done;			/* smfi_main returned (atomic) */
 static int sig_pipe[2];			/* signal handler -> main loop */
 
 /* on_signal - hand a signal to the main loop; async-signal-safe */
@@ -51,6 +53,12 @@ static void on_signal(int sig)
 
     (void) write(sig_pipe[1], &b, 1);
     errno = saved;
+}
+
+/* on_nudge - SIGUSR1: only interrupts a system call (see stop_milter) */
+static void on_nudge(int sig)
+{
+    (void) sig;
 }
 
 /* usage - how to call */
@@ -196,8 +204,48 @@ static void *milter_thread(void *arg)
 {
     (void) arg;
     milter_status = smfi_main();
+    __atomic_store_n(&milter_done, 1, __ATOMIC_RELEASE);
     pthread_kill(main_thread, SIGUSR2);
     return (0);
+}
+
+/* stop_thread - smfi_stop(), which may block (see stop_milter) */
+static void *stop_thread(void *arg)
+{
+    (void) arg;
+    smfi_stop();
+    return (0);
+}
+
+/*
+ * stop_milter - make smfi_main() in thread "milter" return, promptly.
+ *
+ * libmilter's listener (listener.c, mi_listener) holds its mutex L_Mutex
+ * while it waits in poll() for a connection, for up to MI_CHK_TIME (5 s),
+ * and checks the stop flag only between two waits. smfi_stop() sets the
+ * flag and then closes the listening socket (mi_closener), which takes
+ * L_Mutex: it blocks until that poll() times out, so SIGTERM took up to
+ * 5 s. A poll() interrupted by a signal also lets go of L_Mutex and
+ * re-checks the flag (its EINTR case), so smfi_stop() runs in a thread of
+ * its own while this one interrupts the listener with SIGUSR1 (a handler
+ * that does nothing) every 10 ms until smfi_main() has returned.
+ */
+static void stop_milter(pthread_t milter)
+{
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    pthread_t tid;
+    int     i;
+
+    if (pthread_create(&tid, 0, stop_thread, 0) != 0) {
+	smfi_stop();				/* the slow way */
+	return;
+    }
+    for (i = 0; i < 1000 && !__atomic_load_n(&milter_done, __ATOMIC_ACQUIRE);
+	 i++) {
+	pthread_kill(milter, SIGUSR1);
+	nanosleep(&tick, 0);
+    }
+    pthread_join(tid, 0);
 }
 
 /* reload - SIGHUP: a new configuration, or the old one kept */
@@ -230,6 +278,8 @@ int     main(int argc, char **argv)
     struct sigaction sa;
     pthread_t tid;
 
+    /* Before the Redis pool is made: it then needs not guard each write. */
+    signal(SIGPIPE, SIG_IGN);
     while ((ch = getopt(argc, argv, "c:fk:tV")) != -1) {
 	switch (ch) {
 	case 'c':
@@ -262,12 +312,16 @@ int     main(int argc, char **argv)
 	fprintf(stderr, "subguard: %s\n", err);
 	return (1);
     }
-    if (keys_for)
-	return (print_keys(&rt->cfg, keys_for));
+    if (keys_for) {
+	ch = print_keys(&rt->cfg, keys_for);
+	sg_runtime_release(rt);
+	return (ch);
+    }
     if (check) {
 	printf("subguard: %s: configuration is valid (%d tiers, mode %s)\n",
 	       path, rt->cfg.ntiers,
 	       rt->cfg.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce");
+	sg_runtime_release(rt);
 	return (0);
     }
     started = rt->cfg;
@@ -304,7 +358,6 @@ int     main(int argc, char **argv)
      * while the main thread is busy reloading (a storm of SIGHUPs once
      * reached libmilter when the main thread waited in sigwait() instead).
      */
-    signal(SIGPIPE, SIG_IGN);
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
@@ -316,6 +369,15 @@ int     main(int argc, char **argv)
 	return (1);
     }
     main_thread = pthread_self();
+
+    /*
+     * SIGUSR1 nudges the milter thread out of poll() at shutdown (see
+     * stop_milter); it must never end the process, whoever sends it.
+     */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_nudge;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, 0);
     if (pthread_create(&tid, 0, milter_thread, 0) != 0) {
 	sg_log(LOG_ERR, "cannot start the milter thread");
 	return (1);
@@ -354,10 +416,11 @@ int     main(int argc, char **argv)
 	if (sig == SIGUSR2)
 	    break;				/* smfi_main returned by itself */
 	sg_log(LOG_NOTICE, "stopping on signal %d", sig);
-	smfi_stop();
+	stop_milter(tid);
 	break;
     }
     pthread_join(tid, 0);
+    sg_commitq_stop();				/* send commits still queued */
     if (socket_path(started.listen))
 	unlink(socket_path(started.listen));
     sg_runtime_install(0);

@@ -617,8 +617,15 @@ int     main(int argc, char **argv)
 
 	enqueue(workers + i, &stop);
     }
-    for (i = 0; i < nworkers; i++)
+    for (i = 0; i < nworkers; i++) {
 	pthread_join(workers[i].tid, 0);
+	pthread_mutex_destroy(&workers[i].lock);
+	pthread_cond_destroy(&workers[i].more);
+	pthread_cond_destroy(&workers[i].room);
+    }
+    free(workers);
+    if (in != stdin)
+	fclose(in);
     for (l = 0; !quiet && l < submits; l++) {
 	char   *v = verdicts[l / CHUNK][l % CHUNK];
 

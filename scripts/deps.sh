@@ -27,8 +27,9 @@ PACKAGES=(
     miltertest
     # the private Sendmail: qtool.pl (support recipe), ss (waiting for ports)
     perl iproute2
-    # the sanitizer and fuzzing build (clang, libFuzzer's runtime)
-    clang libclang-rt-14-dev
+    # the sanitizer and fuzzing build (clang, libFuzzer's runtime) and
+    # valgrind (tests/fault/sanitizers.sh)
+    clang libclang-rt-14-dev valgrind
 )
 
 # sendmail_debs - make sure the Sendmail .debs are cached (quick when they are)
