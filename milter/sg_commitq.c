@@ -180,11 +180,7 @@ static void *worker(void *arg)
 /* start - the thread, on first use */
 static void start(void)
 {
-    pthread_attr_t attr;
-
-    pthread_attr_init(&attr);
-    q_state = pthread_create(&q_thread, &attr, worker, 0) == 0 ? 1 : 3;
-    pthread_attr_destroy(&attr);
+    q_state = pthread_create(&q_thread, 0, worker, 0) == 0 ? 1 : 3;
     if (q_state == 3)
 	sg_log(LOG_ERR, "cannot start the commit thread: every commit "
 	       "waits for Redis in its callback");
