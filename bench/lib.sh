@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh - what the benchmark scripts share (bash library).
 #
 # Source it from bench/run-*.sh. It gives a scratch directory $SGB_DIR
@@ -36,6 +37,7 @@ sgb_die() {
 }
 
 # sgb_need_tools - the binaries the benchmarks run
+# shellcheck disable=SC2120 # its arguments are optional: most callers pass none
 sgb_need_tools() {
     local t
     for t in "$SG_BUILD/subguard" "$SGB_BIN/sg-milterload" \

@@ -66,6 +66,7 @@ phase() {
 
 sample() {
     local key=$1
+    # shellcheck disable=SC2016 # the backquotes are Markdown, not a command
     printf '| `%s` | %s | %s | %s | %s | %s |\n' "$key" "$(sgb_rcli type "$key")" \
         "$(sgb_rcli object encoding "$key")" "$(sgb_rcli memory usage "$key" samples 0)" \
         "$(sgb_rcli ttl "$key")" "$( [[ $(sgb_rcli type "$key") == hash ]] && sgb_rcli hlen "$key" || echo -)"

@@ -47,10 +47,10 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 reps=5 secs=5 sessions=64 rcpts=10 per_conn="20 1" logins=10000 rate=
-latency=1 scaling=0 out= quick=0 throughput=1
+latency=1 scaling=0 out='' throughput=1
 while (($#)); do
     case $1 in
-    --quick) quick=1 reps=3 secs=3 per_conn=20 ;;
+    --quick) reps=3 secs=3 per_conn=20 ;;
     --reps) reps=$2; shift ;;
     --secs) secs=$2; shift ;;
     --sessions) sessions=$2; shift ;;

@@ -74,7 +74,7 @@ World: $SG_DIR
 Submission (port 587's stand-in): 127.0.0.1:$SG_SUBPORT, AUTH PLAIN as LOGIN@example.net
 subguard: $SG_BUILD/subguard -f -c $SG_DIR/subguard.conf (log: $SG_DIR/subguard.log)
 This demo's tiers (tighter than the shipped defaults, to keep the story short):
-$(sed 's/^/    /' <<<"$TIERS")
+    ${TIERS//$'\n'/$'\n'    }
 bob is on the bulk tier:  redis-cli SET 'subguard:{bob@example.net}:tier' bulk
 EOF
 

@@ -1,16 +1,23 @@
 #!/bin/bash
 # scripts/deps.sh - install every Debian 12 package that subguard's build and
-# tests need. Idempotent: when dpkg already has all of them it does nothing
-# (no apt-get update). Non-interactive; Postfix gets "No configuration" (the
-# tests run their own private instance). After an install, the system Postfix
-# and Redis services the packages may have started are stopped and disabled
-# (with or without systemd), so that they hold no port.
+# tests need. Non-interactive; Postfix gets "No configuration" (the tests run
+# their own private instance). After an install, the system Postfix and Redis
+# services the packages may have started are stopped and disabled (with or
+# without systemd), so that they hold no port.
+#
+# Run as root, or as a user with sudo. On a machine that already has every
+# package it does nothing (no apt-get update), except under CI=true: there it
+# always runs "apt-get update" and "apt-get install" over the whole list (apt
+# does nothing for what is there) and downloads the Sendmail packages again,
+# so that a misspelt or vanished package name, or a broken install line,
+# fails CI on a machine that already holds everything, not only on a fresh
+# one.
 #
 # Sendmail 8.17 for the end-to-end tests (SG_MTA=sendmail) is not installed:
 # it conflicts with postfix as a package. Its .debs are only downloaded
 # (apt-get download, into /var/cache/subguard-e2e/sendmail) by
 # tests/e2e/sendmail-prefix.sh, which the tests then unpack into a private
-# prefix; that step too does nothing when the files are already there.
+# prefix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,13 +37,23 @@ PACKAGES=(
     # the sanitizer and fuzzing build (clang, libFuzzer's runtime) and
     # valgrind (tests/fault/sanitizers.sh)
     clang libclang-rt-14-dev valgrind
+    # every shell file is checked (tests/lint/shellcheck.sh)
+    shellcheck
 )
 
-# sendmail_debs - make sure the Sendmail .debs are cached (quick when they are)
+# as_root CMD... - run CMD as root: directly when we are root, else via sudo
+# (an array, never an unquoted empty variable in front of the command).
+as_root=()
+if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null ||
+        { echo "deps.sh: run as root (or install sudo)" >&2; exit 1; }
+    as_root=(sudo)
+fi
+
+# sendmail_debs [--fetch] - make sure the Sendmail .debs are cached
+# (--fetch: download them even when they are)
 sendmail_debs() {
-    local sudo=
-    [[ $(id -u) == 0 ]] || sudo=sudo
-    $sudo bash tests/e2e/sendmail-prefix.sh --download ||
+    "${as_root[@]}" bash tests/e2e/sendmail-prefix.sh "${1:---download}" ||
         { echo "deps.sh: could not fetch Sendmail's packages" >&2; exit 1; }
 }
 
@@ -45,36 +62,47 @@ for p in "${PACKAGES[@]}"; do
     st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
     [[ $st == ii* ]] || missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then
+ci=0
+[[ ${CI:-} == true ]] && ci=1
+if ((${#missing[@]} == 0 && !ci)); then
     sendmail_debs
     echo "deps.sh: all ${#PACKAGES[@]} packages present"
     exit 0
 fi
-echo "deps.sh: installing ${missing[*]}"
-
-SUDO=
-if [[ $(id -u) != 0 ]]; then
-    command -v sudo >/dev/null || { echo "deps.sh: run as root (or install sudo)" >&2; exit 1; }
-    SUDO=sudo
+if ((${#missing[@]})); then
+    echo "deps.sh: installing ${missing[*]}"
+else
+    echo "deps.sh: CI=true: apt-get install over all ${#PACKAGES[@]} packages"
 fi
-export DEBIAN_FRONTEND=noninteractive
+
 echo "postfix postfix/main_mailer_type select No configuration" |
-    $SUDO debconf-set-selections
-$SUDO apt-get update -q
-$SUDO -E apt-get install -y -q --no-install-recommends \
+    "${as_root[@]}" debconf-set-selections
+"${as_root[@]}" apt-get update -q
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
     "${PACKAGES[@]}"
 
-# The packages' own services are not wanted: stop and disable them.
-for svc in postfix redis-server; do
-    if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
-        $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
-    else
-        $SUDO service "$svc" stop >/dev/null 2>&1 || true
-        if command -v update-rc.d >/dev/null; then
-            $SUDO update-rc.d "$svc" disable >/dev/null 2>&1 || true
-        fi
-    fi
+# Every package must now be installed: apt can succeed and still leave one
+# half-configured.
+for p in "${PACKAGES[@]}"; do
+    st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    [[ $st == ii* ]] || { echo "deps.sh: $p is not installed after apt-get ($st)" >&2; exit 1; }
 done
-sendmail_debs
+
+# The packages' own services are not wanted: stop and disable them (only
+# when this run installed them: under CI they may be the machine's own).
+if ((${#missing[@]})); then
+    for svc in postfix redis-server; do
+        if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+            "${as_root[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
+        else
+            "${as_root[@]}" service "$svc" stop >/dev/null 2>&1 || true
+            if command -v update-rc.d >/dev/null; then
+                "${as_root[@]}" update-rc.d "$svc" disable >/dev/null 2>&1 || true
+            fi
+        fi
+    done
+fi
+if ((ci)); then sendmail_debs --fetch; else sendmail_debs; fi
 echo "deps.sh: done"

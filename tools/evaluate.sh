@@ -17,8 +17,8 @@ days=${SG_EVAL_DAYS:-3}
 mkdir -p "$out"
 for run in "mixed 1 20000" "mixed 2 20000" "bulk-heavy 3 5000" \
     "attack-heavy 4 5000"; do
-    set -- $run
-    scenario=$1 seed=$2 users=$3 dir=$out/$1-$2
+    read -r scenario seed users <<<"$run"
+    dir=$out/$scenario-$seed
     mkdir -p "$dir"
     echo "== $scenario, seed $seed, $users logins, $days days"
     python3 "$src/tools/subguard-tracegen" --seed "$seed" --users "$users" \

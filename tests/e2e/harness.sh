@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/e2e/harness.sh - the end-to-end test world for subguard (bash library).
 #
 # Source it from a test (tests/e2e/t_*.sh) or a script:
@@ -257,11 +258,11 @@ sg__alive() {
 sg__world_pids() {
     local d=$1 f p exe me=$BASHPID
     {
-        for f in $(grep -lsxzF -e "SG_WORLD=$d" -e "MAIL_CONFIG=$d/pf" \
-            /proc/[0-9]*/environ 2>/dev/null); do
+        while IFS= read -r f; do
             p=${f#/proc/}
             echo "${p%/environ}"
-        done
+        done < <(grep -lsxzF -e "SG_WORLD=$d" -e "MAIL_CONFIG=$d/pf" \
+            /proc/[0-9]*/environ 2>/dev/null)
         if [[ -d $d/q ]]; then
             for p in /proc/[0-9]*; do
                 [[ $p/cwd -ef $d/q ]] || continue
@@ -743,7 +744,7 @@ sg_world_down() {
     sg_subguard_stop >/dev/null 2>&1 || true
     if [[ $SG_MTA == sendmail ]]; then sg__sendmail_stop; else sg__postfix_stop; fi
     for p in "$SG_DIR/sink.pid" "$SG_DIR/redis.pid.harness"; do
-        [[ -s $p ]] && kill -TERM "$(<"$p")" 2>/dev/null || true
+        if [[ -s $p ]]; then kill -TERM "$(<"$p")" 2>/dev/null || true; fi
     done
     sg__kill_world "$SG_DIR"
     # A bare "wait" would hang on any child that ignored TERM (a fresh
@@ -785,6 +786,7 @@ sg__on_exit() {
 # [subguard] or [redis] keys, use those two variables rather than TEXT: the
 # file must not repeat a section. Takes effect at sg_subguard_start or
 # sg_subguard_hup.
+# shellcheck disable=SC2120 # its arguments are optional: most callers pass none
 sg_subguard_conf() {
     cat >"$SG_DIR/subguard.conf" <<EOF
 # Written by tests/e2e/harness.sh for world $SG_DIR
@@ -810,6 +812,7 @@ EOF
 # to $SG_DIR/subguard.log), wait up to 10 s until its socket exists and user
 # postfix may connect to it. Sets SG_SUBGUARD_PID. Fails (with the log tail)
 # if subguard exits or the socket does not appear.
+# shellcheck disable=SC2120 # its arguments are optional: most callers pass none
 sg_subguard_start() {
     local bin=$SG_BUILD/subguard i rc
     [[ -x $bin ]] || sg_fail "no subguard binary at $bin (build first)"

@@ -5,6 +5,9 @@
 #   sendmail-prefix.sh             download if needed, unpack if needed,
 #                                  print the prefix directory on stdout
 #   sendmail-prefix.sh --download  only make sure the .debs are cached
+#   sendmail-prefix.sh --fetch     download the .debs even when cached (CI:
+#                                  a package that can no longer be had fails
+#                                  every run, not only on a fresh machine)
 #
 # Debian's sendmail-bin conflicts with postfix as an installed package (both
 # are the system MTA), but runs fine unpacked into a directory of its own:
@@ -46,7 +49,7 @@ have_debs() {
     done
 }
 
-if ! have_debs; then
+if [[ ${1:-} == --fetch ]] || ! have_debs; then
     echo "sendmail-prefix.sh: downloading ${PKGS[*]} into $DEBS" >&2
     # apt-get drops to user _apt for downloads when it can; a root-owned
     # cache directory only draws a warning, so download as root quietly.
@@ -58,7 +61,7 @@ if ! have_debs; then
     fi
     have_debs || die "apt-get download left packages missing in $DEBS"
 fi
-[[ ${1:-} == --download ]] && exit 0
+[[ ${1:-} == --download || ${1:-} == --fetch ]] && exit 0
 
 # One prefix per set of .debs: a new Debian point release gets a new prefix.
 chosen=()

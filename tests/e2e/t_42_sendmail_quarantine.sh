@@ -51,6 +51,7 @@ send() {
 # ids [ARGS] - the queue ids mailq ARGS lists, space-separated
 ids() { sg_mailq "$@" | sg__mailq_ids | sort | paste -sd' '; }
 # files QID - the queue files of QID (letters before the id), e.g. "df hf"
+# shellcheck disable=SC2012 # queue file names are letters and a queue id
 files() { (cd "$Q" && ls | sed -n "s/^\\([a-zA-Z]*\\)$1\$/\\1/p" | sort | paste -sd' '); }
 
 sg_redis hset "$quar" reason manual since "$(date +%s)" by support >/dev/null

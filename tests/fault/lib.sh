@@ -64,6 +64,7 @@ quarantine_recipients = 1000000/1d
 quarantine_rejected = 100000/1h'
 
 # fault_conf [TEXT] - subguard.conf with FAULT_TIERS (and TEXT after it)
+# shellcheck disable=SC2120 # its arguments are optional: most callers pass none
 fault_conf() {
     sg_subguard_conf "$FAULT_TIERS
 ${1:-}"
@@ -190,6 +191,7 @@ fault_note() {
 
 # fault_threads [PID] - the Threads: line of /proc/PID/status (default
 # subguard), 0 when gone. Safe in $(...).
+# shellcheck disable=SC2120 # its arguments are optional: most callers pass none
 fault_threads() {
     local p=${1:-$SG_SUBGUARD_PID} n
     n=$(awk '/^Threads:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || true
@@ -320,6 +322,7 @@ fault_stamped_count() {
 # subguard.log has its "redis back". The pool only notices recovery on a
 # call, so an outage that began as the load ended needs one: send a
 # message (as fl1) every 0.5 s until the counts agree (default 10 s).
+# shellcheck disable=SC2120 # its arguments are optional: most callers pass none
 fault_outages_ended() {
     local t=${1:-10} i
     for ((i = 0; i < t * 2; i++)); do

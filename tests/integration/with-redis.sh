@@ -28,6 +28,7 @@ sock=$dir/redis.sock
 # cleanup - stop redis (SIGTERM: no save points, so it just exits) and
 # remove the scratch directory, waiting for redis so that it does not
 # write into a directory that is being removed.
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	if [ -s "$dir/redis.pid" ]; then
 		pid=$(cat "$dir/redis.pid")
@@ -35,7 +36,7 @@ cleanup() {
 		i=0
 		# Redis removes its pid file on the way out; a zombie is
 		# still "alive" to kill -0 when nobody reaps it.
-		while [ -e "$dir/redis.pid" ] && [ $i -lt 50 ]; do
+		while [ -e "$dir/redis.pid" ] && [ "$i" -lt 50 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
@@ -45,6 +46,7 @@ cleanup() {
 }
 child=
 # stop - forward a signal to the command, then exit (cleanup runs on EXIT)
+# shellcheck disable=SC2317 # called by the signal traps
 stop() {
 	[ -n "$child" ] && kill -"$1" "$child" 2>/dev/null
 	exit "$2"

@@ -83,7 +83,7 @@ alive() {
 stop_pidfile() {
     local p
     p=$(cat "$1" 2>/dev/null) || return 0
-    alive "$p" && kill -TERM "$p" 2>/dev/null || true
+    if alive "$p"; then kill -TERM "$p" 2>/dev/null || true; fi
 }
 
 start() {
