@@ -37,6 +37,7 @@
 #include <libmilter/mfapi.h>
 
 #include "sg_milter.h"
+#include "sg_socket.h"
 
 #define DEF_CONFIG	"/etc/subguard/subguard.conf"
 
@@ -107,7 +108,11 @@ static const char *socket_path(const char *listen)
     return (0);
 }
 
-/* socket_access - give the unix socket the configured owner and mode */
+/*
+ * socket_access - give the unix socket the configured owner and mode,
+ * acting on the socket itself, never on whatever the path now names
+ * (its directory may be writable by the unprivileged user: sg_socket.h)
+ */
 static int socket_access(const struct sg_config *cfg)
 {
     const char *path = socket_path(cfg->listen);
@@ -115,6 +120,7 @@ static int socket_access(const struct sg_config *cfg)
     gid_t   gid = (gid_t) -1;
     struct passwd *pw;
     struct group *gr;
+    char    err[512];
 
     if (path == 0)
 	return (0);
@@ -122,12 +128,9 @@ static int socket_access(const struct sg_config *cfg)
 	uid = pw->pw_uid;
     if (cfg->socket_group[0] && (gr = getgrnam(cfg->socket_group)) != 0)
 	gid = gr->gr_gid;
-    if ((uid != (uid_t) -1 || gid != (gid_t) -1) && chown(path, uid, gid) < 0) {
-	sg_log(LOG_ERR, "chown %s: %s", path, strerror(errno));
-	return (-1);
-    }
-    if (chmod(path, cfg->socket_mode) < 0) {
-	sg_log(LOG_ERR, "chmod %s: %s", path, strerror(errno));
+    if (sg_socket_secure(path, uid, gid, cfg->socket_mode, err,
+			 sizeof(err)) < 0) {
+	sg_log(LOG_ERR, "listen socket: %s", err);
 	return (-1);
     }
     return (0);
@@ -166,6 +169,38 @@ static int drop_privileges(const struct sg_config *cfg)
     }
     if (setuid(0) == 0) {
 	sg_log(LOG_ERR, "could regain root after dropping it");
+	return (-1);
+    }
+    return (0);
+}
+
+/*
+ * open_listener - libmilter's socket, bound as root, then its owner and
+ * mode, then privileges dropped. Returns 0, or -1 (said on stderr).
+ */
+static int open_listener(const struct sg_config *cfg)
+{
+    mode_t  old_umask;
+    int     opened;
+
+    if (smfi_setconn((char *) cfg->listen) == MI_FAILURE
+	|| smfi_settimeout(cfg->milter_timeout) == MI_FAILURE
+	|| smfi_register(sg_milter_desc) == MI_FAILURE) {
+	fprintf(stderr, "subguard: cannot set up libmilter for %s\n",
+		cfg->listen);
+	return (-1);
+    }
+    /* Born private: nobody may connect before its owner and mode are set. */
+    old_umask = umask(077);
+    opened = smfi_opensocket(1);
+    umask(old_umask);
+    if (opened == MI_FAILURE) {
+	fprintf(stderr, "subguard: cannot listen on %s\n", cfg->listen);
+	return (-1);
+    }
+    if (socket_access(cfg) < 0 || drop_privileges(cfg) < 0) {
+	fprintf(stderr, "subguard: cannot set up socket or privileges: "
+		"see the log\n");
 	return (-1);
     }
     return (0);
@@ -327,22 +362,8 @@ int     main(int argc, char **argv)
     started = rt->cfg;
     sg_log_open(rt->cfg.syslog_facility, foreground);
 
-    if (smfi_setconn(rt->cfg.listen) == MI_FAILURE
-	|| smfi_settimeout(rt->cfg.milter_timeout) == MI_FAILURE
-	|| smfi_register(sg_milter_desc) == MI_FAILURE) {
-	fprintf(stderr, "subguard: cannot set up libmilter for %s\n",
-		rt->cfg.listen);
+    if (open_listener(&rt->cfg) < 0)
 	return (1);
-    }
-    if (smfi_opensocket(1) == MI_FAILURE) {
-	fprintf(stderr, "subguard: cannot listen on %s\n", rt->cfg.listen);
-	return (1);
-    }
-    if (socket_access(&rt->cfg) < 0 || drop_privileges(&rt->cfg) < 0) {
-	fprintf(stderr, "subguard: cannot set up socket or privileges: "
-		"see the log\n");
-	return (1);
-    }
     if (!foreground && daemonize() < 0) {
 	fprintf(stderr, "subguard: cannot detach: %s\n", strerror(errno));
 	return (1);
