@@ -18,12 +18,17 @@ ESMTPSA id 4F2A71C0E3 ..."), i.e. the id the submitting client saw in
 "250 2.0.0 Ok: queued as 4F2A71C0E3" (a bounce carries its own id); a
 message without one gets "seq-N". SENDER is "<>" for bounces (DSNs).
 
+If a directory FILE.d exists beside the log (a test makes it), each
+accepted message is also written there whole, as ID.N.eml (N counts from
+1; lines end in LF), for tests that read what was sent (tests/e2e/t_47_notify.sh).
+
 --ready FILE is created once the sink accepts connections. SIGTERM or SIGINT
 stops it. Must run under Debian's /usr/bin/python3 (it has aiosmtpd).
 """
 
 import argparse
 import email.parser
+import os
 import re
 import signal
 import sys
@@ -62,6 +67,11 @@ class Sink:
         lines = "".join("%s %s <%s>\n" % (ident, r, sender) for r in envelope.rcpt_tos)
         with open(self.logfile, "a") as f:
             f.write(lines)
+        store = self.logfile + ".d"
+        if os.path.isdir(store):
+            name = os.path.join(store, "%s.%d.eml" % (ident, self.seq))
+            with open(name, "wb") as f:
+                f.write(envelope.content.replace(b"\r\n", b"\n"))
         return "250 2.0.0 Ok: queued as %s" % ident
 
 
