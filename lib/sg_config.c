@@ -109,7 +109,8 @@ static const char *const sg_onerr_words[] = {"accept", "tempfail", 0};
 static const char *const sg_qact_words[] = {"hold", "reject", "tempfail", 0};
 static const char *const sg_case_words[] = {"lower", "keep", 0};
 static const char *const sg_encoding_words[] = {"auto", "xtext", "none", 0};
-static const char *const sg_facility_words[] = {
+/* The syslog facilities allowed; daemon/sg_log.c maps each to LOG_*. */
+const char *const sg_syslog_facilities[] = {
     "auth", "authpriv", "daemon", "mail", "user", "local0", "local1",
     "local2", "local3", "local4", "local5", "local6", "local7", 0,
 };
@@ -148,7 +149,7 @@ static const struct sg_param sg_params[] = {
     {"subguard", "milter_timeout", "2h", set_duration, FIELD(milter_timeout),
     0, 0},
     {"subguard", "syslog_facility", "mail", set_word, FIELD(syslog_facility),
-    sg_facility_words, 0},
+    sg_syslog_facilities, 0},
     {"subguard", "notify_command", "", set_abspath, FIELD(notify_command),
     0, 0},
     {"redis", "address", "127.0.0.1:6379", set_address, FIELD(redis_address),

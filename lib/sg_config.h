@@ -102,6 +102,12 @@ struct sg_config {
     struct sg_tier tiers[SG_MAX_TIERS];
 };
 
+/*
+ * sg_syslog_facilities - the names syslog_facility allows, null-terminated:
+ * the one list (lib/ has no syslog.h; sg_log_facility() gives the values)
+ */
+extern const char *const sg_syslog_facilities[];
+
 /* sg_config_init - fill in every default; the result is a valid config */
 extern void sg_config_init(struct sg_config *);
 
