@@ -139,3 +139,46 @@ const char *sg_format_duration(unsigned long seconds, char *buf, size_t len)
     snprintf(buf, len, "%lu%s", seconds / units[i].seconds, units[i].abbr);
     return (buf);
 }
+
+/* count_words - "1 minute", "3 minutes" */
+static const char *count_words(unsigned long n, const struct unit *u,
+			               char *buf, size_t len)
+{
+    snprintf(buf, len, "%lu %s%s", n, u->word, n == 1 ? "" : "s");
+    return (buf);
+}
+
+/* sg_window_words - 3600 -> "hour", 900 -> "15 minutes" (a limit's window) */
+const char *sg_window_words(unsigned long seconds, char *buf, size_t len)
+{
+    size_t  i;
+
+    /* "per hour", not "per 1 hour". */
+    for (i = 0; i < NUNITS; i++)
+	if (seconds == units[i].seconds)
+	    return (units[i].word);
+
+    /* Several weeks read better in days: "per 14 days". */
+    for (i = 1; seconds != 0 && seconds % units[i].seconds != 0; i++)
+	 /* void */ ;
+    if (seconds == 0)
+	i = NUNITS - 1;
+    return (count_words(seconds / units[i].seconds, units + i, buf, len));
+}
+
+/* sg_human_duration - 125 -> "3 minutes" (rounded up), for texts */
+const char *sg_human_duration(unsigned long seconds, char *buf, size_t len)
+{
+    const struct unit *u;
+    unsigned long n;
+
+    /* Up to 90 minutes in minutes, up to 36 hours in hours, then days. */
+    if (seconds <= 90 * 60)
+	u = units + 3;
+    else if (seconds <= 36 * 3600)
+	u = units + 2;
+    else
+	u = units + 1;
+    n = seconds / u->seconds + (seconds % u->seconds != 0);
+    return (count_words(n ? n : 1, u, buf, len));
+}

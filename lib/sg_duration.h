@@ -39,4 +39,12 @@ extern int sg_parse_msec(const char *text, unsigned long *msec);
 extern const char *sg_format_duration(unsigned long seconds, char *buf,
 				              size_t len);
 
+/* sg_window_words - 3600 -> "hour", 900 -> "15 minutes" (a limit's window) */
+extern const char *sg_window_words(unsigned long seconds, char *buf,
+				           size_t len);
+
+/* sg_human_duration - 125 -> "3 minutes" (rounded up), for texts */
+extern const char *sg_human_duration(unsigned long seconds, char *buf,
+				             size_t len);
+
 #endif
