@@ -223,7 +223,7 @@ static int continuation(struct parse *p, const char *more)
     const char *field;
     char    joined[SG_TEXT_MAX + SG_LINE_BUF];
 
-    if (sp == 0 || !sp->multiline)
+    if (sp == 0 || !(sp->flags & SG_PARAM_MULTILINE))
 	return (fail_at(p, p->lineno, "indented line continues \"%s\", but "
 			"only [text] values may go on over several lines",
 			p->last_name));
@@ -290,7 +290,7 @@ static int param(struct parse *p, const char *name, const char *value,
     p->last = sp;
 
     /* Reply texts are prose: a " ;" in them is text, not a comment. */
-    return (set_param(p, sp, sp->multiline ? raw : value));
+    return (set_param(p, sp, sp->flags & SG_PARAM_MULTILINE ? raw : value));
 }
 
 /* separator - the first "=", ":" or " ;" comment of a line, or its end */
@@ -361,7 +361,8 @@ static void finish(struct parse *p)
     /* A reply text may start on the line after its name, but not stay empty. */
     for (i = 0; !p->failed && i < sg_nparams; i++) {
 	sp = sg_params + i;
-	if (sp->multiline && *((char *) p->cfg + sp->offset) == 0)
+	if ((sp->flags & SG_PARAM_MULTILINE)
+	    && *((char *) p->cfg + sp->offset) == 0)
 	    fail_at(p, p->lines[i], "%s must not be empty", sp->name);
     }
 

@@ -34,8 +34,11 @@ struct sg_param {
     size_t  offset;			/* field in struct sg_config */
     size_t  size;
     const char *const *words;		/* allowed words, in enum order */
-    int     multiline;			/* may go on over indented lines */
+    int     flags;			/* SG_PARAM_* */
 };
+
+#define SG_PARAM_MULTILINE 1		/* may go on over indented lines */
+#define SG_PARAM_MSEC	2		/* set_duration: milliseconds */
 
 /* sg_config_param.c */
 extern const struct sg_param sg_params[];

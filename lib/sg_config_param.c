@@ -60,8 +60,6 @@ static int set_count(const struct sg_param *, void *, const char *,
 		             char *, size_t);
 static int set_duration(const struct sg_param *, void *, const char *,
 			        char *, size_t);
-static int set_msec(const struct sg_param *, void *, const char *,
-		            char *, size_t);
 static int set_address(const struct sg_param *, void *, const char *,
 		               char *, size_t);
 static int set_abspath(const struct sg_param *, void *, const char *,
@@ -125,24 +123,25 @@ const struct sg_param sg_params[] = {
     {"redis", "password_file", "", set_abspath, FIELD(redis_password_file),
     0, 0},
     {"redis", "database", "0", set_database, FIELD(redis_db), 0, 0},
-    {"redis", "timeout", "100ms", set_msec, FIELD(redis_timeout_ms), 0, 0},
-    {"redis", "connect_timeout", "100ms", set_msec,
-    FIELD(redis_connect_timeout_ms), 0, 0},
+    {"redis", "timeout", "100ms", set_duration, FIELD(redis_timeout_ms), 0,
+    SG_PARAM_MSEC},
+    {"redis", "connect_timeout", "100ms", set_duration,
+    FIELD(redis_connect_timeout_ms), 0, SG_PARAM_MSEC},
     {"text", "recipients", "You have reached your limit of %{limit} "
 	"recipients per %{window}. Please try again in %{retry}.",
-    set_text, FIELD(text_recipients), 0, 1},
+    set_text, FIELD(text_recipients), 0, SG_PARAM_MULTILINE},
     {"text", "messages", "You have reached your limit of %{limit} "
 	"messages per %{window}. Please try again in %{retry}.",
-    set_text, FIELD(text_messages), 0, 1},
+    set_text, FIELD(text_messages), 0, SG_PARAM_MULTILINE},
     {"text", "quarantine", "Your account %{login} appears to be sending "
 	"mail it should not\n(for example because a password was stolen "
 	"or a computer is infected),\nso its outgoing mail is on hold. "
 	"Please contact %{support}.",
-    set_text, FIELD(text_quarantine), 0, 1},
+    set_text, FIELD(text_quarantine), 0, SG_PARAM_MULTILINE},
     {"text", "redis_error", "Temporary local problem, please try again later.",
-    set_text, FIELD(text_redis_error), 0, 1},
+    set_text, FIELD(text_redis_error), 0, SG_PARAM_MULTILINE},
     {"text", "support", "your provider's support desk",
-    set_text, FIELD(support_contact), 0, 1},
+    set_text, FIELD(support_contact), 0, SG_PARAM_MULTILINE},
 };
 
 const size_t sg_nparams = sizeof(sg_params) / sizeof(sg_params[0]);
@@ -398,35 +397,20 @@ static int set_count(const struct sg_param *sp, void *field,
     return (0);
 }
 
-/* set_duration - seconds, more than zero */
+/* set_duration - seconds (milliseconds in a SG_PARAM_MSEC row), above 0 */
 static int set_duration(const struct sg_param *sp, void *field,
 			        const char *value, char *why, size_t len)
 {
+    int     msec = (sp->flags & SG_PARAM_MSEC) != 0;
     unsigned long v;
     char    q[SG_QUOTE_MAX];
 
-    if (sg_parse_duration(value, &v) < 0)
-	return (sg_conf_why(why, len, "%s: bad duration \"%s\" (like 30s, 15m, "
-		       "6d; at most 3650d)", sp->name,
-		       sg_conf_quote(q, sizeof(q), value)));
-    if (v == 0)
-	return (sg_conf_why(why, len, "%s must be more than 0", sp->name));
-    memcpy(field, &v, sizeof(v));
-    return (0);
-}
-
-/* set_msec - milliseconds, with a unit, more than zero */
-static int set_msec(const struct sg_param *sp, void *field, const char *value,
-		            char *why, size_t len)
-{
-    unsigned long v;
-    char    q[SG_QUOTE_MAX];
-
-    /* A bare "100" could be seconds or milliseconds: make the file say. */
-    if (sg_parse_msec(value, &v) < 0)
-	return (sg_conf_why(why, len, "%s: bad duration \"%s\" (a number and a "
-		       "unit, like 100ms or 2s)", sp->name,
-		       sg_conf_quote(q, sizeof(q), value)));
+    /* A bare "100" could be seconds or milliseconds: a time in ms says. */
+    if ((msec ? sg_parse_msec(value, &v) : sg_parse_duration(value, &v)) < 0)
+	return (sg_conf_why(why, len, "%s: bad duration \"%s\" (%s)", sp->name,
+			    sg_conf_quote(q, sizeof(q), value), msec ?
+			    "a number and a unit, like 100ms or 2s" :
+			    "like 30s, 15m, 6d; at most 3650d"));
     if (v == 0)
 	return (sg_conf_why(why, len, "%s must be more than 0", sp->name));
     memcpy(field, &v, sizeof(v));
