@@ -85,7 +85,8 @@ const char *const sg_syslog_facilities[] = {
 		 sizeof(((struct sg_config *) 0)->f)
 
  /*
-  * The one table of parameters: section, name, default, checker, field.
+  * The one table of parameters: section, name, default, checker, field,
+  * allowed words, flags.
   * contrib/subguard.conf and subguard.conf(5) must say the same.
   */
 const struct sg_param sg_params[] = {
