@@ -27,7 +27,7 @@
  *	stop ends the wait; the position then stays before that line.
  *
  *	The configuration, the Redis pool and the engine are built exactly
- *	as the daemon builds them (sg_runtime_build() in milter/).
+ *	as the daemon builds them (sg_runtime_build() in daemon/).
  *
  *	Signals: SIGTERM and SIGINT save the position and exit 0; SIGHUP
  *	makes the follower switch to whatever file the name names now.
@@ -46,8 +46,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sg_milter.h"
 #include "sg_follow.h"
+#include "sg_log.h"
+#include "sg_notify.h"
+#include "sg_runtime.h"
 #include "sg_logparse.h"
 
 #define DEF_CONFIG	"/etc/subguard/subguard.conf"

@@ -4,9 +4,10 @@
  * SUMMARY
  *	subguard configuration: parameters, defaults, tiers
  * DESCRIPTION
- *	The configuration is an INI file (parsed with inih). Every parameter,
- *	its default and its section are in the table in sg_config.c; the man
- *	page subguard.conf(5) is the reference for postmasters.
+ *	The configuration is an INI-style file, read by sg_config.c. Every
+ *	parameter, its default and its section are in the table in
+ *	sg_config_param.c, the tier keys in sg_config_tier.c; the man page
+ *	subguard.conf(5) is the reference for postmasters.
  *
  *	A loaded configuration is immutable: the daemon builds a new one on
  *	SIGHUP and swaps it in only when it loaded without error.
@@ -18,6 +19,8 @@
 #define SG_CONFIG_H
 
 #include <stddef.h>
+
+#include "sg_duration.h"
 
 #define SG_MAX_WINDOWS	8	/* windows per limit list */
 #define SG_MAX_TIERS	32
@@ -53,7 +56,7 @@ struct sg_tier {
     struct sg_windows q_failed;		/* quarantine on all failed rcpts */
     /*
      * The failure test (0 normal_failure: off); see subguard.conf(5).
-     * sg_config.c fills these four in this order: keep them together.
+     * sg_config_tier.c names these four as tier keys.
      */
     double  normal_failure;		/* failure ratio of a normal sender */
     double  spam_failure;		/* failure ratio of a spam run */
@@ -102,6 +105,12 @@ struct sg_config {
     struct sg_tier tiers[SG_MAX_TIERS];
 };
 
+/*
+ * sg_syslog_facilities - the names syslog_facility allows, null-terminated:
+ * the one list (lib/ has no syslog.h; sg_log_facility() gives the values)
+ */
+extern const char *const sg_syslog_facilities[];
+
 /* sg_config_init - fill in every default; the result is a valid config */
 extern void sg_config_init(struct sg_config *);
 
@@ -117,15 +126,8 @@ extern int sg_config_parse_string(const char *name, const char *text,
 extern const struct sg_tier *sg_config_tier(const struct sg_config *,
 					    const char *name);
 
-/* sg_parse_duration - "90", "90s", "15m", "1h", "1d", "1w" to seconds */
-extern int sg_parse_duration(const char *text, unsigned long *seconds);
-
 /* sg_parse_windows - "100/1m, 1000/1h" */
 extern int sg_parse_windows(const char *text, struct sg_windows *,
 			    char *err, size_t errlen);
-
-/* sg_format_duration - 3600 -> "1h", 90 -> "90s" */
-extern const char *sg_format_duration(unsigned long seconds, char *buf,
-				      size_t len);
 
 #endif

@@ -567,46 +567,6 @@ int     sg_engine_feed_position(const struct sg_engine *e,
     return (0);
 }
 
-/* sg_human_duration - seconds in words, rounded up, at least a minute */
-const char *sg_human_duration(unsigned long secs, char *buf, size_t len)
-{
-    unsigned long n;
-    const char *unit;
-
-    if (secs <= 90 * 60)
-	n = (secs + 59) / 60, unit = "minute";
-    else if (secs <= 36 * 3600)
-	n = (secs + 3599) / 3600, unit = "hour";
-    else
-	n = (secs + 86399) / 86400, unit = "day";
-    if (n == 0)
-	n = 1;
-    snprintf(buf, len, "%lu %s%s", n, unit, n == 1 ? "" : "s");
-    return (buf);
-}
-
-/* window_words - 3600 -> "hour", 900 -> "15 minutes" */
-static const char *window_words(unsigned long secs, char *buf, size_t len)
-{
-    if (secs == 60)
-	return ("minute");
-    if (secs == 3600)
-	return ("hour");
-    if (secs == 86400)
-	return ("day");
-    if (secs == 604800)
-	return ("week");
-    if (secs % 86400 == 0)
-	snprintf(buf, len, "%lu days", secs / 86400);
-    else if (secs % 3600 == 0)
-	snprintf(buf, len, "%lu hours", secs / 3600);
-    else if (secs % 60 == 0)
-	snprintf(buf, len, "%lu minutes", secs / 60);
-    else
-	snprintf(buf, len, "%lu seconds", secs);
-    return (buf);
-}
-
 /* sg_engine_text - fill in a configured text */
 char   *sg_engine_text(const struct sg_engine *e, const struct sg_msg *m,
 		               enum sg_action act, char *buf, size_t len)
@@ -637,7 +597,7 @@ char   *sg_engine_text(const struct sg_engine *e, const struct sg_msg *m,
 	    if (IS("limit"))
 		val = limit;
 	    else if (IS("window"))
-		val = window_words(secs, wbuf, sizeof(wbuf));
+		val = sg_window_words(secs, wbuf, sizeof(wbuf));
 	    else if (IS("retry"))
 		val = sg_human_duration(retry, rbuf, sizeof(rbuf));
 	    else if (IS("login"))

@@ -31,6 +31,7 @@
 #define SG_ENGINE_H
 
 #include "sg_config.h"
+#include "sg_duration.h"
 #include "sg_login.h"
 #include "sg_store.h"
 
@@ -204,9 +205,5 @@ extern int sg_engine_feed_position(const struct sg_engine *,
 
 /* sg_detection_numbers - lf, ls, upper, lower of a tier's test */
 extern void sg_detection_numbers(const struct sg_tier *, double d[4]);
-
-/* sg_human_duration - 125 -> "3 minutes" (rounded up), for texts */
-extern const char *sg_human_duration(unsigned long secs, char *buf,
-				             size_t len);
 
 #endif

@@ -46,6 +46,14 @@ static int milter_status;
 static int milter_done;			/* smfi_main returned (atomic) */
 static int sig_pipe[2];			/* signal handler -> main loop */
 
+/* What the command line asks for. */
+struct options {
+    const char *path;			/* configuration file */
+    const char *keys_for;		/* -k LOGIN */
+    int     check;			/* -t */
+    int     foreground;			/* -f */
+};
+
 /* on_signal - hand a signal to the main loop; async-signal-safe */
 static void on_signal(int sig)
 {
@@ -174,38 +182,6 @@ static int drop_privileges(const struct sg_config *cfg)
     return (0);
 }
 
-/*
- * open_listener - libmilter's socket, bound as root, then its owner and
- * mode, then privileges dropped. Returns 0, or -1 (said on stderr).
- */
-static int open_listener(const struct sg_config *cfg)
-{
-    mode_t  old_umask;
-    int     opened;
-
-    if (smfi_setconn((char *) cfg->listen) == MI_FAILURE
-	|| smfi_settimeout(cfg->milter_timeout) == MI_FAILURE
-	|| smfi_register(sg_milter_desc) == MI_FAILURE) {
-	fprintf(stderr, "subguard: cannot set up libmilter for %s\n",
-		cfg->listen);
-	return (-1);
-    }
-    /* Born private: nobody may connect before its owner and mode are set. */
-    old_umask = umask(077);
-    opened = smfi_opensocket(1);
-    umask(old_umask);
-    if (opened == MI_FAILURE) {
-	fprintf(stderr, "subguard: cannot listen on %s\n", cfg->listen);
-	return (-1);
-    }
-    if (socket_access(cfg) < 0 || drop_privileges(cfg) < 0) {
-	fprintf(stderr, "subguard: cannot set up socket or privileges: "
-		"see the log\n");
-	return (-1);
-    }
-    return (0);
-}
-
 /* daemonize - detach from the terminal */
 static int daemonize(void)
 {
@@ -302,73 +278,76 @@ static void reload(const char *path, const struct sg_config *started)
 	   rt->cfg.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce");
 }
 
-int     main(int argc, char **argv)
+/* options - the command line; exits on a bad one */
+static void options(int argc, char **argv, struct options *o)
 {
-    const char *path = DEF_CONFIG, *keys_for = 0;
-    int     check = 0, foreground = 0, ch, sig;
-    struct sg_runtime *rt;
-    struct sg_config started;
-    char    err[1024];
-    sigset_t set;
-    struct sigaction sa;
-    pthread_t tid;
+    int     ch;
 
-    /* Before the Redis pool is made: it then needs not guard each write. */
-    signal(SIGPIPE, SIG_IGN);
+    memset(o, 0, sizeof(*o));
+    o->path = DEF_CONFIG;
     while ((ch = getopt(argc, argv, "c:fk:tV")) != -1) {
 	switch (ch) {
 	case 'c':
-	    path = optarg;
+	    o->path = optarg;
 	    break;
 	case 'f':
-	    foreground = 1;
+	    o->foreground = 1;
 	    break;
 	case 'k':
-	    keys_for = optarg;
+	    o->keys_for = optarg;
 	    break;
 	case 't':
-	    check = 1;
+	    o->check = 1;
 	    break;
 	case 'V':
 	    printf("subguard %s\n", SG_VERSION);
-	    return (0);
+	    exit(0);
 	default:
 	    usage();
 	}
     }
     if (optind != argc)
 	usage();
+}
 
-    /*
-     * Everything that can be wrong with the configuration is found here,
-     * before the process detaches, and said on standard error.
-     */
-    if (sg_runtime_build(path, &rt, err, sizeof(err)) < 0) {
-	fprintf(stderr, "subguard: %s\n", err);
-	return (1);
-    }
-    if (keys_for) {
-	ch = print_keys(&rt->cfg, keys_for);
-	sg_runtime_release(rt);
-	return (ch);
-    }
-    if (check) {
-	printf("subguard: %s: configuration is valid (%d tiers, mode %s)\n",
-	       path, rt->cfg.ntiers,
-	       rt->cfg.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce");
-	sg_runtime_release(rt);
-	return (0);
-    }
-    started = rt->cfg;
-    sg_log_open(rt->cfg.syslog_facility, foreground);
+/* open_milter - libmilter set up, socket open, privileges dropped */
+static int open_milter(const struct sg_config *cfg, int foreground)
+{
+    mode_t  old_umask;
+    int     opened;
 
-    if (open_listener(&rt->cfg) < 0)
-	return (1);
+    if (smfi_setconn((char *) cfg->listen) == MI_FAILURE
+	|| smfi_settimeout(cfg->milter_timeout) == MI_FAILURE
+	|| smfi_register(sg_milter_desc) == MI_FAILURE) {
+	fprintf(stderr, "subguard: cannot set up libmilter for %s\n",
+		cfg->listen);
+	return (-1);
+    }
+    /* Born private: nobody may connect before its owner and mode are set. */
+    old_umask = umask(077);
+    opened = smfi_opensocket(1);
+    umask(old_umask);
+    if (opened == MI_FAILURE) {
+	fprintf(stderr, "subguard: cannot listen on %s\n", cfg->listen);
+	return (-1);
+    }
+    if (socket_access(cfg) < 0 || drop_privileges(cfg) < 0) {
+	fprintf(stderr, "subguard: cannot set up socket or privileges: "
+		"see the log\n");
+	return (-1);
+    }
     if (!foreground && daemonize() < 0) {
 	fprintf(stderr, "subguard: cannot detach: %s\n", strerror(errno));
-	return (1);
+	return (-1);
     }
-    sg_runtime_install(rt);
+    return (0);
+}
+
+/* start_milter - signals to the main thread alone, libmilter on its own */
+static int start_milter(pthread_t *tid)
+{
+    struct sigaction sa;
+    sigset_t set;
 
     /*
      * Block the signals in every thread, libmilter's included; then the
@@ -387,7 +366,7 @@ int     main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, 0);
     if (pipe(sig_pipe) < 0) {
 	sg_log(LOG_ERR, "pipe: %s", strerror(errno));
-	return (1);
+	return (-1);
     }
     main_thread = pthread_self();
 
@@ -399,9 +378,9 @@ int     main(int argc, char **argv)
     sa.sa_handler = on_nudge;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, 0);
-    if (pthread_create(&tid, 0, milter_thread, 0) != 0) {
+    if (pthread_create(tid, 0, milter_thread, 0) != 0) {
 	sg_log(LOG_ERR, "cannot start the milter thread");
-	return (1);
+	return (-1);
     }
     /*
      * SA_NODEFER and an empty mask: the main thread must not block these
@@ -417,29 +396,79 @@ int     main(int argc, char **argv)
     sigaction(SIGINT, &sa, 0);
     sigaction(SIGUSR2, &sa, 0);
     pthread_sigmask(SIG_UNBLOCK, &set, 0);
-    sg_log(LOG_NOTICE, "subguard %s started on %s: %d tiers, mode=%s, "
-	   "redis=%s", SG_VERSION, started.listen, started.ntiers,
-	   started.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce",
-	   started.redis_address);
-    for (;;) {
-	unsigned char b;
-	ssize_t n = read(sig_pipe[0], &b, 1);
+    return (0);
+}
 
+/* serve - take signals until the milter is to stop, or stopped itself */
+static void serve(const char *path, const struct sg_config *started,
+		          pthread_t tid)
+{
+    unsigned char b;
+    ssize_t n;
+
+    for (;;) {
+	n = read(sig_pipe[0], &b, 1);
 	if (n < 0 && errno == EINTR)
 	    continue;
 	if (n <= 0)
 	    break;
-	sig = b;
-	if (sig == SIGHUP) {
-	    reload(path, &started);
+	if (b == SIGHUP) {
+	    reload(path, started);
 	    continue;
 	}
-	if (sig == SIGUSR2)
+	if (b == SIGUSR2)
 	    break;				/* smfi_main returned by itself */
-	sg_log(LOG_NOTICE, "stopping on signal %d", sig);
+	sg_log(LOG_NOTICE, "stopping on signal %d", b);
 	stop_milter(tid);
 	break;
     }
+}
+
+int     main(int argc, char **argv)
+{
+    struct options o;
+    struct sg_runtime *rt;
+    struct sg_config started;
+    char    err[1024];
+    pthread_t tid;
+    int     rc;
+
+    /* Before the Redis pool is made: it then needs not guard each write. */
+    signal(SIGPIPE, SIG_IGN);
+    options(argc, argv, &o);
+
+    /*
+     * Everything that can be wrong with the configuration is found here,
+     * before the process detaches, and said on standard error.
+     */
+    if (sg_runtime_build(o.path, &rt, err, sizeof(err)) < 0) {
+	fprintf(stderr, "subguard: %s\n", err);
+	return (1);
+    }
+    if (o.keys_for) {
+	rc = print_keys(&rt->cfg, o.keys_for);
+	sg_runtime_release(rt);
+	return (rc);
+    }
+    if (o.check) {
+	printf("subguard: %s: configuration is valid (%d tiers, mode %s)\n",
+	       o.path, rt->cfg.ntiers,
+	       rt->cfg.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce");
+	sg_runtime_release(rt);
+	return (0);
+    }
+    started = rt->cfg;
+    sg_log_open(rt->cfg.syslog_facility, o.foreground);
+    if (open_milter(&rt->cfg, o.foreground) < 0)
+	return (1);
+    sg_runtime_install(rt);
+    if (start_milter(&tid) < 0)
+	return (1);
+    sg_log(LOG_NOTICE, "subguard %s started on %s: %d tiers, mode=%s, "
+	   "redis=%s", SG_VERSION, started.listen, started.ntiers,
+	   started.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce",
+	   started.redis_address);
+    serve(o.path, &started, tid);
     pthread_join(tid, 0);
     sg_commitq_stop();				/* send commits still queued */
     if (socket_path(started.listen))

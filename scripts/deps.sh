@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
     # build
     build-essential cmake pkg-config
-    libmilter-dev libhiredis-dev libinih-dev libssl-dev libsasl2-dev
+    libmilter-dev libhiredis-dev libssl-dev libsasl2-dev
     libjson-c-dev
     libcmocka-dev
     # integration and end-to-end tests

@@ -5,44 +5,51 @@
  *	syslog, and standard error in the foreground
  * DESCRIPTION
  *	Every decision is one line of key=value pairs; see sg_milter.c.
+ *	Shared by the milter and the log feed.
  *	In the foreground (-f) each line also goes to standard error, so a
  *	test or a postmaster at a terminal sees it without a syslog daemon.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
+
+#define SYSLOG_NAMES			/* facilitynames[]: in this file only */
 #include <syslog.h>
 
-#include "sg_milter.h"
+#include "sg_config.h"
+#include "sg_log.h"
+#include "sg_login.h"
 
 static int log_stderr;
 
-/* facility - syslog facility by name; mail if unknown (checked by -t) */
-static int facility(const char *name)
+/* sg_log_facility - LOG_* value of a facility name, or -1 */
+int     sg_log_facility(const char *name)
 {
-    static const struct {
-	const char *name;
-	int     code;
-    }       tab[] = {
-	{"mail", LOG_MAIL}, {"daemon", LOG_DAEMON}, {"user", LOG_USER},
-	{"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
-	{"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
-	{"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
-	{"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
-    };
-    size_t  i;
+    const char *const *np;
+    const CODE *cp;
 
-    for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-	if (strcasecmp(name, tab[i].name) == 0)
-	    return (tab[i].code);
-    return (LOG_MAIL);
+    /*
+     * The names subguard allows are lib/'s one list (the configuration
+     * checks against it); their values are the C library's own table.
+     */
+    for (np = sg_syslog_facilities; *np; np++)
+	if (name != 0 && strcmp(*np, name) == 0)
+	    break;
+    if (*np == 0)
+	return (-1);
+    for (cp = facilitynames; cp->c_name; cp++)
+	if (strcmp(cp->c_name, name) == 0)
+	    return (cp->c_val);
+    return (-1);
 }
 
-/* sg_log_open - start logging */
-void    sg_log_open(const char *fac, int to_stderr)
+/* sg_log_open - start logging; mail if the name is unknown (checked by -t) */
+void    sg_log_open(const char *name, int to_stderr)
 {
+    int     fac = sg_log_facility(name);
+
     log_stderr = to_stderr;
-    openlog("subguard", LOG_PID | LOG_NDELAY, facility(fac));
+    openlog("subguard", LOG_PID | LOG_NDELAY, fac < 0 ? LOG_MAIL : fac);
 }
 
 /* sg_log - one line at a syslog level */

@@ -33,7 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sg_milter.h"
+#include "sg_config.h"
+#include "sg_log.h"
+#include "sg_notify.h"
 
 #define SG_NOTIFY_QUEUE		64
 #define SG_NOTIFY_TIMEOUT	30

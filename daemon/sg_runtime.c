@@ -4,7 +4,7 @@
  * SUMMARY
  *	the loaded configuration and what is built from it
  * DESCRIPTION
- *	See sg_milter.h. sg_runtime_build() does all the work that can fail
+ *	See sg_runtime.h. sg_runtime_build() does all the work that can fail
  *	(parse, check users, read the Redis password, make the pool) before
  *	anything changes, so a bad file on SIGHUP leaves the running
  *	configuration alone.
@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "sg_milter.h"
+#include "sg_log.h"
+#include "sg_runtime.h"
 
 static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sg_runtime *rt_current;
@@ -29,12 +29,6 @@ static struct sg_runtime *rt_current;
 int     sg_config_check_system(const struct sg_config *cfg, char *err,
 			               size_t errlen)
 {
-    static const char *const fac[] = {
-	"mail", "daemon", "user", "local0", "local1", "local2", "local3",
-	"local4", "local5", "local6", "local7", 0,
-    };
-    const char *const *fp;
-
     if (cfg->user[0] && getpwnam(cfg->user) == 0) {
 	snprintf(err, errlen, "%s: user \"%s\" does not exist", cfg->path,
 		 cfg->user);
@@ -63,10 +57,7 @@ int     sg_config_check_system(const struct sg_config *cfg, char *err,
 		 "inet:port@host", cfg->path, cfg->listen);
 	return (-1);
     }
-    for (fp = fac; *fp; fp++)
-	if (strcasecmp(*fp, cfg->syslog_facility) == 0)
-	    break;
-    if (*fp == 0) {
+    if (sg_log_facility(cfg->syslog_facility) < 0) {
 	snprintf(err, errlen, "%s: unknown syslog_facility \"%s\"", cfg->path,
 		 cfg->syslog_facility);
 	return (-1);
