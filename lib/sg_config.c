@@ -36,6 +36,7 @@
 #include <ini.h>
 
 #include "sg_config.h"
+#include "sg_logparse.h"
 
  /*
   * Durations stop at ten years: nothing subguard times lasts longer, and
@@ -103,12 +104,17 @@ static int set_database(const struct sg_param *, void *, const char *,
 			        char *, size_t);
 static int set_text(const struct sg_param *, void *, const char *,
 		            char *, size_t);
+static int set_lognames(const struct sg_param *, void *, const char *,
+			        char *, size_t);
 
 static const char *const sg_mode_words[] = {"enforce", "dry-run", 0};
 static const char *const sg_onerr_words[] = {"accept", "tempfail", 0};
 static const char *const sg_qact_words[] = {"hold", "reject", "tempfail", 0};
 static const char *const sg_case_words[] = {"lower", "keep", 0};
 static const char *const sg_encoding_words[] = {"auto", "xtext", "none", 0};
+static const char *const sg_logformat_words[] = {
+    "syslog", "rfc5424", "journal-json", 0,
+};
 static const char *const sg_facility_words[] = {
     "auth", "authpriv", "daemon", "mail", "user", "local0", "local1",
     "local2", "local3", "local4", "local5", "local6", "local7", 0,
@@ -159,6 +165,10 @@ static const struct sg_param sg_params[] = {
     {"redis", "timeout", "100ms", set_msec, FIELD(redis_timeout_ms), 0, 0},
     {"redis", "connect_timeout", "100ms", set_msec,
     FIELD(redis_connect_timeout_ms), 0, 0},
+    {"feed", "log_format", "syslog", set_word, FIELD(log_format),
+    sg_logformat_words, 0},
+    {"feed", "postfix_syslog_name", "postfix", set_lognames,
+    FIELD(postfix_syslog_name), 0, 0},
     {"text", "recipients", "You have reached your limit of %{limit} "
 	"recipients per %{window}. Please try again in %{retry}.",
     set_text, FIELD(text_recipients), 0, 1},
@@ -869,6 +879,18 @@ static int set_database(const struct sg_param *sp, void *field,
     return (0);
 }
 
+/* set_lognames - Postfix syslog_name list, checked as subguard-feed reads it */
+static int set_lognames(const struct sg_param *sp, void *field,
+			        const char *value, char *why, size_t len)
+{
+    struct sg_logsource src;
+    char    buf[200];
+
+    if (sg_logsource_init(&src, "syslog", value, buf, sizeof(buf)) < 0)
+	return (sg_why(why, len, "%s: %s", sp->name, buf));
+    return (sg_copy(sp, field, value, why, len));
+}
+
 /* set_text - a reply text: SMTP-safe characters and known placeholders */
 static int set_text(const struct sg_param *sp, void *field, const char *value,
 		            char *why, size_t len)
@@ -994,7 +1016,7 @@ static int sg_section(struct sg_parse *p, char *line)
     p->tier = 0;
     p->last = 0;
     if (strcmp(inner, "subguard") == 0 || strcmp(inner, "redis") == 0
-	|| strcmp(inner, "text") == 0) {
+	|| strcmp(inner, "text") == 0 || strcmp(inner, "feed") == 0) {
 	p->sec = SG_SEC_PARAMS;
 	snprintf(p->secname, sizeof(p->secname), "%s", inner);
 	return (1);
