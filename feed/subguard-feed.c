@@ -4,11 +4,12 @@
  * SUMMARY
  *	delivery outcomes from the MTA's log into subguard's Redis
  * SYNOPSIS
- *	subguard-feed [-f] [-o] [-V] [-c FILE] [-n NAME] LOGFILE|-
+ *	subguard-feed [-f] [-o] [-V] [-c FILE] [-F FORMAT] [-n NAME] LOGFILE|-
  * DESCRIPTION
  *	See subguard-feed(8). Bounces only show in the MTA's delivery log;
- *	this program follows that log (sg_follow), parses each line
- *	(sg_logparse) and hands each final failure to the engine
+ *	this program follows that log (sg_follow), parses each line in the
+ *	one format it is told ([feed] log_format, or -F; sg_logparse) and
+ *	hands each final failure to the engine
  *	(sg_engine_outcome), which finds the login from the queue id that
  *	the milter recorded and counts it, quarantining the account when the
  *	failures say it is compromised.
@@ -78,17 +79,22 @@ struct feed {
     double  save_complained;	/* last "cannot save" said */
     unsigned long bad_reported;	/* bad lines already reported */
     double  bad_report_at;
+    struct sg_logsource src;	/* the log's format, whose lines count */
+    unsigned long foreign_reported;	/* lines not of the format, reported */
+    double  foreign_report_at;
     /* Totals, for the summary. */
-    unsigned long lines, ignored, delivered, deferred, bad;
+    unsigned long lines, ignored, delivered, deferred, bad, foreign;
     unsigned long outcomes, counted, unknown, quarantined;
 };
 
 /* usage - how to call */
 static void usage(void)
 {
-    fprintf(stderr, "usage: subguard-feed [-f] [-o] [-V] [-c FILE] [-n NAME] "
-	    "LOGFILE|-\n"
+    fprintf(stderr, "usage: subguard-feed [-f] [-o] [-V] [-c FILE] "
+	    "[-F FORMAT] [-n NAME] LOGFILE|-\n"
 	    "  -c FILE   configuration (default " DEF_CONFIG ")\n"
+	    "  -F FORMAT the log's format: syslog, rfc5424 or journal-json\n"
+	    "            (default: [feed] log_format)\n"
 	    "  -f        stay in the foreground, log to standard error too\n"
 	    "  -o        read to the end once and exit\n"
 	    "  -n NAME   name of this feed's saved position (default "
@@ -240,6 +246,43 @@ static void bad_line(struct feed *fd, const char *line, size_t len)
 	bad_report(fd, 0);
 }
 
+/* foreign_report - how many lines were not of the format, once a minute */
+static void foreign_report(struct feed *fd, int now)
+{
+    if (fd->foreign <= fd->foreign_reported)
+	return;
+    if (!now && mono() - fd->foreign_report_at < BAD_REPORT_SECS)
+	return;
+    if (fd->foreign > BAD_SAMPLES)
+	sg_log(LOG_WARNING, "lines not in %s format: %lu more, %lu in all in "
+	       "%s", sg_log_format_name(fd->src.format),
+	       fd->foreign - fd->foreign_reported, fd->foreign,
+	       sg_follow_name(fd->follow));
+    fd->foreign_reported = fd->foreign;
+    fd->foreign_report_at = mono();
+}
+
+/*
+ * foreign_line - count a line whose header is not of the configured
+ * format: nothing in it is read. Many of them mean a wrong log_format.
+ */
+static void foreign_line(struct feed *fd, const char *line, size_t len)
+{
+    char    buf[SAMPLE_MAX + 8];
+
+    fd->foreign++;
+    if (fd->foreign <= BAD_SAMPLES) {
+	sg_log(LOG_WARNING, "line %lu in %s is not in %s format, skipped "
+	       "(sample %lu of %d; is log_format or -F right?): \"%s\"",
+	       fd->lines, sg_follow_name(fd->follow),
+	       sg_log_format_name(fd->src.format), fd->foreign, BAD_SAMPLES,
+	       quoted(line, len, buf, sizeof(buf)));
+	fd->foreign_reported = fd->foreign;
+	fd->foreign_report_at = mono();
+    } else
+	foreign_report(fd, 0);
+}
+
 /*
  * outcome - count one failure; retried until Redis answers. Returns -1
  * only when told to stop while retrying: the line is then not done.
@@ -310,7 +353,11 @@ static int handle(struct feed *fd, const char *line, size_t len)
     struct sg_delivery d;
 
     fd->lines++;
-    switch (sg_logparse(line, len, &d)) {
+    switch (sg_logparse(&fd->src, line, len, &d)) {
+    case SG_PARSE_FORMAT:
+	foreign_line(fd, line, len);
+	mark_done(fd);
+	return (0);
     case SG_PARSE_BAD:
 	bad_line(fd, line, len);
 	mark_done(fd);
@@ -373,7 +420,7 @@ static char *absolute(const char *path)
 
 int     main(int argc, char **argv)
 {
-    const char *path = DEF_CONFIG, *feed_name = DEF_FEED;
+    const char *path = DEF_CONFIG, *feed_name = DEF_FEED, *format = 0;
     int     foreground = 0, once = 0, from_stdin, detach, ch, rc;
     int     pending = 0;
     struct sg_follow_opts fo;
@@ -385,10 +432,14 @@ int     main(int argc, char **argv)
 
     /* Before the Redis pool is made: it then needs not guard each write. */
     signal(SIGPIPE, SIG_IGN);
-    while ((ch = getopt(argc, argv, "c:fn:oV")) != -1) {
+    memset(&fd, 0, sizeof(fd));
+    while ((ch = getopt(argc, argv, "c:F:fn:oV")) != -1) {
 	switch (ch) {
 	case 'c':
 	    path = optarg;
+	    break;
+	case 'F':
+	    format = optarg;
 	    break;
 	case 'f':
 	    foreground = 1;
@@ -408,6 +459,11 @@ int     main(int argc, char **argv)
     }
     if (optind != argc - 1)
 	usage();
+    if (format && sg_logsource_init(&fd.src, format, 0, err,
+				    sizeof(err)) < 0) {
+	fprintf(stderr, "subguard-feed: -F %s\n", err);
+	return (2);
+    }
     if (!valid_name(feed_name)) {
 	fprintf(stderr, "subguard-feed: -n %s: want 1 to 64 of "
 		"A-Z a-z 0-9 . _ -\n", feed_name);
@@ -419,9 +475,14 @@ int     main(int argc, char **argv)
 	return (1);
     }
 
-    memset(&fd, 0, sizeof(fd));
     if (sg_runtime_build(path, &fd.rt, err, sizeof(err)) < 0) {
 	fprintf(stderr, "subguard-feed: %s\n", err);
+	return (1);
+    }
+    if (sg_logsource_init(&fd.src, format ? format : fd.rt->cfg.log_format,
+			  fd.rt->cfg.postfix_syslog_name, err,
+			  sizeof(err)) < 0) {
+	fprintf(stderr, "subguard-feed: %s: [feed] %s\n", path, err);
 	return (1);
     }
     fd.name = from_stdin ? 0 : feed_name;
@@ -472,9 +533,10 @@ int     main(int argc, char **argv)
 	return (1);
     }
     sg_log(LOG_NOTICE, "subguard-feed %s started: log=%s feed=%s resume=%s "
-	   "redis=%s%s", SG_VERSION, logfile, fd.name ? fd.name : "-",
-	   pos[0] ? pos : "-", fd.rt->cfg.redis_address,
-	   once ? " once=yes" : "");
+	   "redis=%s format=%s postfix_syslog_name=%s%s", SG_VERSION, logfile,
+	   fd.name ? fd.name : "-", pos[0] ? pos : "-",
+	   fd.rt->cfg.redis_address, sg_log_format_name(fd.src.format),
+	   fd.rt->cfg.postfix_syslog_name, once ? " once=yes" : "");
     fd.last_save = mono();
 
     for (;;) {
@@ -506,6 +568,7 @@ int     main(int argc, char **argv)
 	}
 	save_position(&fd);			/* idle */
 	bad_report(&fd, 0);
+	foreign_report(&fd, 0);
     }
 
     /*
@@ -518,11 +581,13 @@ int     main(int argc, char **argv)
 	sg_log(LOG_WARNING, "feed=%s position not saved: the last lines "
 	       "will be read again", fd.name);
     bad_report(&fd, 1);
+    foreign_report(&fd, 1);
     sg_log(LOG_NOTICE, "stopped: lines=%lu outcomes=%lu counted=%lu "
 	   "unknown_qid=%lu quarantined=%lu delivered=%lu deferred=%lu "
-	   "ignored=%lu unparsable=%lu position=%s", fd.lines, fd.outcomes,
-	   fd.counted, fd.unknown, fd.quarantined, fd.delivered, fd.deferred,
-	   fd.ignored, fd.bad, fd.name ? sg_follow_position(fd.follow) : "-");
+	   "ignored=%lu unparsable=%lu not_in_format=%lu position=%s",
+	   fd.lines, fd.outcomes, fd.counted, fd.unknown, fd.quarantined,
+	   fd.delivered, fd.deferred, fd.ignored, fd.bad, fd.foreign,
+	   fd.name ? sg_follow_position(fd.follow) : "-");
     sg_follow_close(fd.follow);
     sg_runtime_release(fd.rt);
     free(logfile);

@@ -94,6 +94,10 @@ struct sg_config {
     unsigned long redis_timeout_ms;	/* per command, default 100 */
     unsigned long redis_connect_timeout_ms;
 
+    /* [feed]: subguard-feed(8) */
+    char    log_format[16];		/* syslog, rfc5424, journal-json */
+    char    postfix_syslog_name[SG_PATH_MAX];	/* "postfix, postfix-out" */
+
     /* [text]: what the SMTP client is told; see subguard.conf(5) */
     char    text_recipients[SG_TEXT_MAX];
     char    text_messages[SG_TEXT_MAX];

@@ -28,6 +28,7 @@
 
 #include "sg_config_impl.h"
 #include "sg_duration.h"
+#include "sg_logparse.h"
 
 #define SG_SUN_PATH	(sizeof(((struct sockaddr_un *) 0)->sun_path) - 1)
 #define SG_REPLY_LINES	32		/* smfi_setmlreply() takes no more */
@@ -66,6 +67,8 @@ static int set_abspath(const struct sg_param *, void *, const char *,
 		               char *, size_t);
 static int set_database(const struct sg_param *, void *, const char *,
 			        char *, size_t);
+static int set_lognames(const struct sg_param *, void *, const char *,
+			        char *, size_t);
 static int set_text(const struct sg_param *, void *, const char *,
 		            char *, size_t);
 
@@ -74,6 +77,9 @@ static const char *const onerr_words[] = {"accept", "tempfail", 0};
 static const char *const qact_words[] = {"hold", "reject", "tempfail", 0};
 static const char *const case_words[] = {"lower", "keep", 0};
 static const char *const encoding_words[] = {"auto", "xtext", "none", 0};
+static const char *const logformat_words[] = {
+    "syslog", "rfc5424", "journal-json", 0,
+};
 
 /* The syslog facilities allowed; daemon/sg_log.c maps each to LOG_*. */
 const char *const sg_syslog_facilities[] = {
@@ -128,6 +134,10 @@ const struct sg_param sg_params[] = {
     SG_PARAM_MSEC},
     {"redis", "connect_timeout", "100ms", set_duration,
     FIELD(redis_connect_timeout_ms), 0, SG_PARAM_MSEC},
+    {"feed", "log_format", "syslog", set_word, FIELD(log_format),
+    logformat_words, 0},
+    {"feed", "postfix_syslog_name", "postfix", set_lognames,
+    FIELD(postfix_syslog_name), 0, 0},
     {"text", "recipients", "You have reached your limit of %{limit} "
 	"recipients per %{window}. Please try again in %{retry}.",
     set_text, FIELD(text_recipients), 0, SG_PARAM_MULTILINE},
@@ -452,6 +462,18 @@ static int set_abspath(const struct sg_param *sp, void *field,
     if (*value != 0 && (*value != '/' || has_byte(value, 0)))
 	return (sg_conf_why(why, len, "%s must be empty or an absolute path",
 		       sp->name));
+    return (copy_value(sp, field, value, why, len));
+}
+
+/* set_lognames - Postfix syslog_name list, checked as subguard-feed reads it */
+static int set_lognames(const struct sg_param *sp, void *field,
+			        const char *value, char *why, size_t len)
+{
+    struct sg_logsource src;
+    char    buf[200];
+
+    if (sg_logsource_init(&src, "syslog", value, buf, sizeof(buf)) < 0)
+	return (sg_conf_why(why, len, "%s: %s", sp->name, buf));
     return (copy_value(sp, field, value, why, len));
 }
 

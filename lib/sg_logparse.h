@@ -2,21 +2,38 @@
  * NAME
  *	sg_logparse 3h
  * SUMMARY
- *	delivery outcomes from Postfix and Sendmail log lines
+ *	delivery outcomes from Postfix and Sendmail log records
  * DESCRIPTION
- *	sg_logparse() reads one log line (as syslog, journalctl -o cat or
- *	Postfix's maillog_file writes it; with or without the syslog prefix)
- *	and says whether it is the delivery outcome of one recipient:
+ *	sg_logparse() reads one line of a mail log in ONE format, fixed by
+ *	the caller (never guessed per line), and says whether it is the
+ *	delivery outcome of one recipient. The formats (struct sg_logsource):
+ *
+ *	syslog:       "Mmm dd hh:mm:ss[.frac] HOST PROG[PID]: MSG" (syslogd,
+ *		      rsyslog's traditional format, journalctl -o short,
+ *		      Postfix's maillog_file), or the same with an RFC 3339
+ *		      timestamp (rsyslog's RSYSLOG_FileFormat, Debian 12's
+ *		      default; journalctl -o short-iso);
+ *	rfc5424:      "<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG";
+ *	journal-json: one JSON object a line (journalctl -o json): the
+ *		      program is SYSLOG_IDENTIFIER, the text MESSAGE.
+ *
+ *	The program comes from the header (or the journal's fields), never
+ *	from the message text, and only the MTA's delivery agents are read:
+ *	Postfix's smtp, lmtp, local, virtual, error, discard, pipe and qmgr,
+ *	logging as "NAME/AGENT" where NAME is one of the configured Postfix
+ *	syslog_name values (or NAME/anything: "postfix/relay/smtp"); Sendmail
+ *	as "sendmail" or "sm-mta". Their messages:
  *
  *	Postfix:  QID: to=<rcpt>, [orig_to=<..>,] relay=..., delay=...,
  *		  delays=..., dsn=X.Y.Z, status=sent|bounced|deferred|expired (...)
+ *		  QID: from=<sender>, status=expired, returned to sender (qmgr)
  *	Sendmail: QID: to=<rcpt>[,<rcpt2>...], [ctladdr=...,] delay=...,
  *		  xdelay=..., mailer=..., pri=..., relay=..., dsn=X.Y.Z,
  *		  stat=Sent (...) | User unknown | Deferred: ... | ...
  *
- *	It classifies the outcome by the DSN code (RFC 3463). It never
- *	allocates, never reads past len, and treats the line as untrusted
- *	bytes (it is fuzzed).
+ *	It classifies the outcome by the DSN code (RFC 3463). It never reads
+ *	past len and treats the line as untrusted bytes (it is fuzzed); only
+ *	journal-json allocates (json-c), and frees before returning.
  */
 #ifndef SG_LOGPARSE_H
 #define SG_LOGPARSE_H
@@ -36,6 +53,23 @@ enum sg_dsn_class {
 
 enum sg_mta { SG_MTA_POSTFIX, SG_MTA_SENDMAIL };
 
+/* The one format a feed reads; the words are sg_log_format_name()'s. */
+enum sg_log_format {
+    SG_LOG_SYSLOG = 0,		/* "syslog" */
+    SG_LOG_RFC5424,		/* "rfc5424" */
+    SG_LOG_JOURNAL_JSON		/* "journal-json" */
+};
+
+#define SG_LOG_NAMES_MAX	16	/* Postfix syslog_name values */
+#define SG_LOG_NAME_LEN		64	/* each, with its null byte */
+
+/* What a feed reads: the format and whose lines count. */
+struct sg_logsource {
+    enum sg_log_format format;
+    int     nnames;
+    char    names[SG_LOG_NAMES_MAX][SG_LOG_NAME_LEN];
+};
+
 struct sg_delivery {
     char    qid[32];		/* queue id */
     char    rcpt[256];		/* first recipient, without <> */
@@ -48,9 +82,22 @@ struct sg_delivery {
 #define SG_PARSE_IGNORED	0	/* not a delivery line */
 #define SG_PARSE_OK		1	/* d is filled in */
 #define SG_PARSE_BAD		(-1)	/* looks like one, does not parse */
+#define SG_PARSE_FORMAT		(-2)	/* not a line of the format read */
 
-/* sg_logparse - one line (no newline needed) into d */
-extern int sg_logparse(const char *line, size_t len, struct sg_delivery *d);
+/*
+ * sg_logsource_init - format word and Postfix syslog_name list ("postfix,
+ * postfix-out": commas or spaces) into src; -1 with a message in err
+ */
+extern int sg_logsource_init(struct sg_logsource *src, const char *format,
+			             const char *names, char *err,
+			             size_t errlen);
+
+/* sg_log_format_name - "syslog", "rfc5424", "journal-json" */
+extern const char *sg_log_format_name(enum sg_log_format);
+
+/* sg_logparse - one line (no newline needed) of src's format into d */
+extern int sg_logparse(const struct sg_logsource *src, const char *line,
+		               size_t len, struct sg_delivery *d);
 
 /* sg_dsn_classify - "5.1.1" and the MTA's status word into a class */
 extern enum sg_dsn_class sg_dsn_classify(const char *dsn, const char *status);

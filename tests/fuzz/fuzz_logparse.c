@@ -3,8 +3,9 @@
  *	fuzz_logparse - libFuzzer target: delivery log lines
  * DESCRIPTION
  *	Any bytes as one log line, passed without a terminating NUL so a
- *	read past the length is caught. A parsed line must have a queue id
- *	and a class.
+ *	read past the length is caught. The first byte picks the format the
+ *	rest is read in (syslog, RFC 5424, journal-json). A parsed line must
+ *	have a queue id and a class.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,13 +15,21 @@
 
 int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const char *const formats[] = {"syslog", "rfc5424", "journal-json"};
+    struct sg_logsource src;
     struct sg_delivery d;
-    char   *line = malloc(size ? size : 1);
+    char   *line;
 
-    if (line == 0)
+    if (size == 0)
 	return (0);
-    memcpy(line, data, size);
-    if (sg_logparse(line, size, &d) == SG_PARSE_OK
+    if (sg_logsource_init(&src, formats[data[0] % 3], "postfix postfix-out",
+			  0, 0) < 0)
+	abort();
+    size--;
+    if ((line = malloc(size ? size : 1)) == 0)
+	return (0);
+    memcpy(line, data + 1, size);
+    if (sg_logparse(&src, line, size, &d) == SG_PARSE_OK
 	&& (d.qid[0] == 0 || d.cls == SG_DSN_NONE))
 	abort();
     free(line);

@@ -114,6 +114,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.queue_id_ttl, 6 * 86400);
     assert_int_equal(cfg.milter_timeout, 7200);
     assert_string_equal(cfg.syslog_facility, "mail");
+    assert_string_equal(cfg.log_format, "syslog");
+    assert_string_equal(cfg.postfix_syslog_name, "postfix");
     assert_string_equal(cfg.default_tier, "default");
     assert_string_equal(cfg.redis_address, "127.0.0.1:6379");
     assert_string_equal(cfg.redis_password_file, "");
@@ -206,6 +208,8 @@ static void test_example_file(void **state)
     assert_int_equal(cfg.queue_id_ttl, def.queue_id_ttl);
     assert_int_equal(cfg.milter_timeout, def.milter_timeout);
     assert_string_equal(cfg.syslog_facility, def.syslog_facility);
+    assert_string_equal(cfg.log_format, def.log_format);
+    assert_string_equal(cfg.postfix_syslog_name, def.postfix_syslog_name);
     assert_string_equal(cfg.default_tier, def.default_tier);
     assert_string_equal(cfg.redis_address, def.redis_address);
     assert_string_equal(cfg.redis_password_file, def.redis_password_file);
@@ -276,6 +280,20 @@ static const struct error_case error_cases[] = {
 	"[subguard]\nsyslog_facility = local8\n",
     NAME ":2: syslog_facility must be auth, authpriv, daemon, mail, user, "
     "local0, local1, local2, local3, local4, local5, local6 or local7"},
+    {"bad log_format",
+	"[feed]\nlog_format = cat\n",
+    NAME ":2: log_format must be syslog, rfc5424 or journal-json"},
+    {"log_format in [subguard]",
+	"[subguard]\nlog_format = syslog\n",
+	NAME ":2: unknown parameter \"log_format\" in [subguard] (it belongs "
+    "in [feed])"},
+    {"bad postfix_syslog_name",
+	"[feed]\npostfix_syslog_name = postfix, post;fix\n",
+	NAME ":2: postfix_syslog_name: syslog name \"post;fix\": want letters,"
+    " digits, \".\", \"_\", \"-\" and \"/\""},
+    {"empty postfix_syslog_name",
+	"[feed]\npostfix_syslog_name =\n",
+    NAME ":2: postfix_syslog_name: syslog names: none given"},
     {"unknown section",
 	"[subguard]\nmode = enforce\n[limits]\n",
     NAME ":3: unknown section \"[limits]\""},
@@ -658,6 +676,9 @@ static void test_values(void **state)
 	    "queue_id_ttl = 1w\n"
 	    "milter_timeout = 90\n"
 	    "syslog_facility = local3\n"
+	    "[feed]\n"
+	    "log_format = journal-json\n"
+	    "postfix_syslog_name = postfix, postfix-out\n"
 	    "[redis]\n"
 	    "address = unix:/run/redis/redis.sock\n"
 	    "password_file = /etc/subguard/redis.pw\n"
@@ -680,6 +701,8 @@ static void test_values(void **state)
     assert_int_equal(cfg.queue_id_ttl, 604800);
     assert_int_equal(cfg.milter_timeout, 90);
     assert_string_equal(cfg.syslog_facility, "local3");
+    assert_string_equal(cfg.log_format, "journal-json");
+    assert_string_equal(cfg.postfix_syslog_name, "postfix, postfix-out");
     assert_string_equal(cfg.redis_address, "unix:/run/redis/redis.sock");
     assert_string_equal(cfg.redis_password_file, "/etc/subguard/redis.pw");
     assert_int_equal(cfg.redis_db, 15);
