@@ -69,6 +69,8 @@ static int set_database(const struct sg_param *, void *, const char *,
 			        char *, size_t);
 static int set_lognames(const struct sg_param *, void *, const char *,
 			        char *, size_t);
+static int set_command(const struct sg_param *, void *, const char *,
+		               char *, size_t);
 static int set_text(const struct sg_param *, void *, const char *,
 		            char *, size_t);
 
@@ -123,7 +125,7 @@ const struct sg_param sg_params[] = {
     0, 0},
     {"subguard", "syslog_facility", "mail", set_word, FIELD(syslog_facility),
     sg_syslog_facilities, 0},
-    {"subguard", "notify_command", "", set_abspath, FIELD(notify_command),
+    {"subguard", "notify_command", "", set_command, FIELD(notify_command),
     0, 0},
     {"redis", "address", "127.0.0.1:6379", set_address, FIELD(redis_address),
     0, 0},
@@ -474,6 +476,25 @@ static int set_lognames(const struct sg_param *sp, void *field,
 
     if (sg_logsource_init(&src, "syslog", value, buf, sizeof(buf)) < 0)
 	return (sg_conf_why(why, len, "%s: %s", sp->name, buf));
+    return (copy_value(sp, field, value, why, len));
+}
+
+/*
+ * set_command - an absolute path, possibly followed by arguments (the
+ * shell splits them, subguard.conf(5)); no control or non-ASCII byte
+ */
+static int set_command(const struct sg_param *sp, void *field,
+		               const char *value, char *why, size_t len)
+{
+    const unsigned char *cp;
+
+    for (cp = (const unsigned char *) value; *cp; cp++)
+	if (*cp < 0x20 || *cp >= 0x7f)
+	    return (sg_conf_why(why, len, "%s: control or non-ASCII byte",
+				sp->name));
+    if (*value != 0 && *value != '/')
+	return (sg_conf_why(why, len, "%s must be empty or an absolute path, "
+			    "possibly with arguments", sp->name));
     return (copy_value(sp, field, value, why, len));
 }
 

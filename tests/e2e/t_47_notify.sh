@@ -32,9 +32,7 @@ helpdesk = the help desk on 0800 000 000
 EOF
 
 sg_user frank 'frank-pw'
-# subguard passes its environment on to the command.
-export SUBGUARD_NOTIFY_CONF=$conf
-SG_CONF_SUBGUARD="notify_command = $notify"
+SG_CONF_SUBGUARD="notify_command = $notify -c $conf"
 sg_subguard_conf '[tier default]
 messages = 50/1h
 recipients = 50/1h

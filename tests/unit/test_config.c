@@ -448,6 +448,13 @@ static const struct error_case error_cases[] = {
     {"password_file relative",
 	"[redis]\npassword_file = secret\n",
     NAME ":2: password_file must be empty or an absolute path"},
+    {"notify_command relative",
+	"[subguard]\nnotify_command = notify -c x\n",
+    NAME ":2: notify_command must be empty or an absolute path, possibly "
+    "with arguments"},
+    {"notify_command with a tab",
+	"[subguard]\nnotify_command = /bin/notify\t-c x\n",
+    NAME ":2: notify_command: control or non-ASCII byte"},
     {"listen in Postfix's order",
 	"[subguard]\nlisten = inet:127.0.0.1:9025\n",
     NAME ":2: listen: expected inet:PORT@HOST like inet:9025@127.0.0.1 "
