@@ -49,6 +49,7 @@
 #include "sg_milter.h"
 #include "sg_follow.h"
 #include "sg_logparse.h"
+#include "sg_sdnotify.h"
 
 #define DEF_CONFIG	"/etc/subguard/subguard.conf"
 #define DEF_FEED	"default"
@@ -473,6 +474,7 @@ int     main(int argc, char **argv)
 	   "redis=%s%s", SG_VERSION, logfile, fd.name ? fd.name : "-",
 	   pos[0] ? pos : "-", fd.rt->cfg.redis_address,
 	   once ? " once=yes" : "");
+    sg_sdnotify_ready();
     fd.last_save = mono();
 
     for (;;) {

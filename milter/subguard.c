@@ -37,6 +37,7 @@
 #include <libmilter/mfapi.h>
 
 #include "sg_milter.h"
+#include "sg_sdnotify.h"
 
 #define DEF_CONFIG	"/etc/subguard/subguard.conf"
 
@@ -50,8 +51,11 @@ static void on_signal(int sig)
 {
     unsigned char b = (unsigned char) sig;
     int     saved = errno;
+    ssize_t n;
 
-    (void) write(sig_pipe[1], &b, 1);
+    /* A full pipe already holds a wakeup: a failure needs nothing. */
+    n = write(sig_pipe[1], &b, 1);
+    (void) n;
     errno = saved;
 }
 
@@ -400,6 +404,7 @@ int     main(int argc, char **argv)
 	   "redis=%s", SG_VERSION, started.listen, started.ntiers,
 	   started.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce",
 	   started.redis_address);
+    sg_sdnotify_ready();
     for (;;) {
 	unsigned char b;
 	ssize_t n = read(sig_pipe[0], &b, 1);
@@ -410,12 +415,15 @@ int     main(int argc, char **argv)
 	    break;
 	sig = b;
 	if (sig == SIGHUP) {
+	    sg_sdnotify_reloading();
 	    reload(path, &started);
+	    sg_sdnotify_ready();
 	    continue;
 	}
 	if (sig == SIGUSR2)
 	    break;				/* smfi_main returned by itself */
 	sg_log(LOG_NOTICE, "stopping on signal %d", sig);
+	sg_sdnotify_stopping();
 	stop_milter(tid);
 	break;
     }
