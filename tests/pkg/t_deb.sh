@@ -96,7 +96,7 @@ tar -C "$SG_SRC" --exclude=./.git --exclude='./build*' --exclude='./obj-*' \
     --exclude=./debian/tmp --exclude='./debian/*.substvars' \
     --exclude=./debian/files --exclude=./debian/debhelper-build-stamp \
     -cf - . | tar -C "$work/src" -xf -
-echo "t_deb: dpkg-buildpackage -us -uc -b"
+echo "t_deb: dpkg-buildpackage -us -uc -b ($SECONDS s)"
 # nocheck: the unit tests run as their own ctest tests.
 if ! (cd "$work/src" && DEB_BUILD_OPTIONS="nocheck parallel=2" \
     dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1); then
@@ -111,7 +111,7 @@ assert_eq 1 "${#debs[@]}" "number of ${PKG}_*.deb built"
 deb=${debs[0]}
 
 # --- lintian -------------------------------------------------------------
-echo "t_deb: lintian"
+echo "t_deb: lintian ($SECONDS s)"
 # Non-zero: an E: tag, or lintian could not check the package at all.
 rc=0
 lintian --fail-on error -I "${changes[0]}" >"$work/lintian.log" 2>&1 || rc=$?
@@ -222,15 +222,18 @@ kill "$listener_pid" 2>/dev/null
 listener_pid=
 
 # --- purge ---------------------------------------------------------------
-echo "t_deb: apt-get purge $PKG"
+echo "t_deb: apt-get purge $PKG ($SECONDS s)"
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "$PKG" >"$work/purge.log" 2>&1 ||
     { cat "$work/purge.log" >&2; fail "apt-get purge failed"; }
 dpkg-query -W -f='${db:Status-Abbrev}' "$PKG" 2>/dev/null | grep -q '^[ir]' &&
     fail "$PKG still known to dpkg after purge"
 while read -r f; do
-    [[ -f $f || -L $f ]] && fail "$f left after purge"
-    # Directories: only the package's own (shared ones like /usr/sbin stay).
-    [[ -d $f && ($f == */subguard || $f == */subguard/*) ]] && fail "$f left after purge"
+    if [[ -d $f ]]; then
+        # Only the package's own directories must go (/usr/sbin stays).
+        [[ $f == */subguard || $f == */subguard/* ]] && fail "$f left after purge"
+    elif [[ -e $f || -L $f ]]; then
+        fail "$f left after purge"
+    fi
 done <"$work/files"
 for f in /etc/subguard "$SOCKDIR" /run/subguard \
     /etc/systemd/system/multi-user.target.wants/subguard.service \
@@ -241,4 +244,4 @@ done
 left=$(find /etc /var /run /usr /lib /tmp /srv /opt /home -xdev \
     \( -user subguard -o -group subguard \) -print 2>/dev/null | head -5)
 [[ -z $left ]] || fail "files of the user subguard left after purge: $left"
-echo "t_deb: ok"
+echo "t_deb: ok ($SECONDS s)"
