@@ -241,7 +241,7 @@ for f in /etc/subguard "$SOCKDIR" /run/subguard \
     /var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/subguard.service; do
     [[ -e $f || -L $f ]] && fail "$f left after purge"
 done
-left=$(find /etc /var /run /usr /lib /tmp /srv /opt /home -xdev \
+left=$(find /etc /var /run /tmp /srv /opt /home -xdev \
     \( -user subguard -o -group subguard \) -print 2>/dev/null | head -5)
 [[ -z $left ]] || fail "files of the user subguard left after purge: $left"
 echo "t_deb: ok ($SECONDS s)"
