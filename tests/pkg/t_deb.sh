@@ -18,7 +18,9 @@
 #    says READY=1 only once the socket is there, subguard:postfix 0660, and
 #    it runs as subguard; user postfix can connect, user nobody cannot;
 #    ExecReload (SIGHUP) gives RELOADING=1 then READY=1; SIGTERM gives
-#    STOPPING=1, exit 0 and the socket removed;
+#    STOPPING=1, exit 0 and the socket removed; subguard-feed run as its
+#    unit runs it (user subguard, group systemd-journal, standard input)
+#    says READY=1;
 #  - apt-get purge: every file of the package is gone, /etc/subguard and the
 #    socket directory too, the unit's enablement links, and no file on the
 #    system belongs to the user subguard.
@@ -218,6 +220,14 @@ daemon_pid=
 assert_eq 0 "$rc" "exit status after SIGTERM"
 notified STOPPING=1 || fail "no STOPPING=1"
 [[ ! -e $sock ]] || fail "socket $sock left after stop"
+# The feed as its unit runs it (User=subguard, the log on standard input),
+# on one line and to the end of it (-o): READY=1 once it reads.
+n=$(grep -cx READY=1 "$work/notify.log")
+printf 'Dec  2 10:00:00 mx postfix/smtpd[1]: connect from x[192.0.2.1]\n' |
+    runuser -u subguard -g systemd-journal -- env NOTIFY_SOCKET="$work/notify" \
+        subguard-feed -f -o -c "$CONF" -n journal - 2>"$work/feed.err" ||
+    fail "subguard-feed as subguard: $(cat "$work/feed.err")"
+wait_for 5 notified READY=1 $((n + 1)) || fail "no READY=1 from subguard-feed"
 kill "$listener_pid" 2>/dev/null
 listener_pid=
 
