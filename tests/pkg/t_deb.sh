@@ -82,11 +82,16 @@ if dpkg-query -W -f='${db:Status-Abbrev}' "$PKG" 2>/dev/null | grep -q '^[ir]'; 
     echo "t_deb: purging an installed $PKG first"
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "$PKG" >/dev/null
 fi
+# Only a user the package made (its GECOS) is taken away; anyone else's
+# subguard account stops the test instead.
 if getent passwd subguard >/dev/null; then
+    gecos=$(getent passwd subguard | cut -d: -f5)
+    [[ $gecos == "subguard submission milter" ]] ||
+        fail "a user subguard not made by the package exists (GECOS '$gecos'): remove it first"
     echo "t_deb: removing the user subguard left by an earlier run"
     userdel subguard
 fi
-getent group subguard >/dev/null && groupdel subguard
+getent group subguard >/dev/null && { groupdel subguard || true; }
 user_made=1
 
 # --- build ---------------------------------------------------------------
