@@ -52,6 +52,7 @@
 #include "sg_notify.h"
 #include "sg_runtime.h"
 #include "sg_logparse.h"
+#include "sg_sdnotify.h"
 
 #define DEF_CONFIG	"/etc/subguard/subguard.conf"
 #define DEF_FEED	"default"
@@ -537,6 +538,7 @@ int     main(int argc, char **argv)
 	   fd.name ? fd.name : "-", pos[0] ? pos : "-",
 	   fd.rt->cfg.redis_address, sg_log_format_name(fd.src.format),
 	   fd.rt->cfg.postfix_syslog_name, once ? " once=yes" : "");
+    sg_sdnotify_ready();
     fd.last_save = mono();
 
     for (;;) {

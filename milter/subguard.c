@@ -38,6 +38,7 @@
 
 #include "sg_milter.h"
 #include "sg_socket.h"
+#include "sg_sdnotify.h"
 
 #define DEF_CONFIG	"/etc/subguard/subguard.conf"
 
@@ -59,8 +60,11 @@ static void on_signal(int sig)
 {
     unsigned char b = (unsigned char) sig;
     int     saved = errno;
+    ssize_t n;
 
-    (void) write(sig_pipe[1], &b, 1);
+    /* A full pipe already holds a wakeup: a failure needs nothing. */
+    n = write(sig_pipe[1], &b, 1);
+    (void) n;
     errno = saved;
 }
 
@@ -413,12 +417,15 @@ static void serve(const char *path, const struct sg_config *started,
 	if (n <= 0)
 	    break;
 	if (b == SIGHUP) {
+	    sg_sdnotify_reloading();
 	    reload(path, started);
+	    sg_sdnotify_ready();
 	    continue;
 	}
 	if (b == SIGUSR2)
 	    break;				/* smfi_main returned by itself */
 	sg_log(LOG_NOTICE, "stopping on signal %d", b);
+	sg_sdnotify_stopping();
 	stop_milter(tid);
 	break;
     }
@@ -468,6 +475,7 @@ int     main(int argc, char **argv)
 	   "redis=%s", SG_VERSION, started.listen, started.ntiers,
 	   started.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce",
 	   started.redis_address);
+    sg_sdnotify_ready();
     serve(o.path, &started, tid);
     pthread_join(tid, 0);
     sg_commitq_stop();				/* send commits still queued */

@@ -25,8 +25,11 @@ PACKAGES=(
     # build
     build-essential cmake pkg-config
     libmilter-dev libhiredis-dev libssl-dev libsasl2-dev
-    libjson-c-dev
+    libjson-c-dev libsystemd-dev
     libcmocka-dev
+    # the Debian package and its test (tests/pkg/t_deb.sh): dpkg-buildpackage,
+    # dh with the cmake buildsystem and the sysusers sequence, lintian
+    debhelper devscripts lintian dpkg-dev
     # integration and end-to-end tests
     redis-server redis-tools
     postfix sasl2-bin libsasl2-modules swaks

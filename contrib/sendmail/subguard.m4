@@ -1,5 +1,6 @@
 dnl #
-dnl # contrib/sendmail/subguard.m4 - subguard on Sendmail's MSA (port 587) only.
+dnl # contrib/sendmail/subguard.m4 - subguard on Sendmail's MSAs (ports 587 and
+dnl # 465) only.
 dnl #
 dnl # The .mc lines subguard needs, for Sendmail 8.14 or later (checked with
 dnl # Debian 12's 8.17.1.9). Include this file from your sendmail.mc AFTER
@@ -19,6 +20,13 @@ dnl #                    local:/run/subguard/subguard.sock (the default) or
 dnl #                    inet:9025@127.0.0.1. subguard.conf's "listen" names
 dnl #                    the same socket in libmilter's spelling
 dnl #                    (unix:/run/subguard/subguard.sock, inet:9025@127.0.0.1).
+dnl #   SUBGUARD_SMTPS   the address part of a second MSA with implicit TLS
+dnl #                    (port 465, RFC 8314), e.g. `Port=465, Family=inet';
+dnl #                    not defined: no such daemon. Define it whenever
+dnl #                    Sendmail has a certificate (confSERVER_CERT): a
+dnl #                    customer whose mail program uses 465 must meet
+dnl #                    subguard too, or a hijacked account submits
+dnl #                    through 465 unchecked (see README.md).
 dnl #   SUBGUARD_MSA     the address part of the MSA's DAEMON_OPTIONS
 dnl #                    (default `Port=submission, Family=inet'; add
 dnl #                    `Addr=192.0.2.25' to listen on one address only,
@@ -42,6 +50,12 @@ dnl #   InputMailFilters=subguard  subguard on THIS daemon only. Port 25 (MX
 dnl #         traffic from other servers) is not authenticated customers'
 dnl #         mail and must not be counted: your port-25 DAEMON_OPTIONS line
 dnl #         has no InputMailFilters, and no global list names subguard.
+dnl #
+dnl # DAEMON_OPTIONS(... Name=MSA-TLS, M=Eas, InputMailFilters=subguard),
+dnl #   with SUBGUARD_SMTPS only: the same MSA on port 465, where
+dnl #   M=s   the session is TLS from the first byte (SMTPS; it needs the
+dnl #         STARTTLS certificate settings), and the same E, a and filter.
+dnl #   Without it a client that can submit on 465 goes around subguard.
 dnl #
 dnl # MAIL_FILTER, not INPUT_MAIL_FILTER: both define the filter (the "X" line
 dnl #   of sendmail.cf), but INPUT_MAIL_FILTER also appends it to the global
@@ -92,6 +106,7 @@ divert(0)dnl
 dnl --- subguard (contrib/sendmail/subguard.m4) ---
 FEATURE(`no_default_msa')dnl
 DAEMON_OPTIONS(defn(`SUBGUARD_MSA')`, Name=MSA, M=Ea, InputMailFilters=subguard')dnl
+ifdef(`SUBGUARD_SMTPS', `DAEMON_OPTIONS(defn(`SUBGUARD_SMTPS')`, Name=MSA-TLS, M=Eas, InputMailFilters=subguard')')dnl
 MAIL_FILTER(`subguard', `S='defn(`SUBGUARD_SOCKET')`, F=T, T=C:10s;S:10s;R:10s;E:1m')dnl
 define(`confMILTER_MACROS_EOM', defn(`confMILTER_MACROS_EOM')`, i, {auth_authen}')dnl
 dnl --- end of subguard ---

@@ -172,8 +172,9 @@ sg_sendmail_m4 "$SG_DIR/example.mc" "$SG_DIR/example.cf"
 sg_assert_eq 'Xsubguard, S=local:/run/subguard/subguard.sock, F=T, T=C:10s;S:10s;R:10s;E:1m' \
     "$(grep '^Xsubguard' "$SG_DIR/example.cf")" "the example's filter line"
 sg_assert_eq 'O DaemonPortOptions=Family=inet, Name=MTA, Port=smtp
-O DaemonPortOptions=Port=submission, Family=inet, Name=MSA, M=Ea, InputMailFilters=subguard' \
-    "$(grep '^O DaemonPortOptions' "$SG_DIR/example.cf")" "the example's daemons"
+O DaemonPortOptions=Port=submission, Family=inet, Name=MSA, M=Ea, InputMailFilters=subguard
+O DaemonPortOptions=Port=465, Family=inet, Name=MSA-TLS, M=Eas, InputMailFilters=subguard' \
+    "$(grep '^O DaemonPortOptions' "$SG_DIR/example.cf")" "the example's daemons (587 and 465)"
 sg_assert_eq "" "$(grep '^O InputMailFilters' "$SG_DIR/example.cf")" "a global InputMailFilters"
 mapfile -t env_sm < <(sg__sendmail_env)
 out=$(env "${env_sm[@]}" "$SG_SM_PREFIX/usr/libexec/sendmail/sendmail" -C "$SG_DIR/example.cf" \
