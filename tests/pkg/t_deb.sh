@@ -133,11 +133,13 @@ for f in ./usr/sbin/subguard ./usr/sbin/subguard-feed ./usr/bin/subguard-replay 
     ./lib/systemd/system/subguard.service ./lib/systemd/system/subguard-feed.service \
     ./usr/lib/sysusers.d/subguard.conf ./usr/lib/tmpfiles.d/subguard.conf \
     ./usr/share/doc/subguard/README.md ./usr/share/doc/subguard/NEWS.gz \
-    ./usr/share/doc/subguard/copyright ./etc/subguard/subguard.conf; do
+    ./usr/share/doc/subguard/copyright ./etc/subguard/subguard.conf \
+    ./usr/share/subguard/subguard-notify ./etc/subguard/notify.conf \
+    ./etc/subguard/notify/customer.txt ./etc/subguard/notify/abuse.txt; do
     grep -qxF "$f" <<<"$contents" || fail "$f is not in $(basename "$deb")"
 done
-assert_eq /etc/subguard/subguard.conf \
-    "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles)" "conffiles"
+assert_eq "/etc/subguard/notify.conf /etc/subguard/notify/abuse.txt /etc/subguard/notify/customer.txt /etc/subguard/subguard.conf" \
+    "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles | sort | paste -sd' ')" "conffiles"
 
 # --- install -------------------------------------------------------------
 echo "t_deb: apt-get install ./$(basename "$deb")"
