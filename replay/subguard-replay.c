@@ -34,7 +34,9 @@
  *	ground truth never reaches the engine.
  *
  *	-e LOGIN prints that account's timeline on standard error: every
- *	event, the decision, the counts, the score and the reasons.
+ *	event, the decision, the counts, the reasons, and after each the
+ *	account's score and its recipients and bounces over the last hour
+ *	(sliding, as the limits count), read with sg_engine_inspect.
  *	-q prints no verdicts (for benchmarks). -j N shares the accounts out
  *	among N threads (default 4); each account stays in trace order.
  * DIAGNOSTICS
@@ -215,11 +217,12 @@ static const char *command(char *buf, size_t len, int i, int argc,
 }
 
 /* timeline - -e: one line of the explained account's history */
-static void timeline(const struct sg_config *cfg, const char *login, double t,
-		             const char *fmt,...)
+static void timeline(const struct sg_engine *eng, const struct sg_store *store,
+		             const char *login, double t, const char *fmt,...)
 {
-    char    key[SG_KEY_MAX], what[512], s[32], r1[32], f1[32];
-    const char *argv[5];
+    struct sg_inspect in;
+    const struct sg_inspect_window *hour;
+    char    what[512], err[256];
     time_t  when = (time_t) t;
     struct tm tm;
     va_list ap;
@@ -227,20 +230,16 @@ static void timeline(const struct sg_config *cfg, const char *login, double t,
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    sg_key(key, sizeof(key), cfg->key_prefix, login, "counters");
-    argv[0] = "HGET";
-    argv[1] = key;
-    argv[2] = "s";
-    command(s, sizeof(s), 0, 3, argv);
-    argv[2] = "r3600";
-    command(r1, sizeof(r1), 0, 3, argv);
-    argv[2] = "b3600";
-    command(f1, sizeof(f1), 0, 3, argv);
+    if (sg_engine_inspect(eng, store, login, t, &in, err, sizeof(err)) < 0) {
+	fprintf(stderr, "subguard-replay: redis: %s\n", err);
+	exit(1);
+    }
+    hour = sg_inspect_window(&in, 3600);
     gmtime_r(&when, &tm);
-    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02dZ %s  [score=%s "
-	    "rcpts_this_hour=%s bounced_this_hour=%s]\n", tm.tm_year + 1900,
+    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02dZ %s  [score=%.4f "
+	    "rcpts_last_hour=%ld bounced_last_hour=%ld]\n", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, what,
-	    s[0] ? s : "0", r1[0] ? r1 : "0", f1[0] ? f1 : "0");
+	    in.score, hour ? hour->recipients : 0, hour ? hour->bounced : 0);
 }
 
 /* field - a member of a JSON object, or NULL */
@@ -329,7 +328,7 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 	json_object_put(o);
     }
     if (explain && strcmp(m.login, explain) == 0)
-	timeline(cfg, m.login, t, "submit %s rcpts=%d mta_rejected=%u -> %s "
+	timeline(eng, store, m.login, t, "submit %s rcpts=%d mta_rejected=%u -> %s "
 		 "accepted=%u refused=%u tier=%s%s%s%s", msg, n, m.rejected,
 		 verdict, m.accepted, m.refused, m.tier[0] ? m.tier : "-",
 		 reason[0] ? " reason=\"" : "", reason, reason[0] ? "\"" : "");
@@ -360,7 +359,7 @@ static void delivery(const struct sg_engine *eng, const struct sg_store *store,
 	exit(1);
     }
     if (explain && strcmp(out.login, explain) == 0)
-	timeline(sg_engine_config(eng), out.login, t, "delivery %s to=%s "
+	timeline(eng, store, out.login, t, "delivery %s to=%s "
 		 "dsn=%s (%s)%s%s%s", msg, to, dsn, sg_dsn_class_name(cls),
 		 out.newly_quarantined ? " -> QUARANTINE \"" : "",
 		 out.newly_quarantined ? out.reason : "",
@@ -424,7 +423,8 @@ static long set_tiers(const struct sg_config *cfg, const char *path)
 	    && strcmp(json_object_get_string(t), cfg->default_tier) != 0
 	    && sg_login_normalise(json_object_get_string(u), cfg->login_case,
 				  login, sizeof(login)) != SG_LOGIN_EMPTY) {
-	    sg_key(key, sizeof(key), cfg->key_prefix, login, "tier");
+	    sg_account_key(key, sizeof(key), cfg->key_prefix, login,
+			   SG_AKEY_TIER);
 	    argv[0] = "SET";
 	    argv[1] = key;
 	    argv[2] = json_object_get_string(t);

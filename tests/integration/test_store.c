@@ -275,7 +275,7 @@ static void test_quarantine_hold_and_lift(void **state)
     redis(w, 0, "SET subguard:{eve}:tier bulk");
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "eve", T0 + 2, err,
 				     sizeof(err)), SG_ACT_CONTINUE);
-    assert_string_equal(m.status, "hold");
+    assert_int_equal(m.status, SG_BEGIN_HOLD);
     sg_engine_rcpt(&m, 0, 0);
     assert_int_equal(sg_engine_commit(w->eng, &w->store, &m, "Q3", 1, T0 + 2,
 				      err, sizeof(err)), SG_ACT_HOLD);

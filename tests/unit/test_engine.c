@@ -138,7 +138,7 @@ static void test_begin_arguments(void **state)
 	assert_int_equal(m.newly_quarantined, 1);
 	assert_string_equal(m.qreason, "why");
 	assert_int_equal(m.held, 3);
-	assert_string_equal(m.seen, "lift");
+	assert_int_equal(m.seen.what, SG_SEEN_LIFT);
 	/* A second commit of the same message does nothing. */
 	assert_int_equal(sg_engine_commit(e, &store, &m, "ABC123", 1, 1001, err,
 					  sizeof(err)), SG_ACT_CONTINUE);
@@ -160,7 +160,7 @@ static void test_deferrable(void **state)
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* not begun */
     m.begun = 1;
     m.quarantine_room = -1;
-    strcpy(m.status, "ok");
+    m.status = SG_BEGIN_OK;
     m.accepted = 1000;
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* clean */
     m.quarantine_room = 999;
@@ -171,7 +171,7 @@ static void test_deferrable(void **state)
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 0);	/* a failure */
     assert_int_equal(sg_engine_commit_deferrable(&m, 0), 1);	/* abandoned */
     m.rejected = 0;
-    strcpy(m.status, "hold");
+    m.status = SG_BEGIN_HOLD;
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 0);	/* quarantined */
     m.committed = 1;
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* done */
