@@ -21,27 +21,25 @@
 #include "sg_engine_impl.h"
 #include "sg_logparse.h"
 
-/* dsn_class - the outcome's class word for engine.lua, NULL: not final */
+/*
+ * dsn_class - the class word engine.lua counts (SG_OUTCOME_A_CLASS), or
+ * NULL for outcomes that need no work: every accepted recipient was
+ * already counted as presumed delivered, and deferrals are not final.
+ * These are wire words ("policy" is looked for in the script), kept
+ * apart from sg_dsn_class_name's words for logs.
+ */
 static const char *dsn_class(int cls)
 {
-    /*
-     * Deliveries need no work: every accepted recipient was already
-     * counted as presumed delivered. Deferrals are not final.
-     */
-    switch (cls) {
-    case SG_DSN_MAILBOX:
-	return ("mailbox");
-    case SG_DSN_DOMAIN:
-	return ("domain");
-    case SG_DSN_POLICY:
-	return ("policy");
-    case SG_DSN_EXPIRED:
-	return ("expired");
-    case SG_DSN_OTHER:
-	return ("other");
-    default:
-	return (0);
-    }
+    static const char *const word[] = {
+	[SG_DSN_MAILBOX] = "mailbox",
+	[SG_DSN_DOMAIN] = "domain",
+	[SG_DSN_POLICY] = "policy",
+	[SG_DSN_EXPIRED] = "expired",
+	[SG_DSN_OTHER] = "other",
+    };
+
+    return (cls >= 0 && (size_t) cls < sizeof(word) / sizeof(word[0]) ?
+	    word[cls] : 0);
 }
 
 /* read_outcome - outcome's reply into *out; 1 counted, 0 unknown, -1 */

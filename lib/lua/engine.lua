@@ -30,10 +30,8 @@
 --          derived here from the prefix and the suffixes the caller
 --          passes (lib/sg_keys.c owns them), so this operation needs a
 --          single Redis, not a Cluster. The feed's position is saved in
---          the same call, so a restarted feed neither loses nor double
---          counts a line, and a line sent again after a timeout (Redis
---          ran it, the answer was late) is recognised by its position and
---          not counted twice. With class "none" only the position is saved.
+--          the same call (see counted_before); with class "none" only the
+--          position is saved.
 --
 -- position where a feed stopped.
 --
@@ -497,10 +495,8 @@ local function update(k, login, tier, add, tags, qid, source)
   return quarantined, newly, reason, seen
 end
 
--- The operations. Each names its keys and arguments first (KEYS[i] is
--- SG_..._K_..., ARGV[i] SG_..._A_... in lib/sg_engine_proto.h, both
--- counted from 1 here and from 0 there), and answers in the order of
--- its reply list.
+-- The operations: KEYS[i] and ARGV[i] here are SG_..._K_ and _A_ i - 1
+-- in lib/sg_engine_proto.h; replies follow their lists in order.
 
 -- begin's reply (SG_BEGIN_R_*)
 local BEGIN_REPLY = {
@@ -640,10 +636,11 @@ local OUTCOME_REPLY = {
   'seen',				-- SG_OUTCOME_R_SEEN
 }
 
--- counted_before - a feed line sent again after a timeout (Redis ran
--- it, the answer was late): a saved position at or past this line's
--- (same inode) says it was counted already. Positions are
--- "dev:inode:offset". Otherwise the line's position is saved.
+-- counted_before - whether a feed line was counted already: a restarted
+-- feed neither loses nor double counts a line, and one sent again after
+-- a timeout (Redis ran it, the answer was late) finds a saved position
+-- at or past its own (same inode). Positions are "dev:inode:offset".
+-- Otherwise the line's position is saved.
 local function counted_before(key, position)
   local saved = redis.call('GET', key)
   if saved then
