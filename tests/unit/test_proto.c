@@ -188,8 +188,8 @@ static int check_line(const char *line, int *ordinal, int seen[])
     if ((c = lookup(name)) == 0)
 	fail_msg("engine.lua names %s, which the test does not know", name);
     if (atoi(num) != c->value + 1)
-	fail_msg("engine.lua: %s is place %s there, %d in C (from 0)", name,
-		 num, c->value);
+	fail_msg("engine.lua: %s is place %s there, want %d (C's %d, from 0)",
+		 name, num, c->value + 1, c->value);
     seen[c - names] = 1;
     return (1);
 }
