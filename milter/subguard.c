@@ -264,15 +264,122 @@ static void reload(const char *path, const struct sg_config *started)
 	   rt->cfg.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce");
 }
 
+/* listen_and_detach - libmilter's socket, our privileges, the background */
+static int listen_and_detach(struct sg_config *cfg, int foreground)
+{
+    if (smfi_setconn(cfg->listen) == MI_FAILURE
+	|| smfi_settimeout(cfg->milter_timeout) == MI_FAILURE
+	|| smfi_register(sg_milter_desc) == MI_FAILURE) {
+	fprintf(stderr, "subguard: cannot set up libmilter for %s\n",
+		cfg->listen);
+	return (-1);
+    }
+    if (smfi_opensocket(1) == MI_FAILURE) {
+	fprintf(stderr, "subguard: cannot listen on %s\n", cfg->listen);
+	return (-1);
+    }
+    if (socket_access(cfg) < 0 || drop_privileges(cfg) < 0) {
+	fprintf(stderr, "subguard: cannot set up socket or privileges: "
+		"see the log\n");
+	return (-1);
+    }
+    if (!foreground && daemonize() < 0) {
+	fprintf(stderr, "subguard: cannot detach: %s\n", strerror(errno));
+	return (-1);
+    }
+    return (0);
+}
+
+/* start_milter - the milter thread, with signals routed to main; -1 */
+static int start_milter(pthread_t *tid)
+{
+    sigset_t set;
+    struct sigaction sa;
+
+    /*
+     * Block the signals in every thread, libmilter's included; then the
+     * main thread alone unblocks them, with a handler that only writes to
+     * a pipe. Linux gives a process-directed signal to the main thread
+     * whenever that thread does not block it, so libmilter's signal
+     * thread (which would stop the milter on SIGHUP) never sees one, even
+     * while the main thread is busy reloading (a storm of SIGHUPs once
+     * reached libmilter when the main thread waited in sigwait() instead).
+     */
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, 0);
+    if (pipe(sig_pipe) < 0) {
+	sg_log(LOG_ERR, "pipe: %s", strerror(errno));
+	return (-1);
+    }
+    main_thread = pthread_self();
+
+    /*
+     * SIGUSR1 nudges the milter thread out of poll() at shutdown (see
+     * stop_milter); it must never end the process, whoever sends it.
+     */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_nudge;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, 0);
+    if (pthread_create(tid, 0, milter_thread, 0) != 0) {
+	sg_log(LOG_ERR, "cannot start the milter thread");
+	return (-1);
+    }
+    /*
+     * SA_NODEFER and an empty mask: the main thread must not block these
+     * signals even while its handler runs, or one sent meanwhile would go
+     * to libmilter's thread.
+     */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, 0);
+    sigaction(SIGTERM, &sa, 0);
+    sigaction(SIGINT, &sa, 0);
+    sigaction(SIGUSR2, &sa, 0);
+    pthread_sigmask(SIG_UNBLOCK, &set, 0);
+    return (0);
+}
+
+/* serve - reload on SIGHUP until told to stop or the milter ends */
+static void serve(const char *path, const struct sg_config *started,
+		          pthread_t tid)
+{
+    int     sig;
+
+    for (;;) {
+	unsigned char b;
+	ssize_t n = read(sig_pipe[0], &b, 1);
+
+	if (n < 0 && errno == EINTR)
+	    continue;
+	if (n <= 0)
+	    break;
+	sig = b;
+	if (sig == SIGHUP) {
+	    reload(path, started);
+	    continue;
+	}
+	if (sig == SIGUSR2)
+	    break;				/* smfi_main returned by itself */
+	sg_log(LOG_NOTICE, "stopping on signal %d", sig);
+	stop_milter(tid);
+	break;
+    }
+}
+
 int     main(int argc, char **argv)
 {
     const char *path = DEF_CONFIG, *keys_for = 0;
-    int     check = 0, foreground = 0, ch, sig;
+    int     check = 0, foreground = 0, ch;
     struct sg_runtime *rt;
     struct sg_config started;
     char    err[1024];
-    sigset_t set;
-    struct sigaction sa;
     pthread_t tid;
 
     /* Before the Redis pool is made: it then needs not guard each write. */
@@ -323,99 +430,16 @@ int     main(int argc, char **argv)
     }
     started = rt->cfg;
     sg_log_open(rt->cfg.syslog_facility, foreground);
-
-    if (smfi_setconn(rt->cfg.listen) == MI_FAILURE
-	|| smfi_settimeout(rt->cfg.milter_timeout) == MI_FAILURE
-	|| smfi_register(sg_milter_desc) == MI_FAILURE) {
-	fprintf(stderr, "subguard: cannot set up libmilter for %s\n",
-		rt->cfg.listen);
+    if (listen_and_detach(&rt->cfg, foreground) < 0)
 	return (1);
-    }
-    if (smfi_opensocket(1) == MI_FAILURE) {
-	fprintf(stderr, "subguard: cannot listen on %s\n", rt->cfg.listen);
-	return (1);
-    }
-    if (socket_access(&rt->cfg) < 0 || drop_privileges(&rt->cfg) < 0) {
-	fprintf(stderr, "subguard: cannot set up socket or privileges: "
-		"see the log\n");
-	return (1);
-    }
-    if (!foreground && daemonize() < 0) {
-	fprintf(stderr, "subguard: cannot detach: %s\n", strerror(errno));
-	return (1);
-    }
     sg_runtime_install(rt);
-
-    /*
-     * Block the signals in every thread, libmilter's included; then the
-     * main thread alone unblocks them, with a handler that only writes to
-     * a pipe. Linux gives a process-directed signal to the main thread
-     * whenever that thread does not block it, so libmilter's signal
-     * thread (which would stop the milter on SIGHUP) never sees one, even
-     * while the main thread is busy reloading (a storm of SIGHUPs once
-     * reached libmilter when the main thread waited in sigwait() instead).
-     */
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR2);
-    pthread_sigmask(SIG_BLOCK, &set, 0);
-    if (pipe(sig_pipe) < 0) {
-	sg_log(LOG_ERR, "pipe: %s", strerror(errno));
+    if (start_milter(&tid) < 0)
 	return (1);
-    }
-    main_thread = pthread_self();
-
-    /*
-     * SIGUSR1 nudges the milter thread out of poll() at shutdown (see
-     * stop_milter); it must never end the process, whoever sends it.
-     */
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_nudge;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, 0);
-    if (pthread_create(&tid, 0, milter_thread, 0) != 0) {
-	sg_log(LOG_ERR, "cannot start the milter thread");
-	return (1);
-    }
-    /*
-     * SA_NODEFER and an empty mask: the main thread must not block these
-     * signals even while its handler runs, or one sent meanwhile would go
-     * to libmilter's thread.
-     */
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGHUP, &sa, 0);
-    sigaction(SIGTERM, &sa, 0);
-    sigaction(SIGINT, &sa, 0);
-    sigaction(SIGUSR2, &sa, 0);
-    pthread_sigmask(SIG_UNBLOCK, &set, 0);
     sg_log(LOG_NOTICE, "subguard %s started on %s: %d tiers, mode=%s, "
 	   "redis=%s", SG_VERSION, started.listen, started.ntiers,
 	   started.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce",
 	   started.redis_address);
-    for (;;) {
-	unsigned char b;
-	ssize_t n = read(sig_pipe[0], &b, 1);
-
-	if (n < 0 && errno == EINTR)
-	    continue;
-	if (n <= 0)
-	    break;
-	sig = b;
-	if (sig == SIGHUP) {
-	    reload(path, &started);
-	    continue;
-	}
-	if (sig == SIGUSR2)
-	    break;				/* smfi_main returned by itself */
-	sg_log(LOG_NOTICE, "stopping on signal %d", sig);
-	stop_milter(tid);
-	break;
-    }
+    serve(path, &started, tid);
     pthread_join(tid, 0);
     sg_commitq_stop();				/* send commits still queued */
     if (socket_path(started.listen))
