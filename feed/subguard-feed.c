@@ -326,13 +326,13 @@ static int outcome(struct feed *fd, const struct sg_delivery *d)
 	fd->counted++;
     else
 	fd->unknown++;
-    if (out.seen[0])
-	sg_log(LOG_NOTICE, "action=%s source=feed login=%s%s%s%s",
-	       strncmp(out.seen, "tier ", 5) == 0 ? "tier" : "lift",
-	       sg_log_safe(out.login, login, sizeof(login)),
-	       strncmp(out.seen, "tier ", 5) == 0 ? " change=\"" : "",
-	       strncmp(out.seen, "tier ", 5) == 0 ? out.seen + 5 : "",
-	       strncmp(out.seen, "tier ", 5) == 0 ? "\"" : "");
+    if (out.seen.what == SG_SEEN_LIFT)
+	sg_log(LOG_NOTICE, "action=lift source=feed login=%s",
+	       sg_log_safe(out.login, login, sizeof(login)));
+    else if (out.seen.what == SG_SEEN_TIER)
+	sg_log(LOG_NOTICE, "action=tier source=feed login=%s "
+	       "change=\"%s %s\"", sg_log_safe(out.login, login, sizeof(login)),
+	       out.seen.old_tier, out.seen.new_tier);
     if (out.newly_quarantined) {
 	fd->quarantined++;
 	sg_log(LOG_NOTICE, "action=quarantine source=feed login=%s qid=%s "

@@ -6,7 +6,10 @@
  * DESCRIPTION
  *	See sg_engine.h. This file builds the arguments of engine.lua from a
  *	configuration (once: the tier table does not change until reload),
- *	reads its answers, and words what the customer is told.
+ *	runs a message through begin and commit, reads their answers into
+ *	named fields once (sg_engine_proto.h names every place), and words
+ *	what the customer is told. Outcomes, feed positions and inspect are
+ *	in sg_account.c.
  * DIAGNOSTICS
  *	Store failures come back as SG_ACT_STORE_DOWN with a reason in err;
  *	a malformed answer from the script is treated the same way.
@@ -17,20 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg_engine.h"
-#include "sg_logparse.h"
+#include "sg_engine_impl.h"
 
 #define SG_HELD_TTL	(30 * 86400)	/* held-id list outlives a hold queue */
-#define SG_FIXED_ARGS	20		/* keys and fixed arguments per call */
-
-struct sg_engine {
-    const struct sg_config *cfg;
-    char  **targ;			/* the tier table as script arguments */
-    int     ntarg;
-    int     toff[SG_MAX_TIERS];		/* where each tier starts in targ */
-    int     tlen[SG_MAX_TIERS];
-    int     tdefault;			/* index of the default tier */
-};
 
 /* push_arg - append one argument to the tier table */
 static int push_arg(struct sg_engine *e, int *cap, const char *text)
@@ -153,12 +145,14 @@ const struct sg_config *sg_engine_config(const struct sg_engine *e)
     return (e->cfg);
 }
 
-/* call - run engine.lua with fixed arguments followed by tier arguments */
-static int call(const struct sg_store *store, int nkeys, int nfixed,
-		        const char **fixed, char *const *tiers, int ntiers,
-		        struct sg_reply *reply, char *err, size_t errlen)
+/* sg_engine_call - run engine.lua with fixed arguments, then TIERS */
+int     sg_engine_call(const struct sg_engine *e, const struct sg_store *store,
+		               int nkeys, int nfixed, const char **fixed,
+		               int tiers, struct sg_reply *reply, char *err,
+		               size_t errlen)
 {
     const char **argv;
+    int     ntiers = tiers ? e->ntarg : 0;
     int     argc = nfixed + ntiers, i, rc;
 
     if ((argv = malloc(argc * sizeof(*argv))) == 0) {
@@ -168,25 +162,114 @@ static int call(const struct sg_store *store, int nkeys, int nfixed,
     for (i = 0; i < nfixed; i++)
 	argv[i] = fixed[i];
     for (i = 0; i < ntiers; i++)
-	argv[nfixed + i] = tiers[i];
+	argv[nfixed + i] = e->targ[i];
     rc = store->eval(store->ctx, SG_SCRIPT_ENGINE, nkeys, argc, argv, 0,
 		     reply, err, errlen);
     free(argv);
     return (rc);
 }
 
-/* num - a reply field as a number; clamps junk to 0 */
-static unsigned long num(const struct sg_reply *r, int i)
+/* sg_reply_ulong - a reply field as a number; clamps junk to 0 */
+unsigned long sg_reply_ulong(const struct sg_reply *r, int i)
 {
     long    v = strtol(r->v[i], 0, 10);
 
     return (v < 0 ? 0 : (unsigned long) v);
 }
 
-/* copy - a reply field into a fixed buffer */
-static void copy(char *dst, size_t len, const struct sg_reply *r, int i)
+/* sg_reply_copy - a reply field into a fixed buffer */
+void    sg_reply_copy(char *dst, size_t len, const struct sg_reply *r, int i)
 {
     snprintf(dst, len, "%s", r->v[i]);
+}
+
+/* sg_reply_check - the reply has the fields the contract names */
+int     sg_reply_check(struct sg_reply *r, int want, const char *op,
+		               char *err, size_t errlen)
+{
+    if (r->n == want)
+	return (0);
+    snprintf(err, errlen, "engine.lua %s: %d fields, want %d", op, r->n, want);
+    sg_reply_free(r);
+    return (-1);
+}
+
+/* Begin's status words (SG_BEGIN_R_STATUS), by enum sg_begin_status. */
+static const char *const begin_status[] = {
+    [SG_BEGIN_OK] = "ok",
+    [SG_BEGIN_HOLD] = "hold",
+    [SG_BEGIN_MESSAGES] = "messages",
+    [SG_BEGIN_QUARANTINED] = "quarantined",
+};
+
+/* sg_begin_status_parse - a status word into its enum */
+int     sg_begin_status_parse(const char *text, enum sg_begin_status *st)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(begin_status) / sizeof(begin_status[0]); i++) {
+	if (strcmp(text, begin_status[i]) == 0) {
+	    *st = (enum sg_begin_status) i;
+	    return (0);
+	}
+    }
+    return (-1);
+}
+
+/* sg_seen_parse - "lift", "tier OLD NEW" or "" into a struct sg_seen */
+void    sg_seen_parse(const char *text, struct sg_seen *seen)
+{
+    const char *old, *sp;
+
+    memset(seen, 0, sizeof(*seen));
+    if (strcmp(text, "lift") == 0) {
+	seen->what = SG_SEEN_LIFT;
+	return;
+    }
+    if (strncmp(text, "tier ", 5) != 0)
+	return;
+    /* Tier names are words (sg_config.c): one space parts them. */
+    old = text + 5;
+    if ((sp = strchr(old, ' ')) == 0 || sp == old || sp[1] == 0
+	|| strchr(sp + 1, ' ') != 0
+	|| (size_t) (sp - old) >= sizeof(seen->old_tier)
+	|| strlen(sp + 1) >= sizeof(seen->new_tier))
+	return;
+    seen->what = SG_SEEN_TIER;
+    memcpy(seen->old_tier, old, sp - old);
+    seen->old_tier[sp - old] = 0;
+    strcpy(seen->new_tier, sp + 1);
+}
+
+/* read_begin - begin's reply into the message; -1 if malformed */
+static int read_begin(struct sg_msg *m, struct sg_reply *r, char *err,
+		              size_t errlen)
+{
+    if (sg_reply_check(r, SG_BEGIN_NREPLY, SG_OP_BEGIN, err, errlen) < 0)
+	return (-1);
+    if (sg_begin_status_parse(r->v[SG_BEGIN_R_STATUS], &m->status) < 0) {
+	snprintf(err, errlen, "engine.lua begin: unknown status \"%.32s\"",
+		 r->v[SG_BEGIN_R_STATUS]);
+	sg_reply_free(r);
+	return (-1);
+    }
+    sg_reply_copy(m->tier, sizeof(m->tier), r, SG_BEGIN_R_TIER);
+    sg_reply_copy(m->unknown_tier, sizeof(m->unknown_tier), r,
+		  SG_BEGIN_R_UNKNOWN_TIER);
+    m->budget = strtol(r->v[SG_BEGIN_R_BUDGET], 0, 10);
+    m->rcpt_limit = sg_reply_ulong(r, SG_BEGIN_R_RCPT_LIMIT);
+    m->rcpt_secs = sg_reply_ulong(r, SG_BEGIN_R_RCPT_SECS);
+    m->rcpt_retry = sg_reply_ulong(r, SG_BEGIN_R_RCPT_RETRY);
+    m->msg_limit = sg_reply_ulong(r, SG_BEGIN_R_MSG_LIMIT);
+    m->msg_secs = sg_reply_ulong(r, SG_BEGIN_R_MSG_SECS);
+    m->msg_retry = sg_reply_ulong(r, SG_BEGIN_R_MSG_RETRY);
+    sg_reply_copy(m->qreason, sizeof(m->qreason), r,
+		  SG_BEGIN_R_QUARANTINE_REASON);
+    m->rcpts_in_window = sg_reply_ulong(r, SG_BEGIN_R_RCPTS_IN_WINDOW);
+    m->msgs_in_window = sg_reply_ulong(r, SG_BEGIN_R_MSGS_IN_WINDOW);
+    m->quarantine_room = strtol(r->v[SG_BEGIN_R_QUARANTINE_ROOM], 0, 10);
+    sg_reply_free(r);
+    return (0);
 }
 
 /* sg_engine_begin - at MAIL FROM */
@@ -196,11 +279,9 @@ enum sg_action sg_engine_begin(const struct sg_engine *e,
 			               double now, char *err, size_t errlen)
 {
     const struct sg_config *cfg = e->cfg;
-    char    k_tier[SG_KEY_MAX], k_quar[SG_KEY_MAX], k_cnt[SG_KEY_MAX];
-    char    tnow[32];
-    const char *fixed[SG_FIXED_ARGS];
+    char    keys[SG_BEGIN_NKEYS][SG_KEY_MAX], tnow[32];
+    const char *argv[SG_CALL_MAX], **arg = argv + SG_BEGIN_NKEYS;
     struct sg_reply r = {0, 0};
-    enum sg_action act;
 
     memset(m, 0, sizeof(*m));
     m->budget = -1;
@@ -210,60 +291,45 @@ enum sg_action sg_engine_begin(const struct sg_engine *e,
 				       m->login, sizeof(m->login));
     if (m->login_form == SG_LOGIN_EMPTY)
 	return (SG_ACT_IGNORE);
-    if (sg_key(k_tier, sizeof(k_tier), cfg->key_prefix, m->login, "tier") < 0
-	|| sg_key(k_quar, sizeof(k_quar), cfg->key_prefix, m->login,
-		  "quarantine") < 0
-	|| sg_key(k_cnt, sizeof(k_cnt), cfg->key_prefix, m->login,
-		  "counters") < 0) {
+    if (sg_account_key(keys[SG_BEGIN_K_TIER], SG_KEY_MAX, cfg->key_prefix,
+		       m->login, SG_AKEY_TIER) < 0
+	|| sg_account_key(keys[SG_BEGIN_K_QUARANTINE], SG_KEY_MAX,
+			  cfg->key_prefix, m->login, SG_AKEY_QUARANTINE) < 0
+	|| sg_account_key(keys[SG_BEGIN_K_COUNTERS], SG_KEY_MAX,
+			  cfg->key_prefix, m->login, SG_AKEY_COUNTERS) < 0) {
 	snprintf(err, errlen, "key too long");
 	m->store_rc = SG_STORE_ERROR;
 	return (SG_ACT_STORE_DOWN);
     }
     snprintf(tnow, sizeof(tnow), "%.3f", now);
-    fixed[0] = k_tier;
-    fixed[1] = k_quar;
-    fixed[2] = k_cnt;
-    fixed[3] = "begin";
-    fixed[4] = tnow;
-    fixed[5] = cfg->default_tier;
-    fixed[6] = cfg->quarantine_action == SG_QACT_HOLD ? "0" : "1";
-    if ((m->store_rc = call(store, 3, 7, fixed, e->targ, e->ntarg, &r, err,
-			    errlen)) != SG_STORE_OK)
+    argv[SG_BEGIN_K_TIER] = keys[SG_BEGIN_K_TIER];
+    argv[SG_BEGIN_K_QUARANTINE] = keys[SG_BEGIN_K_QUARANTINE];
+    argv[SG_BEGIN_K_COUNTERS] = keys[SG_BEGIN_K_COUNTERS];
+    arg[SG_BEGIN_A_OP] = SG_OP_BEGIN;
+    arg[SG_BEGIN_A_NOW] = tnow;
+    arg[SG_BEGIN_A_DEFAULT_TIER] = cfg->default_tier;
+    arg[SG_BEGIN_A_REFUSE_QUARANTINED] =
+	cfg->quarantine_action == SG_QACT_HOLD ? "0" : "1";
+    if ((m->store_rc = sg_engine_call(e, store, SG_BEGIN_NKEYS,
+				      SG_BEGIN_NKEYS + SG_BEGIN_A_TIERS, argv,
+				      1, &r, err, errlen)) != SG_STORE_OK)
 	return (SG_ACT_STORE_DOWN);
-    if (r.n != 14) {
-	snprintf(err, errlen, "engine.lua begin: %d fields, want 14", r.n);
+    if (read_begin(m, &r, err, errlen) < 0) {
 	m->store_rc = SG_STORE_ERROR;
-	sg_reply_free(&r);
 	return (SG_ACT_STORE_DOWN);
     }
-    copy(m->status, sizeof(m->status), &r, 0);
-    copy(m->tier, sizeof(m->tier), &r, 1);
-    copy(m->unknown_tier, sizeof(m->unknown_tier), &r, 2);
-    m->budget = strtol(r.v[3], 0, 10);
-    m->rcpt_limit = num(&r, 4);
-    m->rcpt_secs = num(&r, 5);
-    m->rcpt_retry = num(&r, 6);
-    m->msg_limit = num(&r, 7);
-    m->msg_secs = num(&r, 8);
-    m->msg_retry = num(&r, 9);
-    copy(m->qreason, sizeof(m->qreason), &r, 10);
-    m->rcpts_in_window = num(&r, 11);
-    m->msgs_in_window = num(&r, 12);
-    m->quarantine_room = strtol(r.v[13], 0, 10);
-    sg_reply_free(&r);
     m->begun = 1;
-
-    if (strcmp(m->status, "quarantined") == 0) {
-	act = SG_ACT_QUARANTINE_REFUSE;
+    switch (m->status) {
+    case SG_BEGIN_QUARANTINED:
 	m->committed = 1;			/* nothing more to count */
-    } else if (strcmp(m->status, "messages") == 0) {
-	act = SG_ACT_TEMPFAIL;
+	return (SG_ACT_QUARANTINE_REFUSE);
+    case SG_BEGIN_MESSAGES:
 	m->limit = SG_LIMIT_MESSAGES;
 	m->committed = 1;
-    } else {
-	act = SG_ACT_CONTINUE;
+	return (SG_ACT_TEMPFAIL);
+    default:
+	return (SG_ACT_CONTINUE);
     }
-    return (act);
 }
 
 /* sg_rcpt_tag - FNV-1a of the address without <>, case folded, in hex */
@@ -318,6 +384,27 @@ static int tier_index(const struct sg_engine *e, const char *name)
     return (e->tdefault);
 }
 
+/* commit_keys - the commit call's keys; -1 if one does not fit */
+static int commit_keys(const struct sg_config *cfg, const struct sg_msg *m,
+		               const char *qid, struct sg_commit *c)
+{
+    const char *prefix = cfg->key_prefix;
+    int     k;
+
+    if (sg_account_key(c->keys[SG_COMMIT_K_QUARANTINE], SG_KEY_MAX, prefix,
+		       m->login, SG_AKEY_QUARANTINE) < 0
+	|| sg_account_key(c->keys[SG_COMMIT_K_COUNTERS], SG_KEY_MAX, prefix,
+			  m->login, SG_AKEY_COUNTERS) < 0
+	|| sg_account_key(c->keys[SG_COMMIT_K_HELD], SG_KEY_MAX, prefix,
+			  m->login, SG_AKEY_HELD) < 0
+	|| sg_key_qid(c->keys[SG_COMMIT_K_QID], SG_KEY_MAX, prefix, qid) < 0
+	|| sg_key_events(c->keys[SG_COMMIT_K_EVENTS], SG_KEY_MAX, prefix) < 0)
+	return (-1);
+    for (k = 0; k < SG_COMMIT_NKEYS; k++)
+	c->argv[k] = c->keys[k];
+    return (0);
+}
+
 /* sg_engine_commit_prepare - the commit call for a message, not run */
 int     sg_engine_commit_prepare(const struct sg_engine *e, struct sg_msg *m,
 				         const char *qid, int eom, int replied,
@@ -325,8 +412,9 @@ int     sg_engine_commit_prepare(const struct sg_engine *e, struct sg_msg *m,
 				         char *err, size_t errlen)
 {
     const struct sg_config *cfg = e->cfg;
+    const char **arg = c->argv + SG_COMMIT_NKEYS;
     int     message = eom && m->accepted > 0;
-    int     t, i;
+    int     t;
 
     err[0] = 0;
     c->argc = 0;
@@ -337,82 +425,83 @@ int     sg_engine_commit_prepare(const struct sg_engine *e, struct sg_msg *m,
 	return (0);				/* nothing worth a round trip */
     if (qid == 0)
 	qid = "";
-    if (sg_key(c->keys[0], SG_KEY_MAX, cfg->key_prefix, m->login,
-	       "quarantine") < 0
-	|| sg_key(c->keys[1], SG_KEY_MAX, cfg->key_prefix, m->login,
-		  "counters") < 0
-	|| sg_key(c->keys[2], SG_KEY_MAX, cfg->key_prefix, m->login,
-		  "held") < 0
-	|| snprintf(c->keys[3], SG_KEY_MAX, "%s:qid:%s", cfg->key_prefix,
-		    qid) >= SG_KEY_MAX
-	|| snprintf(c->keys[4], SG_KEY_MAX, "%s:events",
-		    cfg->key_prefix) >= SG_KEY_MAX) {
-	snprintf(err, errlen, "key too long");
+    t = tier_index(e, m->tier);
+    if (e->tlen[t] != 2 || commit_keys(cfg, m, qid, c) < 0) {
+	snprintf(err, errlen, e->tlen[t] != 2 ? "no tier" : "key too long");
 	m->store_rc = SG_STORE_ERROR;
 	return (-1);
     }
+    snprintf(c->now, sizeof(c->now), "%.3f", now);
+    snprintf(c->accepted, sizeof(c->accepted), "%u", message ? m->accepted : 0);
+    snprintf(c->rejected, sizeof(c->rejected), "%u", m->rejected);
+    snprintf(c->refused, sizeof(c->refused), "%u", m->refused);
+    snprintf(c->hold_max, sizeof(c->hold_max), "%lu", cfg->hold_max);
+    snprintf(c->qid_ttl, sizeof(c->qid_ttl), "%lu", cfg->queue_id_ttl);
+    snprintf(c->held_ttl, sizeof(c->held_ttl), "%d", SG_HELD_TTL);
+    arg[SG_COMMIT_A_OP] = SG_OP_COMMIT;
+    arg[SG_COMMIT_A_NOW] = c->now;
+    arg[SG_COMMIT_A_LOGIN] = m->login;
     /* The queue id is the tail of its key: no copy of its own. */
-    qid = c->keys[3] + strlen(c->keys[3]) - strlen(qid);
-    snprintf(c->num[0], sizeof(c->num[0]), "%.3f", now);
-    snprintf(c->num[1], sizeof(c->num[1]), "%u", message ? m->accepted : 0);
-    snprintf(c->num[2], sizeof(c->num[2]), "%u", m->rejected);
-    snprintf(c->num[3], sizeof(c->num[3]), "%u", m->refused);
-    snprintf(c->num[4], sizeof(c->num[4]), "%lu", cfg->hold_max);
-    snprintf(c->num[5], sizeof(c->num[5]), "%lu", cfg->queue_id_ttl);
-    snprintf(c->num[6], sizeof(c->num[6]), "%d", SG_HELD_TTL);
-    for (i = 0; i < 5; i++)
-	c->argv[i] = c->keys[i];
-    c->argv[5] = "commit";
-    c->argv[6] = c->num[0];
-    c->argv[7] = m->login;
-    c->argv[8] = qid;
-    c->argv[9] = c->num[1];
-    c->argv[10] = c->num[2];
-    c->argv[11] = c->num[3];
-    c->argv[12] = message ? "1" : "0";
+    arg[SG_COMMIT_A_QID] = c->keys[SG_COMMIT_K_QID]
+	+ strlen(c->keys[SG_COMMIT_K_QID]) - strlen(qid);
+    arg[SG_COMMIT_A_ACCEPTED] = c->accepted;
+    arg[SG_COMMIT_A_REJECTED] = c->rejected;
+    arg[SG_COMMIT_A_REFUSED] = c->refused;
+    arg[SG_COMMIT_A_MESSAGE] = message ? "1" : "0";
     /* A message the MTA has accepted already is never listed as held. */
-    c->argv[13] = !replied && cfg->quarantine_action == SG_QACT_HOLD ?
+    arg[SG_COMMIT_A_HOLD] = !replied && cfg->quarantine_action == SG_QACT_HOLD ?
 	"1" : "0";
-    c->argv[14] = c->num[4];
-    c->argv[15] = c->num[5];
-    c->argv[16] = c->num[6];
-    c->argv[17] = m->tags;
-    t = tier_index(e, m->tier);
-    for (i = 0; i < e->tlen[t] && 18 + i < SG_COMMIT_ARGS; i++)
-	c->argv[18 + i] = e->targ[e->toff[t] + i];
-    c->argc = 18 + i;
-    c->nkeys = 5;
+    arg[SG_COMMIT_A_HOLD_MAX] = c->hold_max;
+    arg[SG_COMMIT_A_QID_TTL] = c->qid_ttl;
+    arg[SG_COMMIT_A_HELD_TTL] = c->held_ttl;
+    arg[SG_COMMIT_A_TAGS] = m->tags;
+    arg[SG_COMMIT_A_TIER_NAME] = e->targ[e->toff[t]];
+    arg[SG_COMMIT_A_TIER_SPEC] = e->targ[e->toff[t] + 1];
+    c->argc = SG_COMMIT_NKEYS + SG_COMMIT_NARGS;
+    c->nkeys = SG_COMMIT_NKEYS;
     return (1);
 }
+
+/* Commit's actions (SG_COMMIT_R_ACTION) and what they mean here. */
+static const struct {
+    const char *word;
+    enum sg_action act;
+}       commit_action[] = {
+    {"accept", SG_ACT_CONTINUE},
+    {"hold", SG_ACT_HOLD},
+    {"refuse", SG_ACT_QUARANTINE_REFUSE},
+};
 
 /* sg_engine_commit_result - what the commit call's answer means */
 enum sg_action sg_engine_commit_result(struct sg_msg *m, int status,
 				               struct sg_reply *r, char *err,
 				               size_t errlen)
 {
-    enum sg_action act;
+    size_t  i;
 
     if ((m->store_rc = status) != SG_STORE_OK)
 	return (SG_ACT_STORE_DOWN);
-    if (r->n != 5) {
-	snprintf(err, errlen, "engine.lua commit: %d fields, want 5", r->n);
+    if (sg_reply_check(r, SG_COMMIT_NREPLY, SG_OP_COMMIT, err, errlen) < 0) {
+	m->store_rc = SG_STORE_ERROR;
+	return (SG_ACT_STORE_DOWN);
+    }
+    for (i = 0; i < sizeof(commit_action) / sizeof(commit_action[0]); i++)
+	if (strcmp(r->v[SG_COMMIT_R_ACTION], commit_action[i].word) == 0)
+	    break;
+    if (i == sizeof(commit_action) / sizeof(commit_action[0])) {
+	snprintf(err, errlen, "engine.lua commit: unknown action \"%.32s\"",
+		 r->v[SG_COMMIT_R_ACTION]);
 	m->store_rc = SG_STORE_ERROR;
 	sg_reply_free(r);
 	return (SG_ACT_STORE_DOWN);
     }
-    if (strcmp(r->v[0], "hold") == 0)
-	act = SG_ACT_HOLD;
-    else if (strcmp(r->v[0], "refuse") == 0)
-	act = SG_ACT_QUARANTINE_REFUSE;
-    else
-	act = SG_ACT_CONTINUE;
-    m->newly_quarantined = strcmp(r->v[1], "1") == 0;
-    if (r->v[2][0])
-	copy(m->qreason, sizeof(m->qreason), r, 2);
-    m->held = num(r, 3);
-    copy(m->seen, sizeof(m->seen), r, 4);
+    m->newly_quarantined = strcmp(r->v[SG_COMMIT_R_NEWLY_QUARANTINED], "1") == 0;
+    if (r->v[SG_COMMIT_R_REASON][0])
+	sg_reply_copy(m->qreason, sizeof(m->qreason), r, SG_COMMIT_R_REASON);
+    m->held = sg_reply_ulong(r, SG_COMMIT_R_HELD);
+    sg_seen_parse(r->v[SG_COMMIT_R_SEEN], &m->seen);
     sg_reply_free(r);
-    return (act);
+    return (commit_action[i].act);
 }
 
 /* sg_engine_commit - prepare, run and read the commit call */
@@ -453,118 +542,10 @@ int     sg_engine_commit_deferrable(const struct sg_msg *m, int eom)
 {
     if (!m->begun || m->committed || !eom)
 	return (1);
-    if (strcmp(m->status, "hold") == 0 || m->rejected > 0)
+    if (m->status == SG_BEGIN_HOLD || m->rejected > 0)
 	return (0);
     return (m->quarantine_room < 0
 	    || m->accepted <= (unsigned long) m->quarantine_room);
-}
-
-/* sg_engine_outcome - a final delivery outcome from the MTA's log */
-int     sg_engine_outcome(const struct sg_engine *e,
-			          const struct sg_store *store, const char *qid,
-			          const char *rcpt, int cls, int nrcpt, double now,
-			          const char *feed,
-			          const char *position, struct sg_outcome *out,
-			          char *err, size_t errlen)
-{
-    const struct sg_config *cfg = e->cfg;
-    char    k_qid[SG_KEY_MAX] = "", k_pos[SG_KEY_MAX] = "";
-    char    k_events[SG_KEY_MAX], tnow[32], n[16], tag[SG_TAG_LEN] = "";
-    const char *fixed[SG_FIXED_ARGS];
-    const char *class;
-    struct sg_reply r = {0, 0};
-    int     rc;
-
-    memset(out, 0, sizeof(*out));
-    err[0] = 0;
-
-    /*
-     * Deliveries need no work: every accepted recipient was already
-     * counted as presumed delivered. Deferrals are not final.
-     */
-    switch (cls) {
-    case SG_DSN_MAILBOX:
-	class = "mailbox";
-	break;
-    case SG_DSN_DOMAIN:
-	class = "domain";
-	break;
-    case SG_DSN_POLICY:
-	class = "policy";
-	break;
-    case SG_DSN_EXPIRED:
-	class = "expired";
-	break;
-    case SG_DSN_OTHER:
-	class = "other";
-	break;
-    default:
-	class = 0;
-	qid = 0;
-	break;
-    }
-    if (qid == 0 && (feed == 0 || position == 0))
-	return (0);
-    if ((qid && snprintf(k_qid, sizeof(k_qid), "%s:qid:%s", cfg->key_prefix,
-			 qid) >= (int) sizeof(k_qid))
-	|| (feed && snprintf(k_pos, sizeof(k_pos), "%s:feed:%s",
-			     cfg->key_prefix, feed) >= (int) sizeof(k_pos))) {
-	snprintf(err, errlen, "key too long");
-	return (-1);
-    }
-    snprintf(k_events, sizeof(k_events), "%s:events", cfg->key_prefix);
-    snprintf(tnow, sizeof(tnow), "%.3f", now);
-    snprintf(n, sizeof(n), "%d", nrcpt > 0 ? nrcpt : 1);
-    fixed[0] = k_qid;
-    fixed[1] = k_pos;
-    fixed[2] = k_events;
-    fixed[3] = "outcome";
-    fixed[4] = tnow;
-    fixed[5] = cfg->key_prefix;
-    fixed[6] = class ? class : "none";
-    fixed[7] = n;
-    fixed[8] = position && feed ? position : "";
-    fixed[9] = cfg->default_tier;
-    if (rcpt && *rcpt)
-	sg_rcpt_tag(rcpt, tag);
-    fixed[10] = tag;
-    if (call(store, 3, 11, fixed, e->targ, e->ntarg, &r, err, errlen) != 0)
-	return (-1);
-    if (r.n != 4) {
-	snprintf(err, errlen, "engine.lua outcome: %d fields, want 4", r.n);
-	sg_reply_free(&r);
-	return (-1);
-    }
-    copy(out->login, sizeof(out->login), &r, 0);
-    out->newly_quarantined = strcmp(r.v[1], "1") == 0;
-    copy(out->reason, sizeof(out->reason), &r, 2);
-    copy(out->seen, sizeof(out->seen), &r, 3);
-    rc = out->login[0] != 0;
-    sg_reply_free(&r);
-    return (rc);
-}
-
-/* sg_engine_feed_position - where feed stopped last time */
-int     sg_engine_feed_position(const struct sg_engine *e,
-				        const struct sg_store *store,
-				        const char *feed, char *pos, size_t len,
-				        char *err, size_t errlen)
-{
-    char    key[SG_KEY_MAX];
-    const char *fixed[SG_FIXED_ARGS];
-    struct sg_reply r = {0, 0};
-
-    pos[0] = 0;
-    snprintf(key, sizeof(key), "%s:feed:%s", e->cfg->key_prefix, feed);
-    fixed[0] = key;
-    fixed[1] = "position";
-    fixed[2] = "0";
-    if (call(store, 1, 3, fixed, 0, 0, &r, err, errlen) != 0)
-	return (-1);
-    if (r.n == 1)
-	copy(pos, len, &r, 0);
-    sg_reply_free(&r);
-    return (0);
 }
 
 /* sg_engine_text - fill in a configured text */

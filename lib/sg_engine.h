@@ -32,6 +32,8 @@
 
 #include "sg_config.h"
 #include "sg_duration.h"
+#include "sg_engine_proto.h"
+#include "sg_keys.h"
 #include "sg_login.h"
 #include "sg_store.h"
 
@@ -53,6 +55,36 @@ enum sg_action {
 /* Which limit a tempfail is about. */
 enum sg_limit { SG_LIMIT_NONE, SG_LIMIT_MESSAGES, SG_LIMIT_RECIPIENTS };
 
+/* What begin found (engine.lua's status, SG_BEGIN_R_STATUS). */
+enum sg_begin_status {
+    SG_BEGIN_OK,			/* "ok": go ahead */
+    SG_BEGIN_HOLD,			/* "hold": quarantined, mail is held */
+    SG_BEGIN_MESSAGES,			/* "messages": message limit reached */
+    SG_BEGIN_QUARANTINED		/* "quarantined": refused at MAIL */
+};
+
+/* What support changed by hand since the account's last update. */
+enum sg_seen_what {
+    SG_SEEN_NONE,			/* "" */
+    SG_SEEN_LIFT,			/* "lift": a quarantine was lifted */
+    SG_SEEN_TIER			/* "tier OLD NEW": the tier changed */
+};
+
+struct sg_seen {
+    enum sg_seen_what what;
+    char    old_tier[SG_NAME_MAX];	/* SG_SEEN_TIER only */
+    char    new_tier[SG_NAME_MAX];
+};
+
+/*
+ * sg_seen_parse - engine.lua's seen field into *seen. Anything it does
+ * not know reads as SG_SEEN_NONE (it only changes what is logged).
+ */
+extern void sg_seen_parse(const char *text, struct sg_seen *seen);
+
+/* sg_begin_status_parse - begin's status word; -1 if unknown */
+extern int sg_begin_status_parse(const char *text, enum sg_begin_status *);
+
 /* One message in progress. Lives in the milter's per-connection context. */
 struct sg_msg {
     char    login[SG_LOGIN_MAX];	/* normalised */
@@ -62,7 +94,7 @@ struct sg_msg {
     int     begun;			/* begin went through the store */
     int     store_rc;			/* last store status, SG_STORE_* */
     int     committed;
-    char    status[16];			/* begin's status */
+    enum sg_begin_status status;	/* what begin found */
     long    budget;			/* recipients still allowed; -1: any */
     long    quarantine_room;		/* recipients before quarantine_
 					 * recipients is passed; -1: no limit */
@@ -78,7 +110,7 @@ struct sg_msg {
     /* From commit. */
     int     newly_quarantined;
     unsigned long held;			/* messages now held for the login */
-    char    seen[2 * SG_NAME_MAX + 8];	/* "lift", "tier OLD NEW" or "" */
+    struct sg_seen seen;		/* support's changes since last time */
 };
 
 /* sg_engine_new - prepare the engine for one configuration */
@@ -122,14 +154,15 @@ extern enum sg_action sg_engine_commit(const struct sg_engine *,
  * points into this structure, into the message and into the engine:
  * all three must stay put until the call is made.
  */
-#define SG_COMMIT_ARGS	20
+#define SG_COMMIT_ARGS	(SG_COMMIT_NKEYS + SG_COMMIT_NARGS)
 
 struct sg_commit {
     int     nkeys;
     int     argc;
-    const char *argv[SG_COMMIT_ARGS];
-    char    keys[5][SG_KEY_MAX];
-    char    num[7][32];
+    const char *argv[SG_COMMIT_ARGS];	/* SG_COMMIT_K_*, SG_COMMIT_A_* */
+    char    keys[SG_COMMIT_NKEYS][SG_KEY_MAX];
+    char    now[32], accepted[16], rejected[16], refused[16];
+    char    hold_max[24], qid_ttl[24], held_ttl[24];
 };
 
 /*
@@ -174,7 +207,7 @@ struct sg_outcome {
     char    login[SG_LOGIN_MAX];	/* "" when the queue id is not ours */
     int     newly_quarantined;
     char    reason[256];
-    char    seen[2 * SG_NAME_MAX + 8];	/* "lift", "tier OLD NEW" or "" */
+    struct sg_seen seen;		/* support's changes since last time */
 };
 
 /*
@@ -202,6 +235,50 @@ extern int sg_engine_feed_position(const struct sg_engine *,
 				           const struct sg_store *,
 				           const char *feed, char *pos,
 				           size_t len, char *err, size_t errlen);
+
+/* An account's state, as sg_engine_inspect reads it. */
+#define SG_INSPECT_WINDOWS	(5 * SG_MAX_WINDOWS + 2)
+
+struct sg_inspect_window {
+    unsigned long secs;			/* the last secs seconds: */
+    long    messages;			/* estimated counts, -1 where */
+    long    recipients;			/* no limit counts that kind */
+    long    rejected;			/* at this length */
+    long    bounced;
+};
+
+struct sg_inspect {
+    char    login[SG_LOGIN_MAX];	/* as asked for */
+    char    tier[SG_NAME_MAX];		/* the tier in use */
+    char    unknown_tier[SG_NAME_MAX];	/* a tier key naming no tier */
+    int     quarantined;
+    char    qreason[256];		/* the quarantine hash's reason, */
+    unsigned long qsince;		/* since (0: not set), */
+    char    qby[64];			/* who set it, */
+    char    qsource[32];		/* and from what: submission, feed */
+    unsigned long held;			/* queue ids in the held list */
+    double  score;			/* the failure test's score */
+    double  last;			/* time of the last update, 0: never */
+    unsigned long msgs, rcpts, rejected, bounced, policy, refused;
+    int     nwindows;			/* shortest first */
+    struct sg_inspect_window win[SG_INSPECT_WINDOWS];
+};
+
+/*
+ * sg_engine_inspect - an account's state at time now, read through
+ * engine.lua ("inspect") without changing anything. login is in key
+ * form (sg_login_normalise, as struct sg_msg holds it). Returns 0, or
+ * -1 (err says why).
+ */
+extern int sg_engine_inspect(const struct sg_engine *, const struct sg_store *,
+			             const char *login, double now,
+			             struct sg_inspect *, char *err,
+			             size_t errlen);
+
+/* sg_inspect_window - the window of secs seconds, or NULL */
+extern const struct sg_inspect_window *sg_inspect_window(
+				           const struct sg_inspect *,
+				           unsigned long secs);
 
 /* sg_detection_numbers - lf, ls, upper, lower of a tier's test */
 extern void sg_detection_numbers(const struct sg_tier *, double d[4]);

@@ -139,15 +139,6 @@ int     sg_xtext_decode(const char *text, char *out, size_t outlen)
     return (0);
 }
 
-/* sg_key - PREFIX:{LOGIN}:SUFFIX */
-int     sg_key(char *buf, size_t len, const char *prefix, const char *login,
-	               const char *suffix)
-{
-    int     n = snprintf(buf, len, "%s:{%s}:%s", prefix, login, suffix);
-
-    return (n < 0 || (size_t) n >= len ? -1 : n);
-}
-
 /* sg_log_safe - copy text for a log field: no spaces, quotes or controls */
 const char *sg_log_safe(const char *text, char *buf, size_t len)
 {

@@ -2,11 +2,12 @@
  * NAME
  *	sg_login 3h
  * SUMMARY
- *	SASL login normalisation and Redis key names
+ *	SASL login normalisation
  * DESCRIPTION
- *	Every Redis key of one account is PREFIX:{LOGIN}:SUFFIX, where LOGIN
- *	is the normalised login: a Redis Cluster hash tag, so one account's
- *	keys share a slot, and plain text that support staff can type.
+ *	Every Redis key of one account is PREFIX:{LOGIN}:SUFFIX (sg_keys.h),
+ *	where LOGIN is the normalised login: a Redis Cluster hash tag, so one
+ *	account's keys share a slot, and plain text that support staff can
+ *	type.
  *
  *	Normalisation is injective: after optional lower-casing, letters,
  *	digits and "@._-+=" stay as they are and every other byte becomes
@@ -25,7 +26,6 @@
 
 #define SG_LOGIN_KEEP	192	/* longest escaped login kept as text */
 #define SG_LOGIN_MAX	200	/* buffer for a normalised login */
-#define SG_KEY_MAX	(SG_NAME_MAX + SG_LOGIN_MAX + 32)
 
 #define SG_LOGIN_OK	0	/* plain or escaped text */
 #define SG_LOGIN_HASHED	1	/* too long: digest form */
@@ -41,10 +41,6 @@ extern int sg_login_normalise(const char *raw, enum sg_case, char *out,
  * text is not valid xtext or does not fit.
  */
 extern int sg_xtext_decode(const char *text, char *out, size_t outlen);
-
-/* sg_key - PREFIX:{LOGIN}:SUFFIX into buf; -1 if it does not fit */
-extern int sg_key(char *buf, size_t len, const char *prefix,
-		          const char *login, const char *suffix);
 
 /* sg_log_safe - a copy of untrusted text fit for one key=value log field */
 extern const char *sg_log_safe(const char *text, char *buf, size_t len);

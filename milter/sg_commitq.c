@@ -76,12 +76,13 @@ static void report(struct sg_pending *p, enum sg_action act, const char *err)
 			   "commit", "reason=redis-error error=\"%s\"", err);
 	return;
     }
-    if (strcmp(m->seen, "lift") == 0)
+    if (m->seen.what == SG_SEEN_LIFT)
 	sg_log_message(LOG_NOTICE, m, p->client, p->qid, dry, "lift",
 		       "commit", "reason=\"quarantine lifted in Redis\"");
-    else if (strncmp(m->seen, "tier ", 5) == 0)
+    else if (m->seen.what == SG_SEEN_TIER)
 	sg_log_message(LOG_NOTICE, m, p->client, p->qid, dry, "tier",
-		       "commit", "change=\"%s\"", m->seen + 5);
+		       "commit", "change=\"%s %s\"", m->seen.old_tier,
+		       m->seen.new_tier);
     if (m->newly_quarantined) {
 	sg_log_message(LOG_WARNING, m, p->client, p->qid, dry, "quarantine",
 		       "commit", "reason=\"%s\"", m->qreason);

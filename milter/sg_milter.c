@@ -385,12 +385,12 @@ static sfsistat sg_eom(SMFICTX *ctx)
     act = sg_engine_commit(c->rt->engine, &c->rt->store, &c->msg, qid, 1,
 			   wall_clock(), err, sizeof(err));
     /* Support's hands seen in Redis since the account's last message. */
-    if (strcmp(c->msg.seen, "lift") == 0)
+    if (c->msg.seen.what == SG_SEEN_LIFT)
 	log_decision(ctx, c, LOG_NOTICE, "lift", "eom",
 		     "reason=\"quarantine lifted in Redis\"");
-    else if (strncmp(c->msg.seen, "tier ", 5) == 0)
-	log_decision(ctx, c, LOG_NOTICE, "tier", "eom", "change=\"%s\"",
-		     c->msg.seen + 5);
+    else if (c->msg.seen.what == SG_SEEN_TIER)
+	log_decision(ctx, c, LOG_NOTICE, "tier", "eom", "change=\"%s %s\"",
+		     c->msg.seen.old_tier, c->msg.seen.new_tier);
     if (c->msg.newly_quarantined) {
 	log_decision(ctx, c, LOG_WARNING, "quarantine", "eom",
 		     "reason=\"%s\"", c->msg.qreason);

@@ -89,11 +89,8 @@ static void usage(void)
 /* print_keys - -k: the keys support staff type for one login */
 static int print_keys(const struct sg_config *cfg, const char *raw)
 {
-    static const char *const suffix[] = {
-	"tier", "quarantine", "held", "counters", 0,
-    };
-    const char *const *sp;
     char    login[SG_LOGIN_MAX], key[SG_KEY_MAX];
+    int     k;
     int     form = sg_login_normalise(raw, cfg->login_case, login,
 				      sizeof(login));
 
@@ -103,9 +100,9 @@ static int print_keys(const struct sg_config *cfg, const char *raw)
     }
     printf("login %s%s\n", login, form == SG_LOGIN_HASHED ?
 	   " (too long: digest form)" : "");
-    for (sp = suffix; *sp; sp++) {
-	sg_key(key, sizeof(key), cfg->key_prefix, login, *sp);
-	printf("%-10s '%s'\n", *sp, key);
+    for (k = 0; k < SG_AKEY_COUNT; k++) {
+	sg_account_key(key, sizeof(key), cfg->key_prefix, login, k);
+	printf("%-10s '%s'\n", sg_account_key_suffix(k), key);
     }
     return (0);
 }

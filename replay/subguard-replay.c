@@ -34,7 +34,9 @@
  *	ground truth never reaches the engine.
  *
  *	-e LOGIN prints that account's timeline on standard error: every
- *	event, the decision, the counts, the score and the reasons.
+ *	event, the decision, the counts, the reasons, and after each the
+ *	account's score and its recipients and bounces over the last hour
+ *	(sliding, as the limits count), read with sg_engine_inspect.
  *	-q prints no verdicts (for benchmarks). -j N shares the accounts out
  *	among N threads (default 4); each account stays in trace order.
  * DIAGNOSTICS
@@ -215,11 +217,12 @@ static const char *command(char *buf, size_t len, int i, int argc,
 }
 
 /* timeline - -e: one line of the explained account's history */
-static void timeline(const struct sg_config *cfg, const char *login, double t,
-		             const char *fmt,...)
+static void timeline(const struct sg_engine *eng, const struct sg_store *store,
+		             const char *login, double t, const char *fmt,...)
 {
-    char    key[SG_KEY_MAX], what[512], s[32], r1[32], f1[32];
-    const char *argv[5];
+    struct sg_inspect in;
+    const struct sg_inspect_window *hour;
+    char    what[512], err[256];
     time_t  when = (time_t) t;
     struct tm tm;
     va_list ap;
@@ -227,20 +230,16 @@ static void timeline(const struct sg_config *cfg, const char *login, double t,
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    sg_key(key, sizeof(key), cfg->key_prefix, login, "counters");
-    argv[0] = "HGET";
-    argv[1] = key;
-    argv[2] = "s";
-    command(s, sizeof(s), 0, 3, argv);
-    argv[2] = "r3600";
-    command(r1, sizeof(r1), 0, 3, argv);
-    argv[2] = "b3600";
-    command(f1, sizeof(f1), 0, 3, argv);
+    if (sg_engine_inspect(eng, store, login, t, &in, err, sizeof(err)) < 0) {
+	fprintf(stderr, "subguard-replay: redis: %s\n", err);
+	exit(1);
+    }
+    hour = sg_inspect_window(&in, 3600);
     gmtime_r(&when, &tm);
-    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02dZ %s  [score=%s "
-	    "rcpts_this_hour=%s bounced_this_hour=%s]\n", tm.tm_year + 1900,
+    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02dZ %s  [score=%.4f "
+	    "rcpts_last_hour=%ld bounced_last_hour=%ld]\n", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, what,
-	    s[0] ? s : "0", r1[0] ? r1 : "0", f1[0] ? f1 : "0");
+	    in.score, hour ? hour->recipients : 0, hour ? hour->bounced : 0);
 }
 
 /* field - a member of a JSON object, or NULL */
@@ -329,7 +328,7 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 	json_object_put(o);
     }
     if (explain && strcmp(m.login, explain) == 0)
-	timeline(cfg, m.login, t, "submit %s rcpts=%d mta_rejected=%u -> %s "
+	timeline(eng, store, m.login, t, "submit %s rcpts=%d mta_rejected=%u -> %s "
 		 "accepted=%u refused=%u tier=%s%s%s%s", msg, n, m.rejected,
 		 verdict, m.accepted, m.refused, m.tier[0] ? m.tier : "-",
 		 reason[0] ? " reason=\"" : "", reason, reason[0] ? "\"" : "");
@@ -360,7 +359,7 @@ static void delivery(const struct sg_engine *eng, const struct sg_store *store,
 	exit(1);
     }
     if (explain && strcmp(out.login, explain) == 0)
-	timeline(sg_engine_config(eng), out.login, t, "delivery %s to=%s "
+	timeline(eng, store, out.login, t, "delivery %s to=%s "
 		 "dsn=%s (%s)%s%s%s", msg, to, dsn, sg_dsn_class_name(cls),
 		 out.newly_quarantined ? " -> QUARANTINE \"" : "",
 		 out.newly_quarantined ? out.reason : "",
@@ -424,7 +423,8 @@ static long set_tiers(const struct sg_config *cfg, const char *path)
 	    && strcmp(json_object_get_string(t), cfg->default_tier) != 0
 	    && sg_login_normalise(json_object_get_string(u), cfg->login_case,
 				  login, sizeof(login)) != SG_LOGIN_EMPTY) {
-	    sg_key(key, sizeof(key), cfg->key_prefix, login, "tier");
+	    sg_account_key(key, sizeof(key), cfg->key_prefix, login,
+			   SG_AKEY_TIER);
 	    argv[0] = "SET";
 	    argv[1] = key;
 	    argv[2] = json_object_get_string(t);
@@ -451,26 +451,27 @@ static void quiet_log(int level, const char *fmt,...)
     va_end(ap);
 }
 
-int     main(int argc, char **argv)
-{
-    static struct sg_config cfg;
-    const char *conf = 0, *path = "-", *users = 0;
-    struct sg_redis_params rp;
-    struct sg_engine *eng;
-    struct sg_store store;
-    char    err[1024], addr[SG_PATH_MAX + 8], *line = 0, login[SG_LOGIN_MAX];
-    const char *ping[1] = {"PING"}, *flush[1] = {"FLUSHALL"};
-    size_t  cap = 0;
-    ssize_t len;
-    long    lineno = 0, bad = 0, submits = 0, deliveries = 0, l;
-    int     ch, use_config_redis = 0, i, nworkers = 4;
-    struct worker *workers;
-    FILE   *in;
+/* What the command line asked for. */
+struct options {
+    const char *conf;			/* -c */
+    const char *path;			/* the trace, "-": standard input */
+    const char *users;			/* -t */
+    int     use_config_redis;		/* -R */
+    int     nworkers;			/* -j */
+};
 
+/* options - the command line; exits on a bad one */
+static void options(int argc, char **argv, struct options *o)
+{
+    int     ch;
+
+    memset(o, 0, sizeof(*o));
+    o->path = "-";
+    o->nworkers = 4;
     while ((ch = getopt(argc, argv, "c:e:j:qRt:")) != -1) {
 	switch (ch) {
 	case 'c':
-	    conf = optarg;
+	    o->conf = optarg;
 	    break;
 	case 'e':
 	    explain = optarg;
@@ -479,46 +480,38 @@ int     main(int argc, char **argv)
 	    quiet = 1;
 	    break;
 	case 'R':
-	    use_config_redis = 1;
+	    o->use_config_redis = 1;
 	    break;
 	case 't':
-	    users = optarg;
+	    o->users = optarg;
 	    break;
 	case 'j':
-	    if ((nworkers = atoi(optarg)) < 1 || nworkers > 64)
-		nworkers = 4;
+	    if ((o->nworkers = atoi(optarg)) < 1 || o->nworkers > 64)
+		o->nworkers = 4;
 	    break;
 	default:
 	    fprintf(stderr, "usage: subguard-replay [-c FILE] [-R] [-t USERS] "
 		    "[-e LOGIN] [-j N] [-q] [TRACE | -]\n");
-	    return (2);
+	    exit(2);
 	}
     }
     if (optind < argc)
-	path = argv[optind];
-    if (conf) {
-	if (sg_config_load(conf, &cfg, err, sizeof(err)) < 0) {
-	    fprintf(stderr, "subguard-replay: %s\n", err);
-	    return (1);
-	}
-    } else {
-	sg_config_init(&cfg);
-    }
-    if (explain) {
-	sg_login_normalise(explain, cfg.login_case, login, sizeof(login));
-	explain = login;
-    }
-    if (strcmp(path, "-") == 0)
-	in = stdin;
-    else if ((in = fopen(path, "r")) == 0) {
-	fprintf(stderr, "subguard-replay: %s: %s\n", path, strerror(errno));
-	return (1);
-    }
-    if (use_config_redis) {
-	snprintf(addr, sizeof(addr), "%s", cfg.redis_address);
+	o->path = argv[optind];
+}
+
+/* connect_redis - the pool on the private or configured Redis; -1 */
+static int connect_redis(const struct options *o, const struct sg_config *cfg)
+{
+    struct sg_redis_params rp;
+    const char *ping[1] = {"PING"}, *flush[1] = {"FLUSHALL"};
+    char    err[1024], addr[SG_PATH_MAX + 8];
+    int     i;
+
+    if (o->use_config_redis) {
+	snprintf(addr, sizeof(addr), "%s", cfg->redis_address);
     } else if (start_redis(addr, sizeof(addr)) < 0) {
 	fprintf(stderr, "subguard-replay: cannot start redis-server\n");
-	return (1);
+	return (-1);
     }
     memset(&rp, 0, sizeof(rp));
     rp.address = addr;
@@ -527,11 +520,11 @@ int     main(int argc, char **argv)
     rp.log = quiet_log;
     if ((pool = sg_redis_new(&rp, err, sizeof(err))) == 0) {
 	fprintf(stderr, "subguard-replay: %s\n", err);
-	return (1);
+	return (-1);
     }
     /* Wait for the private server's socket before the first command, so
      * its start-up is not reported as an outage. */
-    for (i = 0; i < 100 && !use_config_redis; i++) {
+    for (i = 0; i < 100 && !o->use_config_redis; i++) {
 	struct stat st;
 
 	if (stat(addr + 5, &st) == 0)
@@ -542,90 +535,122 @@ int     main(int argc, char **argv)
 	usleep(50000);
     if (i == 100) {
 	fprintf(stderr, "subguard-replay: redis at %s does not answer\n", addr);
-	return (1);
+	return (-1);
     }
-    if (!use_config_redis)
+    if (!o->use_config_redis)
 	command(err, sizeof(err), 0, 1, flush);
-    store = sg_redis_store(pool);
-    eng = sg_engine_new(&cfg);
-    if (users)
-	fprintf(stderr, "subguard-replay: %ld tiers set from %s\n",
-		set_tiers(&cfg, users), users);
+    return (0);
+}
 
-    if ((workers = calloc(nworkers, sizeof(*workers))) == 0)
-	return (1);
-    for (i = 0; i < nworkers; i++) {
+/* start_workers - n threads on one engine and store */
+static struct worker *start_workers(int n, const struct sg_engine *eng,
+				            const struct sg_store *store)
+{
+    struct worker *workers;
+    int     i;
+
+    if ((workers = calloc(n, sizeof(*workers))) == 0) {
+	fprintf(stderr, "subguard-replay: out of memory\n");
+	exit(1);
+    }
+    for (i = 0; i < n; i++) {
 	pthread_mutex_init(&workers[i].lock, 0);
 	pthread_cond_init(&workers[i].more, 0);
 	pthread_cond_init(&workers[i].room, 0);
 	workers[i].eng = eng;
-	workers[i].store = &store;
+	workers[i].store = store;
 	pthread_create(&workers[i].tid, 0, work, workers + i);
     }
-    while ((len = getline(&line, &cap, in)) > 0) {
-	json_object *ev, *jt, *jev, *jrcpts;
-	const char *kind;
-	struct job j;
-	char    who[SG_LOGIN_MAX];
+    return (workers);
+}
 
-	lineno++;
-	if ((ev = json_tokener_parse(line)) == 0
-	    || (jt = field(ev, "t")) == 0 || (jev = field(ev, "ev")) == 0) {
-	    if (bad++ < 10)
-		fprintf(stderr, "subguard-replay: %s:%ld: not an event, "
-			"skipped\n", path, lineno);
-	    json_object_put(ev);
-	    continue;
-	}
-	kind = json_object_get_string(jev);
-	j.ev = ev;
-	j.t = json_object_get_double(jt);
-	if (strcmp(kind, "submit") == 0 && field(ev, "user") && field(ev, "msg")) {
-	    sg_login_normalise(json_object_get_string(field(ev, "user")),
-			       cfg.login_case, who, sizeof(who));
-	    jrcpts = field(ev, "rcpts");
-	    if (!quiet && submits % CHUNK == 0
-		&& (submits / CHUNK >= (long) (sizeof(verdicts) / sizeof(verdicts[0]))
-		    || (verdicts[submits / CHUNK] = calloc(CHUNK,
-						sizeof(char *))) == 0)) {
-		fprintf(stderr, "subguard-replay: out of memory\n");
-		return (1);
-	    }
-	    j.index = submits++;
-	    j.a = remember(json_object_get_string(field(ev, "msg")),
-			   jrcpts ? (int) json_object_array_length(jrcpts) : 0,
-			   hash(who) % nworkers);
-	    enqueue(workers + j.a->worker, &j);
-	} else if (strcmp(kind, "delivery") == 0) {
-	    deliveries++;
-	    j.index = -1;
-	    if (field(ev, "msg") == 0
-		|| (j.a = lookup(json_object_get_string(field(ev, "msg")))) == 0) {
-		json_object_put(ev);		/* never submitted: skip */
-		continue;
-	    }
-	    enqueue(workers + j.a->worker, &j);
-	} else {
-	    if (bad++ < 10)
-		fprintf(stderr, "subguard-replay: %s:%ld: unknown or incomplete "
-			"event, skipped\n", path, lineno);
-	    json_object_put(ev);
-	}
-    }
-    for (i = 0; i < nworkers; i++) {
+/* stop_workers - let each finish its queue, then free them */
+static void stop_workers(struct worker *workers, int n)
+{
+    int     i;
+
+    for (i = 0; i < n; i++) {
 	struct job stop = {0, 0, 0, 0};
 
 	enqueue(workers + i, &stop);
     }
-    for (i = 0; i < nworkers; i++) {
+    for (i = 0; i < n; i++) {
 	pthread_join(workers[i].tid, 0);
 	pthread_mutex_destroy(&workers[i].lock);
 	pthread_cond_destroy(&workers[i].more);
 	pthread_cond_destroy(&workers[i].room);
     }
     free(workers);
-    if (in != stdin)
-	fclose(in);
+}
+
+/* What reading the trace counted. */
+struct tally {
+    long    lineno, bad, submits, deliveries;
+};
+
+/* skip - report a line that is no event we replay */
+static void skip(struct tally *n, const char *path, const char *why,
+		         json_object *ev)
+{
+    if (n->bad++ < 10)
+	fprintf(stderr, "subguard-replay: %s:%ld: %s, skipped\n", path,
+		n->lineno, why);
+    json_object_put(ev);
+}
+
+/* dispatch - one trace line to the worker that owns its account */
+static void dispatch(const struct sg_config *cfg, struct worker *workers,
+		             int nworkers, const char *path, const char *line,
+		             struct tally *n)
+{
+    json_object *ev, *jt, *jev, *jrcpts;
+    const char *kind;
+    struct job j;
+    char    who[SG_LOGIN_MAX];
+
+    if ((ev = json_tokener_parse(line)) == 0
+	|| (jt = field(ev, "t")) == 0 || (jev = field(ev, "ev")) == 0) {
+	skip(n, path, "not an event", ev);
+	return;
+    }
+    kind = json_object_get_string(jev);
+    j.ev = ev;
+    j.t = json_object_get_double(jt);
+    if (strcmp(kind, "submit") == 0 && field(ev, "user") && field(ev, "msg")) {
+	sg_login_normalise(json_object_get_string(field(ev, "user")),
+			   cfg->login_case, who, sizeof(who));
+	jrcpts = field(ev, "rcpts");
+	if (!quiet && n->submits % CHUNK == 0
+	    && (n->submits / CHUNK >= (long) (sizeof(verdicts) / sizeof(verdicts[0]))
+		|| (verdicts[n->submits / CHUNK] = calloc(CHUNK,
+						sizeof(char *))) == 0)) {
+	    fprintf(stderr, "subguard-replay: out of memory\n");
+	    exit(1);
+	}
+	j.index = n->submits++;
+	j.a = remember(json_object_get_string(field(ev, "msg")),
+		       jrcpts ? (int) json_object_array_length(jrcpts) : 0,
+		       hash(who) % nworkers);
+	enqueue(workers + j.a->worker, &j);
+    } else if (strcmp(kind, "delivery") == 0) {
+	n->deliveries++;
+	j.index = -1;
+	if (field(ev, "msg") == 0
+	    || (j.a = lookup(json_object_get_string(field(ev, "msg")))) == 0) {
+	    json_object_put(ev);		/* never submitted: skip */
+	    return;
+	}
+	enqueue(workers + j.a->worker, &j);
+    } else {
+	skip(n, path, "unknown or incomplete event", ev);
+    }
+}
+
+/* print_verdicts - every submit's verdict, in input order */
+static void print_verdicts(long submits)
+{
+    long    l;
+
     for (l = 0; !quiet && l < submits; l++) {
 	char   *v = verdicts[l / CHUNK][l % CHUNK];
 
@@ -636,8 +661,57 @@ int     main(int argc, char **argv)
 	    free(verdicts[l / CHUNK]);
     }
     fflush(stdout);
+}
+
+int     main(int argc, char **argv)
+{
+    static struct sg_config cfg;
+    struct options o;
+    struct sg_engine *eng;
+    struct sg_store store;
+    struct worker *workers;
+    struct tally n = {0, 0, 0, 0};
+    char    err[1024], *line = 0, login[SG_LOGIN_MAX];
+    size_t  cap = 0;
+    FILE   *in;
+
+    options(argc, argv, &o);
+    if (o.conf) {
+	if (sg_config_load(o.conf, &cfg, err, sizeof(err)) < 0) {
+	    fprintf(stderr, "subguard-replay: %s\n", err);
+	    return (1);
+	}
+    } else {
+	sg_config_init(&cfg);
+    }
+    if (explain) {
+	sg_login_normalise(explain, cfg.login_case, login, sizeof(login));
+	explain = login;
+    }
+    if (strcmp(o.path, "-") == 0)
+	in = stdin;
+    else if ((in = fopen(o.path, "r")) == 0) {
+	fprintf(stderr, "subguard-replay: %s: %s\n", o.path, strerror(errno));
+	return (1);
+    }
+    if (connect_redis(&o, &cfg) < 0)
+	return (1);
+    store = sg_redis_store(pool);
+    eng = sg_engine_new(&cfg);
+    if (o.users)
+	fprintf(stderr, "subguard-replay: %ld tiers set from %s\n",
+		set_tiers(&cfg, o.users), o.users);
+    workers = start_workers(o.nworkers, eng, &store);
+    while (getline(&line, &cap, in) > 0) {
+	n.lineno++;
+	dispatch(&cfg, workers, o.nworkers, o.path, line, &n);
+    }
+    stop_workers(workers, o.nworkers);
+    if (in != stdin)
+	fclose(in);
+    print_verdicts(n.submits);
     fprintf(stderr, "subguard-replay: %ld lines, %ld submits, %ld deliveries, "
-	    "%ld skipped\n", lineno, submits, deliveries, bad);
+	    "%ld skipped\n", n.lineno, n.submits, n.deliveries, n.bad);
     free(line);
     sg_engine_free(eng);
     sg_redis_free(pool);

@@ -5,46 +5,40 @@
 -- Each call is atomic. The time is an argument: the daemon passes the
 -- wall clock, the replay passes the trace's clock.
 --
--- ARGV[1] names the operation; TIER and TIERS are described below.
+-- ARGV[1] names the operation, ARGV[2] is the time. Every key, argument
+-- and reply field of each operation is named in lib/sg_engine_proto.h
+-- (SG_BEGIN_K_TIER, SG_COMMIT_A_QID, SG_OUTCOME_R_SEEN, ...): each
+-- operation below starts with a named local per key and argument, and
+-- its reply is an ordered list of field names, each line carrying the C
+-- name; tests/unit/test_proto.c holds the two sides together.
 --
 -- begin    at MAIL FROM: may this account send a message, and how many
---          recipients? Counts nothing but refused attempts.
---   KEYS   tier, quarantine, counters
---   ARGV   "begin", now, default_tier, refuse_quarantined (1|0), TIERS
---   reply  status (ok|hold|messages|quarantined), tier, unknown_tier,
---          budget (-1: no limit), rcpt_limit, rcpt_secs, rcpt_retry,
---          msg_limit, msg_secs, msg_retry, quarantine_reason,
---          rcpts_in_window, msgs_in_window, quarantine_room (recipients
---          the account may still send before quarantine_recipients
---          quarantines it; -1: no such limit)
+--          recipients? Counts nothing but refused attempts. Status ok,
+--          hold (quarantined, mail is held), messages (message limit
+--          reached) or quarantined (refused at MAIL).
 --
 -- commit   at end of message (or abort): count what happened, run the
---          detection, decide whether this message is held.
---   KEYS   quarantine, counters, held, qid, events
---   ARGV   "commit", now, login, qid, accepted, rejected, refused,
---          message (1: a message was accepted), hold (1|0), hold_max,
---          qid_ttl, held_ttl, tags (of the rejected recipients), TIER
---   reply  action (accept|hold|refuse), newly_quarantined (1|0), reason,
---          held_count (0 unless quarantined), seen ("lift" or "tier OLD
---          NEW" when support lifted a quarantine or changed the tier
---          since the last update, else "")
+--          detection, decide whether this message is held (action
+--          accept, hold or refuse). seen is "lift" or "tier OLD NEW"
+--          when support lifted a quarantine or changed the tier since
+--          the last update, else "".
 --
 -- outcome  a final delivery outcome from the MTA's log (the feed, or the
 --          replay): nrcpt recipients of queue id qid bounced. The login and
 --          the time the message was sent are looked up from the qid key
 --          that commit wrote ("LOGIN TIME"); the account's keys are then
---          derived here, so this operation needs a single Redis, not a
---          Cluster. The feed's position is saved in the same call, so a
---          restarted feed neither loses nor double counts a line, and a
---          line sent again after a timeout (Redis ran it, the answer was
---          late) is recognised by its position and not counted twice.
---   KEYS   qid, position, events
---   ARGV   "outcome", now, prefix, class, nrcpt, position, default_tier,
---          tag (of the first recipient, or ""), TIERS
---   reply  login ("" if the qid is unknown), newly_quarantined, reason, seen
---          With class "none" only the position is saved.
+--          derived here from the prefix and the suffixes the caller
+--          passes (lib/sg_keys.c owns them), so this operation needs a
+--          single Redis, not a Cluster. The feed's position is saved in
+--          the same call (see counted_before); with class "none" only the
+--          position is saved.
 --
--- position where a feed stopped: KEYS position; ARGV "position", 0.
+-- position where a feed stopped.
+--
+-- inspect  an account's state, read only: tier, quarantine, held count,
+--          score, totals, and the estimated counts of every window in
+--          use at time now. What the replay, support tools and tests read
+--          instead of the counters hash's private fields.
 --
 -- TIER is two arguments: a tier's name, and its numbers as one JSON
 -- object: five window lists "m" (messages), "r" (recipients), "qr"
@@ -88,8 +82,8 @@
 -- address, is among the last 16 in field fr) is counted in the totals
 -- but is no evidence: it stays a presumed delivery.
 
-local op = ARGV[1]
-local now = tonumber(ARGV[2])
+local op = ARGV[1]				-- SG_A_OP
+local now = tonumber(ARGV[2])			-- SG_A_NOW
 local floor, min, max, tonumber = math.floor, math.min, math.max, tonumber
 local LISTS = {'m', 'r', 'qr', 'qx', 'qf'}
 -- Windows are {limit, seconds, seconds as text}: the text names the
@@ -259,16 +253,22 @@ local function recent(list, item, max)
   return table.concat(out, ' ')
 end
 
--- update - add counts to an account, run the detection, maybe quarantine.
--- k: {quar, cnt, events}; add: {m, r, x, b, refused, policy}; delta: the
--- score change; qid: for the evidence. Returns quarantined, newly,
--- reason, and what changed by hand since the last update ("lift",
--- "tier OLD NEW", or ""), for the caller's log.
-local function update(k, login, tier, add, tags, qid, source)
-  local quarantined = redis.call('EXISTS', k.quar) == 1
-  local h, last, lifted = load(k.cnt, quarantined)
+-- reply - a reply in the order of fields, a list of names, from values
+local function reply(fields, values)
+  local out = {}
+  for i = 1, #fields do
+    out[i] = values[fields[i]]
+  end
+  return out
+end
 
-  -- Failures of addresses that failed lately are no new evidence.
+-- The steps of update, in the order it runs them.
+
+-- evidence - failures of addresses that failed lately are no new
+-- evidence: the rejected (x) and bounced (b) counts that are, the
+-- score change they and the accepted recipients bring, and the list of
+-- recent failing tags (field fr) with this call's tags in front
+local function evidence(h, tier, add, tags)
   local fr, repeats = h.fr or '', 0
   for tag in string.gmatch(tags, '%x+') do
     if string.find(' ' .. fr .. ' ', ' ' .. tag .. ' ', 1, true) then
@@ -283,6 +283,12 @@ local function update(k, login, tier, add, tags, qid, source)
     b = math.max(b - repeats, 0)
   end
   local delta = add.r * tier.ls + x * tier.lf + b * (tier.lf - tier.ls)
+  return x, b, delta, fr
+end
+
+-- seen_by_hand - what support changed since the last update ("lift",
+-- "tier OLD NEW" or ""), each change also an event
+local function seen_by_hand(k, login, tier, h, lifted)
   local seen = ''
   if lifted then
     event(k.events, 'event', 'lift', 'login', login)
@@ -293,31 +299,38 @@ local function update(k, login, tier, add, tags, qid, source)
           'to', tier.name)
     seen = 'tier ' .. h.tn .. ' ' .. tier.name
   end
+  return seen
+end
 
-  -- Rotate every window in use to now and add the counts. One window
-  -- length may serve several lists; each is rotated once. Only fields
-  -- that change are written (turning numbers into text is most of a
-  -- call's cost), and fields that become zero are removed: absent reads
-  -- as zero, so a million mostly idle accounts fit in little memory.
-  local out, gone = {}, {}
-  -- put - field f becomes v; old is what it holds (a number, or nil)
-  local function put(f, v, old)
+-- writer - what an update writes to the counters hash. Only fields that
+-- change are written (turning numbers into text is most of a call's
+-- cost), and fields that become zero are removed: absent reads as zero,
+-- so a million mostly idle accounts fit in little memory. After a lift
+-- the hash is rewritten whole. put(f, v, old): field f becomes v; old
+-- is what it holds (a number, or nil).
+local function writer(lifted)
+  local wr = {out = {}, gone = {}}
+  wr.put = function(f, v, old)
     if v == 0 or v == '' then
       if old ~= nil and not lifted then
-        gone[#gone + 1] = f
+        wr.gone[#wr.gone + 1] = f
       end
     elseif lifted or old ~= v then
-      out[#out + 1] = f
-      out[#out + 1] = v
+      wr.out[#wr.out + 1] = f
+      wr.out[#wr.out + 1] = v
     end
   end
-  put('t', floor(now), tonumber(h.t))
-  put('tn', tier.name, h.tn)
+  return wr
+end
+
+-- count_windows - rotate every window in use to now and add the counts;
+-- returns each window's estimate by field name. One window length may
+-- serve several lists; each is rotated once. A bounce belongs to the
+-- bucket of the message it bounces (add.at), so a window's failures are
+-- weighed against the recipients they came from, not against whatever
+-- was sent when the bounce came.
+local function count_windows(h, last, tier, add, x, b, put)
   local est = {}
-  -- count - add n events that happened at time at (now if nil) to the
-  -- windows of a kind. A bounce belongs to the bucket of the message it
-  -- bounces, so a window's failures are weighed against the recipients
-  -- they came from, not against whatever was sent when the bounce came.
   local function count(kind, lists, n, at)
     for i = 1, #lists do
       local wins = lists[i]
@@ -344,28 +357,30 @@ local function update(k, login, tier, add, tags, qid, source)
   count('r', {tier.r, tier.qr, DETECT}, add.r)
   count('x', {tier.qx, tier.qf, DETECT}, x)
   count('b', {tier.qf, DETECT}, b, add.at)
-  local total = {}
+  return est
+end
+
+-- count_totals - the totals while the key lives, and the last queue ids
+-- with failures (fq, the evidence a quarantine names)
+local function count_totals(h, add, x, b, qid, put)
   for _, f in ipairs({{'msgs', add.m}, {'rcpts', add.r}, {'rejected', add.x},
                       {'bounced', add.b}, {'policy', add.policy},
                       {'refused', add.refused}}) do
     local old = tonumber(h[f[1]])
-    total[f[1]] = (old or 0) + f[2]
-    put(f[1], total[f[1]], old)
+    put(f[1], (old or 0) + f[2], old)
   end
   local fq = h.fq or ''
   if x + b > 0 and qid ~= '' then
     fq = recent(fq, qid, 10)
   end
   put('fq', fq, h.fq)
-  put('fr', fr, h.fr)
+  return fq
+end
 
-  local s = tonumber(h.s) or 0
-  if tier.lf > 0 then
-    s = max(tier.lower, s + delta)
-  end
-
-  -- The test over each detection window alone: the strongest evidence,
-  -- for the gate and for the record.
+-- window_test - the test over each detection window alone: the
+-- strongest evidence, for the gate and for the record. Returns its
+-- llr, the window's seconds, its recipients and failures, and the ratio.
+local function window_test(tier, est)
   local llr, rwin, rn, rf = nil, DETECT[1][2], 0, 0
   for i = 1, #DETECT do
     local ss = DETECT[i][3]
@@ -376,47 +391,98 @@ local function update(k, login, tier, add, tags, qid, source)
       llr, rwin, rn, rf = e, DETECT[i][2], n, f
     end
   end
-  local ratio = rn > 0 and rf / rn or 0
+  return {llr = llr, win = rwin, n = rn, f = rf,
+          ratio = rn > 0 and rf / rn or 0}
+end
 
+-- over - the first window of a list whose estimate passes its threshold,
+-- worded for the quarantine's reason, or nil
+local function over(wins, what, value)
+  for i = 1, #wins do
+    local w = wins[i]
+    local e = value(w[3])
+    if e > w[1] then
+      return string.format('%d %s in %s (quarantine threshold %d)',
+                           floor(e + 0.5), what, human(w[2]), w[1])
+    end
+  end
+  return nil
+end
+
+-- quarantine_reason - why this account is to be quarantined now, or ''
+-- (the failure test, then the safety nets)
+local function quarantine_reason(tier, s, t, est)
+  if tier.lf > 0 and s >= tier.upper and t.llr >= tier.upper then
+    return string.format('failure test: %d of %d recipients failed in %s ' ..
+                         '(%.1f%%), score %.1f, over %.1f',
+                         math.floor(t.f + 0.5), math.floor(t.n + 0.5),
+                         human(t.win), 100 * t.ratio, math.min(s, t.llr),
+                         tier.upper)
+  end
+  return over(tier.qf, 'failed recipients',
+              function(secs) return est['x' .. secs] + est['b' .. secs] end)
+         or over(tier.qx, 'recipients rejected by the MTA',
+                 function(secs) return est['x' .. secs] end)
+         or over(tier.qr, 'recipients',
+                 function(secs) return est['r' .. secs] end)
+         or ''
+end
+
+-- quarantine - set the quarantine hash and tell the events stream
+local function quarantine(k, login, tier, source, reason, s, t, fq)
+  redis.call('HSET', k.quar, 'since', math.floor(now), 'reason', reason,
+             'by', 'subguard', 'source', source, 'tier', tier.name,
+             'score', string.format('%.2f', s),
+             'ratio', string.format('%.4f', t.ratio), 'window', human(t.win),
+             'rcpts', math.floor(t.n + 0.5), 'failed', math.floor(t.f + 0.5),
+             'qids', fq)
+  event(k.events, 'event', 'quarantine', 'login', login, 'reason', reason,
+        'source', source, 'score', string.format('%.2f', s), 'qids', fq)
+end
+
+-- save - write the counters hash: removed fields, then changed ones
+local function save(k, tier, wr, lifted)
+  if lifted then
+    redis.call('DEL', k.cnt)
+  elseif #wr.gone > 0 then
+    redis.call('HDEL', k.cnt, unpack(wr.gone))
+  end
+  if #wr.out > 0 then
+    redis.call('HSET', k.cnt, unpack(wr.out))
+  end
+  redis.call('EXPIRE', k.cnt, ttl_of(tier))
+end
+
+-- update - add counts to an account, run the detection, maybe quarantine.
+-- k: {quar, cnt, events}; add: {m, r, x, b, refused, policy, at};
+-- tags: of the failing recipients; qid: for the evidence. Returns
+-- quarantined, newly, reason, and what changed by hand since the last
+-- update ("lift", "tier OLD NEW", or ""), for the caller's log.
+local function update(k, login, tier, add, tags, qid, source)
+  local quarantined = redis.call('EXISTS', k.quar) == 1
+  local h, last, lifted = load(k.cnt, quarantined)
+  local x, b, delta, fr = evidence(h, tier, add, tags)
+  local seen = seen_by_hand(k, login, tier, h, lifted)
+  local wr = writer(lifted)
+  local put = wr.put
+
+  put('t', floor(now), tonumber(h.t))
+  put('tn', tier.name, h.tn)
+  local est = count_windows(h, last, tier, add, x, b, put)
+  local fq = count_totals(h, add, x, b, qid, put)
+  put('fr', fr, h.fr)
+
+  local s = tonumber(h.s) or 0
+  if tier.lf > 0 then
+    s = max(tier.lower, s + delta)
+  end
+  local t = window_test(tier, est)
   local newly, reason = 0, ''
   if not quarantined then
-    local function over(wins, what, value)
-      for i = 1, #wins do
-        local w = wins[i]
-        local e = value(w[3])
-        if e > w[1] then
-          return string.format('%d %s in %s (quarantine threshold %d)',
-                               floor(e + 0.5), what, human(w[2]), w[1])
-        end
-      end
-      return nil
-    end
-    if tier.lf > 0 and s >= tier.upper and llr >= tier.upper then
-      reason = string.format('failure test: %d of %d recipients failed in %s ' ..
-                             '(%.1f%%), score %.1f, over %.1f',
-                             math.floor(rf + 0.5), math.floor(rn + 0.5),
-                             human(rwin), 100 * ratio, math.min(s, llr),
-                             tier.upper)
-    end
-    if reason == '' then
-      reason = over(tier.qf, 'failed recipients',
-                    function(secs) return est['x' .. secs] + est['b' .. secs] end)
-               or over(tier.qx, 'recipients rejected by the MTA',
-                       function(secs) return est['x' .. secs] end)
-               or over(tier.qr, 'recipients',
-                       function(secs) return est['r' .. secs] end)
-               or ''
-    end
+    reason = quarantine_reason(tier, s, t, est)
     if reason ~= '' then
       quarantined, newly = true, 1
-      redis.call('HSET', k.quar, 'since', math.floor(now), 'reason', reason,
-                 'by', 'subguard', 'source', source, 'tier', tier.name,
-                 'score', string.format('%.2f', s),
-                 'ratio', string.format('%.4f', ratio), 'window', human(rwin),
-                 'rcpts', math.floor(rn + 0.5), 'failed', math.floor(rf + 0.5),
-                 'qids', fq)
-      event(k.events, 'event', 'quarantine', 'login', login, 'reason', reason,
-            'source', source, 'score', string.format('%.2f', s), 'qids', fq)
+      quarantine(k, login, tier, source, reason, s, t, fq)
     end
   else
     reason = redis.call('HGET', k.quar, 'reason') or ''
@@ -425,115 +491,315 @@ local function update(k, login, tier, add, tags, qid, source)
   if quarantined then
     put('q', h.q or floor(now), h.q)
   end
-  if lifted then
-    redis.call('DEL', k.cnt)
-  elseif #gone > 0 then
-    redis.call('HDEL', k.cnt, unpack(gone))
-  end
-  if #out > 0 then
-    redis.call('HSET', k.cnt, unpack(out))
-  end
-  redis.call('EXPIRE', k.cnt, ttl_of(tier))
+  save(k, tier, wr, lifted)
   return quarantined, newly, reason, seen
 end
 
-if op == 'begin' then
-  local tier, unknown = pick_tier(5, redis.call('GET', KEYS[1]), ARGV[3])
+-- The operations: KEYS[i] and ARGV[i] here are SG_..._K_ and _A_ i - 1
+-- in lib/sg_engine_proto.h; replies follow their lists in order.
+
+-- begin's reply (SG_BEGIN_R_*)
+local BEGIN_REPLY = {
+  'status',				-- SG_BEGIN_R_STATUS
+  'tier',				-- SG_BEGIN_R_TIER
+  'unknown_tier',			-- SG_BEGIN_R_UNKNOWN_TIER
+  'budget',				-- SG_BEGIN_R_BUDGET
+  'rcpt_limit',				-- SG_BEGIN_R_RCPT_LIMIT
+  'rcpt_secs',				-- SG_BEGIN_R_RCPT_SECS
+  'rcpt_retry',				-- SG_BEGIN_R_RCPT_RETRY
+  'msg_limit',				-- SG_BEGIN_R_MSG_LIMIT
+  'msg_secs',				-- SG_BEGIN_R_MSG_SECS
+  'msg_retry',				-- SG_BEGIN_R_MSG_RETRY
+  'quarantine_reason',			-- SG_BEGIN_R_QUARANTINE_REASON
+  'rcpts_in_window',			-- SG_BEGIN_R_RCPTS_IN_WINDOW
+  'msgs_in_window',			-- SG_BEGIN_R_MSGS_IN_WINDOW
+  'quarantine_room',			-- SG_BEGIN_R_QUARANTINE_ROOM
+}
+
+-- begin_op - at MAIL FROM: the room left, nothing counted but refusals
+local function begin_op()
+  local K_TIER = KEYS[1]			-- SG_BEGIN_K_TIER
+  local K_QUARANTINE = KEYS[2]			-- SG_BEGIN_K_QUARANTINE
+  local K_COUNTERS = KEYS[3]			-- SG_BEGIN_K_COUNTERS
+  local A_DEFAULT_TIER = ARGV[3]		-- SG_BEGIN_A_DEFAULT_TIER
+  local A_REFUSE_QUARANTINED = ARGV[4] == '1'	-- SG_BEGIN_A_REFUSE_QUARANTINED
+  local A_TIERS = 5				-- SG_BEGIN_A_TIERS
+
+  local tier, unknown = pick_tier(A_TIERS, redis.call('GET', K_TIER),
+                                  A_DEFAULT_TIER)
   if tier == nil then
-    return redis.error_reply('default tier ' .. ARGV[3] .. ' not in the request')
+    return redis.error_reply('default tier ' .. A_DEFAULT_TIER ..
+                             ' not in the request')
   end
   local qreason = ''
-  if redis.call('EXISTS', KEYS[2]) == 1 then
-    qreason = redis.call('HGET', KEYS[2], 'reason') or ''
+  if redis.call('EXISTS', K_QUARANTINE) == 1 then
+    qreason = redis.call('HGET', K_QUARANTINE, 'reason') or ''
     if qreason == '' then
       qreason = 'unknown'
     end
   end
-  local h, last = load(KEYS[3], qreason ~= '')
+  local h, last = load(K_COUNTERS, qreason ~= '')
   local r = check(h, last, 'r', tier.r) or {-1, 0, 0, 0, 0}
   local m = check(h, last, 'm', tier.m) or {-1, 0, 0, 0, 0}
   local qr = check(h, last, 'r', tier.qr) or {-1}
   local status = 'ok'
-  if (qreason ~= '' and ARGV[4] == '1') or m[1] == 0 then
-    status = (qreason ~= '' and ARGV[4] == '1') and 'quarantined' or 'messages'
+  if (qreason ~= '' and A_REFUSE_QUARANTINED) or m[1] == 0 then
+    status = (qreason ~= '' and A_REFUSE_QUARANTINED) and 'quarantined'
+             or 'messages'
     -- A refused attempt: counted apart, so it uses no quota but shows.
-    redis.call('HINCRBY', KEYS[3], 'refused', 1)
-    if redis.call('TTL', KEYS[3]) < 0 then
-      redis.call('EXPIRE', KEYS[3], ttl_of(tier))
+    redis.call('HINCRBY', K_COUNTERS, 'refused', 1)
+    if redis.call('TTL', K_COUNTERS) < 0 then
+      redis.call('EXPIRE', K_COUNTERS, ttl_of(tier))
     end
   elseif qreason ~= '' then
     status = 'hold'
   end
-  return {status, tier.name, unknown, r[1], r[2], r[3], r[4],
-          m[2], m[3], m[4], qreason, r[5], m[5], qr[1]}
+  return reply(BEGIN_REPLY, {
+    status = status, tier = tier.name, unknown_tier = unknown,
+    budget = r[1], rcpt_limit = r[2], rcpt_secs = r[3], rcpt_retry = r[4],
+    msg_limit = m[2], msg_secs = m[3], msg_retry = m[4],
+    quarantine_reason = qreason, rcpts_in_window = r[5],
+    msgs_in_window = m[5], quarantine_room = qr[1]})
 end
 
-if op == 'commit' then
-  local login, qid = ARGV[3], ARGV[4]
-  local accepted, rejected = tonumber(ARGV[5]), tonumber(ARGV[6])
-  local message, hold = tonumber(ARGV[8]), ARGV[9] == '1'
-  local tier = read_tier(ARGV[14], ARGV[15])
-  local k = {quar = KEYS[1], cnt = KEYS[2], events = KEYS[5]}
-  local quarantined, newly, reason, seen = update(k, login, tier,
-    {m = message, r = accepted, x = rejected, b = 0, policy = 0,
-     refused = tonumber(ARGV[7])}, ARGV[13], qid, 'submission')
+-- commit's reply (SG_COMMIT_R_*)
+local COMMIT_REPLY = {
+  'action',				-- SG_COMMIT_R_ACTION
+  'newly_quarantined',			-- SG_COMMIT_R_NEWLY_QUARANTINED
+  'reason',				-- SG_COMMIT_R_REASON
+  'held',				-- SG_COMMIT_R_HELD
+  'seen',				-- SG_COMMIT_R_SEEN
+}
 
-  if message == 1 and qid ~= '' then
-    redis.call('SET', KEYS[4], login .. ' ' .. math.floor(now), 'EX',
-               tonumber(ARGV[11]))
+-- commit_op - at end of message: count it, maybe quarantine, maybe hold
+local function commit_op()
+  local K_QUARANTINE = KEYS[1]			-- SG_COMMIT_K_QUARANTINE
+  local K_COUNTERS = KEYS[2]			-- SG_COMMIT_K_COUNTERS
+  local K_HELD = KEYS[3]			-- SG_COMMIT_K_HELD
+  local K_QID = KEYS[4]				-- SG_COMMIT_K_QID
+  local K_EVENTS = KEYS[5]			-- SG_COMMIT_K_EVENTS
+  local A_LOGIN = ARGV[3]			-- SG_COMMIT_A_LOGIN
+  local A_QID = ARGV[4]				-- SG_COMMIT_A_QID
+  local A_ACCEPTED = tonumber(ARGV[5])		-- SG_COMMIT_A_ACCEPTED
+  local A_REJECTED = tonumber(ARGV[6])		-- SG_COMMIT_A_REJECTED
+  local A_REFUSED = tonumber(ARGV[7])		-- SG_COMMIT_A_REFUSED
+  local A_MESSAGE = tonumber(ARGV[8])		-- SG_COMMIT_A_MESSAGE
+  local A_HOLD = ARGV[9] == '1'			-- SG_COMMIT_A_HOLD
+  local A_HOLD_MAX = ARGV[10]			-- SG_COMMIT_A_HOLD_MAX
+  local A_QID_TTL = ARGV[11]			-- SG_COMMIT_A_QID_TTL
+  local A_HELD_TTL = ARGV[12]			-- SG_COMMIT_A_HELD_TTL
+  local A_TAGS = ARGV[13]			-- SG_COMMIT_A_TAGS
+  local A_TIER_NAME = ARGV[14]			-- SG_COMMIT_A_TIER_NAME
+  local A_TIER_SPEC = ARGV[15]			-- SG_COMMIT_A_TIER_SPEC
+
+  local tier = read_tier(A_TIER_NAME, A_TIER_SPEC)
+  local k = {quar = K_QUARANTINE, cnt = K_COUNTERS, events = K_EVENTS}
+  local quarantined, newly, reason, seen = update(k, A_LOGIN, tier,
+    {m = A_MESSAGE, r = A_ACCEPTED, x = A_REJECTED, b = 0, policy = 0,
+     refused = A_REFUSED}, A_TAGS, A_QID, 'submission')
+
+  if A_MESSAGE == 1 and A_QID ~= '' then
+    redis.call('SET', K_QID, A_LOGIN .. ' ' .. math.floor(now), 'EX',
+               tonumber(A_QID_TTL))
   end
   local action, nheld = 'accept', 0
-  if quarantined and message == 1 then
+  if quarantined and A_MESSAGE == 1 then
     action = 'refuse'
-    nheld = redis.call('LLEN', KEYS[3])
-    if hold and nheld < tonumber(ARGV[10]) then
+    nheld = redis.call('LLEN', K_HELD)
+    if A_HOLD and nheld < tonumber(A_HOLD_MAX) then
       action = 'hold'
-      nheld = redis.call('RPUSH', KEYS[3], qid ~= '' and qid or 'unknown')
-      redis.call('EXPIRE', KEYS[3], tonumber(ARGV[12]))
+      nheld = redis.call('RPUSH', K_HELD, A_QID ~= '' and A_QID or 'unknown')
+      redis.call('EXPIRE', K_HELD, tonumber(A_HELD_TTL))
     end
   end
-  return {action, newly, reason, nheld, seen}
+  return reply(COMMIT_REPLY, {action = action, newly_quarantined = newly,
+                              reason = reason, held = nheld, seen = seen})
 end
 
-if op == 'position' then
-  return {redis.call('GET', KEYS[1]) or ''}
+-- position's reply (SG_POSITION_R_*)
+local POSITION_REPLY = {
+  'position',				-- SG_POSITION_R_POSITION
+}
+
+-- position_op - where a feed stopped
+local function position_op()
+  local K_POSITION = KEYS[1]			-- SG_POSITION_K_POSITION
+  return reply(POSITION_REPLY,
+               {position = redis.call('GET', K_POSITION) or ''})
 end
 
-if op == 'outcome' then
-  local prefix, class, nrcpt = ARGV[3], ARGV[4], tonumber(ARGV[5])
-  local sent = KEYS[1] ~= '' and redis.call('GET', KEYS[1])
+-- outcome's reply (SG_OUTCOME_R_*)
+local OUTCOME_REPLY = {
+  'login',				-- SG_OUTCOME_R_LOGIN
+  'newly_quarantined',			-- SG_OUTCOME_R_NEWLY_QUARANTINED
+  'reason',				-- SG_OUTCOME_R_REASON
+  'seen',				-- SG_OUTCOME_R_SEEN
+}
+
+-- counted_before - whether a feed line was counted already: a restarted
+-- feed neither loses nor double counts a line, and one sent again after
+-- a timeout (Redis ran it, the answer was late) finds a saved position
+-- at or past its own (same inode). Positions are "dev:inode:offset".
+-- Otherwise the line's position is saved.
+local function counted_before(key, position)
+  local saved = redis.call('GET', key)
+  if saved then
+    local si, so = string.match(saved, '^%d+:(%d+):(%d+)$')
+    local ni, no = string.match(position, '^%d+:(%d+):(%d+)$')
+    if si and ni and si == ni and tonumber(so) >= tonumber(no) then
+      return true
+    end
+  end
+  redis.call('SET', key, position)
+  return false
+end
+
+-- outcome_op - a bounce from the MTA's log, counted for its account
+local function outcome_op()
+  local K_QID = KEYS[1]				-- SG_OUTCOME_K_QID
+  local K_POSITION = KEYS[2]			-- SG_OUTCOME_K_POSITION
+  local K_EVENTS = KEYS[3]			-- SG_OUTCOME_K_EVENTS
+  local A_PREFIX = ARGV[3]			-- SG_OUTCOME_A_PREFIX
+  local A_CLASS = ARGV[4]			-- SG_OUTCOME_A_CLASS
+  local A_NRCPT = tonumber(ARGV[5])		-- SG_OUTCOME_A_NRCPT
+  local A_POSITION = ARGV[6]			-- SG_OUTCOME_A_POSITION
+  local A_DEFAULT_TIER = ARGV[7]		-- SG_OUTCOME_A_DEFAULT_TIER
+  local A_TAG = ARGV[8]				-- SG_OUTCOME_A_TAG
+  local A_SUFFIX_TIER = ARGV[9]			-- SG_OUTCOME_A_SUFFIX_TIER
+  local A_SUFFIX_QUARANTINE = ARGV[10]		-- SG_OUTCOME_A_SUFFIX_QUARANTINE
+  local A_SUFFIX_COUNTERS = ARGV[11]		-- SG_OUTCOME_A_SUFFIX_COUNTERS
+  local A_TIERS = 12				-- SG_OUTCOME_A_TIERS
+
+  local sent = K_QID ~= '' and redis.call('GET', K_QID)
   local login, at = nil, nil
   if sent then
     login, at = string.match(sent, '^(%S+) (%d+)$')
     login = login or sent
   end
-  if KEYS[2] ~= '' and ARGV[6] ~= '' then
-    -- A feed whose call timed out after Redis had run it sends the same
-    -- line again: a saved position at or past this line's (same inode)
-    -- says it was counted already. Positions are "dev:inode:offset".
-    local saved = redis.call('GET', KEYS[2])
-    if saved then
-      local si, so = string.match(saved, '^%d+:(%d+):(%d+)$')
-      local ni, no = string.match(ARGV[6], '^%d+:(%d+):(%d+)$')
-      if si and ni and si == ni and tonumber(so) >= tonumber(no) then
-        return {login or '', 0, '', ''}
-      end
-    end
-    redis.call('SET', KEYS[2], ARGV[6])
+  local none = {login = '', newly_quarantined = 0, reason = '', seen = ''}
+  if K_POSITION ~= '' and A_POSITION ~= ''
+     and counted_before(K_POSITION, A_POSITION) then
+    none.login = login or ''
+    return reply(OUTCOME_REPLY, none)
   end
   if not login then
-    return {'', 0, '', ''}
+    return reply(OUTCOME_REPLY, none)
   end
-  local base = prefix .. ':{' .. login .. '}:'
-  local tier = pick_tier(9, redis.call('GET', base .. 'tier'), ARGV[7])
-  local qid = string.match(KEYS[1], '([^:]*)$')
-  local k = {quar = base .. 'quarantine', cnt = base .. 'counters',
-             events = KEYS[3]}
-  local policy = class == 'policy' and nrcpt or 0
+  -- PREFIX:{LOGIN}:SUFFIX, as sg_account_key() in lib/sg_keys.c
+  local base = A_PREFIX .. ':{' .. login .. '}:'
+  local tier = pick_tier(A_TIERS, redis.call('GET', base .. A_SUFFIX_TIER),
+                         A_DEFAULT_TIER)
+  local qid = string.match(K_QID, '([^:]*)$')
+  local k = {quar = base .. A_SUFFIX_QUARANTINE,
+             cnt = base .. A_SUFFIX_COUNTERS, events = K_EVENTS}
+  local policy = A_CLASS == 'policy' and A_NRCPT or 0
   local _, newly, reason, seen = update(k, login, tier,
-    {m = 0, r = 0, x = 0, b = nrcpt, policy = policy, refused = 0,
-     at = tonumber(at)}, ARGV[8], qid, 'feed')
-  return {login, newly, reason, seen}
+    {m = 0, r = 0, x = 0, b = A_NRCPT, policy = policy, refused = 0,
+     at = tonumber(at)}, A_TAG, qid, 'feed')
+  return reply(OUTCOME_REPLY, {login = login, newly_quarantined = newly,
+                               reason = reason, seen = seen})
 end
 
+-- inspect's reply (SG_INSPECT_R_*), then per window INSPECT_WINDOW
+local INSPECT_REPLY = {
+  'tier',				-- SG_INSPECT_R_TIER
+  'unknown_tier',			-- SG_INSPECT_R_UNKNOWN_TIER
+  'quarantined',			-- SG_INSPECT_R_QUARANTINED
+  'quarantine_reason',			-- SG_INSPECT_R_QUARANTINE_REASON
+  'quarantine_since',			-- SG_INSPECT_R_QUARANTINE_SINCE
+  'quarantine_by',			-- SG_INSPECT_R_QUARANTINE_BY
+  'quarantine_source',			-- SG_INSPECT_R_QUARANTINE_SOURCE
+  'held',				-- SG_INSPECT_R_HELD
+  'score',				-- SG_INSPECT_R_SCORE
+  'last',				-- SG_INSPECT_R_LAST
+  'msgs',				-- SG_INSPECT_R_MSGS
+  'rcpts',				-- SG_INSPECT_R_RCPTS
+  'rejected',				-- SG_INSPECT_R_REJECTED
+  'bounced',				-- SG_INSPECT_R_BOUNCED
+  'policy',				-- SG_INSPECT_R_POLICY
+  'refused',				-- SG_INSPECT_R_REFUSED
+  'nwindows',				-- SG_INSPECT_R_NWINDOWS
+}
+local INSPECT_WINDOW = {
+  'secs',				-- SG_INSPECT_W_SECS
+  'messages',				-- SG_INSPECT_W_MESSAGES
+  'recipients',				-- SG_INSPECT_W_RECIPIENTS
+  'rejected',				-- SG_INSPECT_W_REJECTED
+  'bounced',				-- SG_INSPECT_W_BOUNCED
+}
+
+-- inspect_windows - every window length in use, shortest first, with
+-- the estimate of each kind counted at that length (-1: not counted)
+local function inspect_windows(h, last, tier)
+  local kinds = {m = {tier.m}, r = {tier.r, tier.qr, DETECT},
+                 x = {tier.qx, tier.qf, DETECT}, b = {tier.qf, DETECT}}
+  local byname = {m = 'messages', r = 'recipients', x = 'rejected',
+                  b = 'bounced'}
+  local at, lengths = {}, {}
+  for kind, lists in pairs(kinds) do
+    for i = 1, #lists do
+      for j = 1, #lists[i] do
+        local w = lists[i][j]
+        if at[w[2]] == nil then
+          at[w[2]] = {secs = w[2], messages = -1, recipients = -1,
+                      rejected = -1, bounced = -1}
+          lengths[#lengths + 1] = w[2]
+        end
+        local _, _, e = window(h, last, kind, w)
+        at[w[2]][byname[kind]] = floor(e + 0.5)
+      end
+    end
+  end
+  table.sort(lengths)
+  local out = {}
+  for i = 1, #lengths do
+    local group = reply(INSPECT_WINDOW, at[lengths[i]])
+    for j = 1, #group do
+      out[#out + 1] = group[j]
+    end
+  end
+  return out, #lengths
+end
+
+-- inspect_op - an account's state, read only
+local function inspect_op()
+  local K_TIER = KEYS[1]			-- SG_INSPECT_K_TIER
+  local K_QUARANTINE = KEYS[2]			-- SG_INSPECT_K_QUARANTINE
+  local K_COUNTERS = KEYS[3]			-- SG_INSPECT_K_COUNTERS
+  local K_HELD = KEYS[4]			-- SG_INSPECT_K_HELD
+  local A_DEFAULT_TIER = ARGV[3]		-- SG_INSPECT_A_DEFAULT_TIER
+  local A_TIERS = 4				-- SG_INSPECT_A_TIERS
+
+  local tier, unknown = pick_tier(A_TIERS, redis.call('GET', K_TIER),
+                                  A_DEFAULT_TIER)
+  if tier == nil then
+    return redis.error_reply('default tier ' .. A_DEFAULT_TIER ..
+                             ' not in the request')
+  end
+  local quarantined = redis.call('EXISTS', K_QUARANTINE) == 1
+  local q = redis.call('HMGET', K_QUARANTINE, 'reason', 'since', 'by',
+                       'source')
+  -- After a lift the next update starts afresh: show that state.
+  local h, last = load(K_COUNTERS, quarantined)
+  local windows, n = inspect_windows(h, last, tier)
+  local out = reply(INSPECT_REPLY, {
+    tier = tier.name, unknown_tier = unknown,
+    quarantined = quarantined and 1 or 0,
+    quarantine_reason = q[1] or '', quarantine_since = q[2] or '',
+    quarantine_by = q[3] or '', quarantine_source = q[4] or '',
+    held = redis.call('LLEN', K_HELD), score = h.s or '0', last = h.t or 0,
+    msgs = h.msgs or 0, rcpts = h.rcpts or 0, rejected = h.rejected or 0,
+    bounced = h.bounced or 0, policy = h.policy or 0,
+    refused = h.refused or 0, nwindows = n})
+  for i = 1, #windows do
+    out[#out + 1] = windows[i]
+  end
+  return out
+end
+
+local OPS = {begin = begin_op, commit = commit_op, position = position_op,
+             outcome = outcome_op, inspect = inspect_op}
+if OPS[op] then
+  return OPS[op]()
+end
 return redis.error_reply('unknown operation ' .. tostring(op))

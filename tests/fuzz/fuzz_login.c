@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sg_keys.h"
 #include "sg_login.h"
 
 int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

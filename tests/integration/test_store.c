@@ -275,7 +275,7 @@ static void test_quarantine_hold_and_lift(void **state)
     redis(w, 0, "SET subguard:{eve}:tier bulk");
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "eve", T0 + 2, err,
 				     sizeof(err)), SG_ACT_CONTINUE);
-    assert_string_equal(m.status, "hold");
+    assert_int_equal(m.status, SG_BEGIN_HOLD);
     sg_engine_rcpt(&m, 0, 0);
     assert_int_equal(sg_engine_commit(w->eng, &w->store, &m, "Q3", 1, T0 + 2,
 				      err, sizeof(err)), SG_ACT_HOLD);
@@ -598,6 +598,131 @@ static void test_events(void **state)
     assert_string_equal(redis(w, 0, "EXISTS subguard:{lou}:quarantine"), "0");
 }
 
+/*
+ * inspect reads an account through the engine: what the counts, the
+ * score and the quarantine are, by name, without writing anything.
+ */
+static void test_inspect(void **state)
+{
+    struct world *w = world_new("1000/1h", "1000/1h", "3/1h", "");
+    struct sg_inspect in;
+    struct sg_outcome out;
+    const struct sg_inspect_window *hour, *day;
+    char    err[256], before[64];
+    int     tf, i;
+
+    (void) state;
+    detect(w);
+    /* Nothing yet: the default tier, zeros, the windows in use. */
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "nina", T0, &in,
+				       err, sizeof(err)), 0);
+    assert_string_equal(in.login, "nina");
+    assert_string_equal(in.tier, "default");
+    assert_int_equal(in.quarantined, 0);
+    assert_int_equal(in.msgs + in.rcpts + in.held, 0);
+    assert_true(in.score == 0 && in.last == 0);
+    assert_int_equal(in.nwindows, 2);		/* 1h (limits, test), 1d */
+    hour = sg_inspect_window(&in, 3600);
+    day = sg_inspect_window(&in, 86400);
+    assert_non_null(hour);
+    assert_non_null(day);
+    assert_ptr_equal(hour, in.win);		/* shortest first */
+    assert_int_equal(hour->messages, 0);
+    assert_int_equal(day->messages, -1);	/* no message limit per day */
+    assert_int_equal(day->recipients, 0);
+    assert_null(sg_inspect_window(&in, 60));
+
+    /* Three messages, 10 recipients each, two bounces, one rejection. */
+    for (i = 0; i < 3; i++) {
+	char    qid[8];
+
+	snprintf(qid, sizeof(qid), "N%d", i);
+	send_msg(w, "nina", T0 + 600 + i, 10, i == 2, qid, &tf);
+    }
+    bounce(w, "N0", T0 + 700, SG_DSN_MAILBOX, &out);
+    bounce(w, "N1", T0 + 701, SG_DSN_POLICY, &out);
+    redis(w, 0, "SET subguard:{nina}:tier bulk");
+    snprintf(before, sizeof(before), "%s",
+	     redis(w, 0, "HGET subguard:{nina}:counters s"));
+    redis(w, 0, "CONFIG RESETSTAT");
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "nina", T0 + 800,
+				       &in, err, sizeof(err)), 0);
+    /* Read only: no write command ran, the score is as stored. */
+    assert_null(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_hset"));
+    assert_null(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_hincrby"));
+    assert_true(in.score == atof(before) && in.score > -4.7);
+    assert_string_equal(in.tier, "bulk");	/* the tier key, now */
+    assert_int_equal(in.msgs, 3);
+    assert_int_equal(in.rcpts, 30);
+    assert_int_equal(in.rejected, 1);
+    assert_int_equal(in.bounced, 2);
+    assert_int_equal(in.policy, 1);
+    assert_true(in.last == T0 + 701);
+    hour = sg_inspect_window(&in, 3600);
+    assert_non_null(hour);
+    assert_int_equal(hour->messages, 3);
+    assert_int_equal(hour->recipients, 30);
+    assert_int_equal(hour->rejected, 1);
+    assert_int_equal(hour->bounced, 2);
+    /* Half an hour into the next hour, half of the last hour is left. */
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "nina",
+				       T0 + 3600 + 1800, &in, err,
+				       sizeof(err)), 0);
+    hour = sg_inspect_window(&in, 3600);
+    assert_int_equal(hour->recipients, 15);
+    assert_int_equal(hour->messages, 2);	/* 1.5 rounds up */
+
+    /* Quarantined by hand, with mail held: all of it by name. */
+    redis(w, 0, "HSET subguard:{nina}:quarantine reason manual since 1763800000 "
+	  "by support source cli");
+    redis(w, 0, "RPUSH subguard:{nina}:held Q1 Q2");
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "nina", T0 + 900,
+				       &in, err, sizeof(err)), 0);
+    assert_int_equal(in.quarantined, 1);
+    assert_string_equal(in.qreason, "manual");
+    assert_int_equal(in.qsince, 1763800000);
+    assert_string_equal(in.qby, "support");
+    assert_string_equal(in.qsource, "cli");
+    assert_int_equal(in.held, 2);
+
+    /* An unknown tier name reads as the default, and says so. */
+    redis(w, 0, "SET subguard:{nina}:tier gold");
+    sg_engine_inspect(w->eng, &w->store, "nina", T0 + 900, &in, err,
+		      sizeof(err));
+    assert_string_equal(in.tier, "default");
+    assert_string_equal(in.unknown_tier, "gold");
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "", T0, &in, err,
+				       sizeof(err)), -1);
+    world_free(w);
+}
+
+/* A quarantine the engine set, and the state after support lifts it. */
+static void test_inspect_quarantine_and_lift(void **state)
+{
+    struct world *w = *state;
+    struct sg_inspect in;
+    char    err[256];
+    int     tf;
+
+    send_msg(w, "olga", T0, 1, 2, "O1", &tf);
+    assert_int_equal(send_msg(w, "olga", T0 + 1, 1, 2, "O2", &tf), SG_ACT_HOLD);
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "olga", T0 + 2, &in,
+				       err, sizeof(err)), 0);
+    assert_int_equal(in.quarantined, 1);
+    assert_non_null(strstr(in.qreason, "4 recipients rejected by the MTA"));
+    assert_string_equal(in.qby, "subguard");
+    assert_string_equal(in.qsource, "submission");
+    assert_int_equal(in.qsince, (unsigned long) (T0 + 1));
+    assert_int_equal(in.held, 1);
+    assert_int_equal(sg_inspect_window(&in, 3600)->rejected, 4);
+    /* Lifted: the next update starts afresh; inspect shows that now. */
+    redis(w, 0, "DEL subguard:{olga}:quarantine");
+    sg_engine_inspect(w->eng, &w->store, "olga", T0 + 3, &in, err, sizeof(err));
+    assert_int_equal(in.quarantined, 0);
+    assert_int_equal(in.rejected, 4);			/* totals stay */
+    assert_int_equal(sg_inspect_window(&in, 3600)->rejected, 0);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +741,9 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_feed_position, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_repeated_failure_counts_once, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_inspect_quarantine_and_lift, setup,
+					teardown),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));

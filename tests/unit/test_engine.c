@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "sg_engine.h"
+#include "sg_logparse.h"
 
 struct recorder {
     int     calls;
@@ -138,7 +139,7 @@ static void test_begin_arguments(void **state)
 	assert_int_equal(m.newly_quarantined, 1);
 	assert_string_equal(m.qreason, "why");
 	assert_int_equal(m.held, 3);
-	assert_string_equal(m.seen, "lift");
+	assert_int_equal(m.seen.what, SG_SEEN_LIFT);
 	/* A second commit of the same message does nothing. */
 	assert_int_equal(sg_engine_commit(e, &store, &m, "ABC123", 1, 1001, err,
 					  sizeof(err)), SG_ACT_CONTINUE);
@@ -160,7 +161,7 @@ static void test_deferrable(void **state)
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* not begun */
     m.begun = 1;
     m.quarantine_room = -1;
-    strcpy(m.status, "ok");
+    m.status = SG_BEGIN_OK;
     m.accepted = 1000;
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* clean */
     m.quarantine_room = 999;
@@ -171,7 +172,7 @@ static void test_deferrable(void **state)
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 0);	/* a failure */
     assert_int_equal(sg_engine_commit_deferrable(&m, 0), 1);	/* abandoned */
     m.rejected = 0;
-    strcpy(m.status, "hold");
+    m.status = SG_BEGIN_HOLD;
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 0);	/* quarantined */
     m.committed = 1;
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* done */
@@ -200,6 +201,218 @@ static void test_bad_reply(void **state)
     assert_int_equal(sg_engine_commit(e, &store, &m, "Q", 1, 1, err,
 				      sizeof(err)), SG_ACT_CONTINUE);
     assert_int_equal(rec.calls, 1);
+    sg_engine_free(e);
+}
+
+/* engine.lua's seen field, parsed once into struct sg_seen. */
+static void test_seen_parse(void **state)
+{
+    static const struct {
+	const char *text;
+	enum sg_seen_what what;
+	const char *old_tier, *new_tier;
+    }       t[] = {
+	{"", SG_SEEN_NONE, "", ""},
+	{"lift", SG_SEEN_LIFT, "", ""},
+	{"tier default bulk", SG_SEEN_TIER, "default", "bulk"},
+	{"tier a b", SG_SEEN_TIER, "a", "b"},
+	{"tier default", SG_SEEN_NONE, "", ""},		/* one name */
+	{"tier a b c", SG_SEEN_NONE, "", ""},		/* three */
+	{"tier  b", SG_SEEN_NONE, "", ""},		/* empty old */
+	{"tier a ", SG_SEEN_NONE, "", ""},		/* empty new */
+	{"lifted", SG_SEEN_NONE, "", ""},
+	{"Lift", SG_SEEN_NONE, "", ""},
+	{"tierx a b", SG_SEEN_NONE, "", ""},
+    };
+    struct sg_seen seen;
+    char    longer[3 * SG_NAME_MAX];
+    size_t  i;
+
+    (void) state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	memset(&seen, 'x', sizeof(seen));
+	sg_seen_parse(t[i].text, &seen);
+	assert_int_equal(seen.what, t[i].what);
+	assert_string_equal(seen.old_tier, t[i].old_tier);
+	assert_string_equal(seen.new_tier, t[i].new_tier);
+    }
+    /* A name too long for the fields is not cut short: not understood. */
+    memset(longer, 'n', sizeof(longer));
+    memcpy(longer, "tier a ", 7);
+    longer[sizeof(longer) - 1] = 0;
+    sg_seen_parse(longer, &seen);
+    assert_int_equal(seen.what, SG_SEEN_NONE);
+}
+
+/* begin's status words, parsed once into enum sg_begin_status. */
+static void test_begin_status_parse(void **state)
+{
+    static const struct {
+	const char *text;
+	int     rc;
+	enum sg_begin_status want;
+    }       t[] = {
+	{"ok", 0, SG_BEGIN_OK},
+	{"hold", 0, SG_BEGIN_HOLD},
+	{"messages", 0, SG_BEGIN_MESSAGES},
+	{"quarantined", 0, SG_BEGIN_QUARANTINED},
+	{"", -1, SG_BEGIN_OK},
+	{"OK", -1, SG_BEGIN_OK},
+	{"holding", -1, SG_BEGIN_OK},
+    };
+    enum sg_begin_status st;
+    size_t  i;
+
+    (void) state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	st = SG_BEGIN_OK;
+	assert_int_equal(sg_begin_status_parse(t[i].text, &st), t[i].rc);
+	assert_int_equal(st, t[i].want);
+    }
+}
+
+/*
+ * Unknown statuses and actions are malformed replies (store trouble);
+ * each field lands where the contract names it.
+ */
+static void test_reply_fields(void **state)
+{
+    static const char *const weird[SG_BEGIN_NREPLY] = {
+	"later", "default", "", "2", "1000", "3600", "60", "0", "0", "0", "",
+	"998", "5", "40",
+    };
+    static const char *const full[SG_BEGIN_NREPLY] = {
+	[SG_BEGIN_R_STATUS] = "hold", [SG_BEGIN_R_TIER] = "default",
+	[SG_BEGIN_R_UNKNOWN_TIER] = "gold", [SG_BEGIN_R_BUDGET] = "7",
+	[SG_BEGIN_R_RCPT_LIMIT] = "100", [SG_BEGIN_R_RCPT_SECS] = "60",
+	[SG_BEGIN_R_RCPT_RETRY] = "30", [SG_BEGIN_R_MSG_LIMIT] = "9",
+	[SG_BEGIN_R_MSG_SECS] = "3600", [SG_BEGIN_R_MSG_RETRY] = "120",
+	[SG_BEGIN_R_QUARANTINE_REASON] = "manual",
+	[SG_BEGIN_R_RCPTS_IN_WINDOW] = "93",
+	[SG_BEGIN_R_MSGS_IN_WINDOW] = "4",
+	[SG_BEGIN_R_QUARANTINE_ROOM] = "-1",
+    };
+    static const char *const commit[SG_COMMIT_NREPLY] = {
+	[SG_COMMIT_R_ACTION] = "refuse",
+	[SG_COMMIT_R_NEWLY_QUARANTINED] = "0",
+	[SG_COMMIT_R_REASON] = "",
+	[SG_COMMIT_R_HELD] = "50",
+	[SG_COMMIT_R_SEEN] = "tier bulk default",
+    };
+    static const char *const junk[SG_COMMIT_NREPLY] = {"keep", "0", "", "0",
+    ""};
+    struct sg_config cfg;
+    struct sg_engine *e;
+    struct recorder rec = {.answer = weird, .nanswer = SG_BEGIN_NREPLY};
+    struct sg_store store = {record, &rec, 0};
+    struct sg_msg m;
+    char    err[128];
+
+    (void) state;
+    config(&cfg);
+    e = sg_engine_new(&cfg);
+    assert_int_equal(sg_engine_begin(e, &store, &m, "bob", 1, err, sizeof(err)),
+		     SG_ACT_STORE_DOWN);
+    assert_non_null(strstr(err, "unknown status \"later\""));
+    assert_int_equal(m.begun, 0);
+
+    rec.answer = full;
+    assert_int_equal(sg_engine_begin(e, &store, &m, "bob", 1, err, sizeof(err)),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(m.status, SG_BEGIN_HOLD);
+    assert_string_equal(m.tier, "default");
+    assert_string_equal(m.unknown_tier, "gold");
+    assert_int_equal(m.budget, 7);
+    assert_int_equal(m.rcpt_limit, 100);
+    assert_int_equal(m.rcpt_secs, 60);
+    assert_int_equal(m.rcpt_retry, 30);
+    assert_int_equal(m.msg_limit, 9);
+    assert_int_equal(m.msg_secs, 3600);
+    assert_int_equal(m.msg_retry, 120);
+    assert_string_equal(m.qreason, "manual");
+    assert_int_equal(m.rcpts_in_window, 93);
+    assert_int_equal(m.msgs_in_window, 4);
+    assert_int_equal(m.quarantine_room, -1);
+    assert_int_equal(sg_engine_commit_deferrable(&m, 1), 0);	/* hold */
+
+    sg_engine_rcpt(&m, 0, 0);
+    rec.answer = commit;
+    rec.nanswer = SG_COMMIT_NREPLY;
+    assert_int_equal(sg_engine_commit(e, &store, &m, "Q1", 1, 2, err,
+				      sizeof(err)), SG_ACT_QUARANTINE_REFUSE);
+    assert_int_equal(m.held, 50);
+    assert_string_equal(m.qreason, "manual");	/* "" keeps begin's */
+    assert_int_equal(m.seen.what, SG_SEEN_TIER);
+    assert_string_equal(m.seen.old_tier, "bulk");
+    assert_string_equal(m.seen.new_tier, "default");
+    assert_int_equal(rec.nkeys, SG_COMMIT_NKEYS);
+    assert_int_equal(rec.argc, SG_COMMIT_NKEYS + SG_COMMIT_NARGS);
+    assert_string_equal(rec.argv[SG_COMMIT_NKEYS + SG_COMMIT_A_OP], "commit");
+    assert_string_equal(rec.argv[SG_COMMIT_NKEYS + SG_COMMIT_A_QID], "Q1");
+    assert_string_equal(rec.argv[SG_COMMIT_NKEYS + SG_COMMIT_A_HOLD], "1");
+    assert_string_equal(rec.argv[SG_COMMIT_NKEYS + SG_COMMIT_A_HOLD_MAX],
+			"50");
+
+    rec.answer = full;
+    rec.nanswer = SG_BEGIN_NREPLY;
+    assert_int_equal(sg_engine_begin(e, &store, &m, "bob", 3, err,
+				     sizeof(err)), SG_ACT_CONTINUE);
+    sg_engine_rcpt(&m, 0, 0);
+    rec.answer = junk;
+    rec.nanswer = SG_COMMIT_NREPLY;
+    assert_int_equal(sg_engine_commit(e, &store, &m, "Q2", 1, 3, err,
+				      sizeof(err)), SG_ACT_STORE_DOWN);
+    assert_int_equal(m.store_rc, SG_STORE_ERROR);
+    assert_non_null(strstr(err, "unknown action \"keep\""));
+    sg_engine_free(e);
+}
+
+/* The outcome call names its keys, and the account keys' suffixes. */
+static void test_outcome_arguments(void **state)
+{
+    static const char *const bounced[SG_OUTCOME_NREPLY] = {
+	[SG_OUTCOME_R_LOGIN] = "bob", [SG_OUTCOME_R_NEWLY_QUARANTINED] = "1",
+	[SG_OUTCOME_R_REASON] = "why", [SG_OUTCOME_R_SEEN] = "lift",
+    };
+    struct sg_config cfg;
+    struct sg_engine *e;
+    struct recorder rec = {.answer = bounced, .nanswer = SG_OUTCOME_NREPLY};
+    struct sg_store store = {record, &rec, 0};
+    struct sg_outcome out;
+    const char *a;
+    char    err[128];
+
+    (void) state;
+    config(&cfg);
+    e = sg_engine_new(&cfg);
+    assert_int_equal(sg_engine_outcome(e, &store, "Q9", "<x@y>", SG_DSN_MAILBOX,
+				       2, 5, "mx1", "1:2:3", &out, err,
+				       sizeof(err)), 1);
+    assert_int_equal(rec.nkeys, SG_OUTCOME_NKEYS);
+    assert_string_equal(rec.argv[SG_OUTCOME_K_QID], "subguard:qid:Q9");
+    assert_string_equal(rec.argv[SG_OUTCOME_K_POSITION], "subguard:feed:mx1");
+    assert_string_equal(rec.argv[SG_OUTCOME_K_EVENTS], "subguard:events");
+#define ARG(i) (rec.argv[SG_OUTCOME_NKEYS + (i)])
+    assert_string_equal(ARG(SG_OUTCOME_A_OP), "outcome");
+    assert_string_equal(ARG(SG_OUTCOME_A_CLASS), "mailbox");
+    assert_string_equal(ARG(SG_OUTCOME_A_NRCPT), "2");
+    assert_string_equal(ARG(SG_OUTCOME_A_POSITION), "1:2:3");
+    assert_string_equal(ARG(SG_OUTCOME_A_PREFIX), "subguard");
+    assert_string_equal(ARG(SG_OUTCOME_A_SUFFIX_TIER), "tier");
+    assert_string_equal(ARG(SG_OUTCOME_A_SUFFIX_QUARANTINE), "quarantine");
+    assert_string_equal(ARG(SG_OUTCOME_A_SUFFIX_COUNTERS), "counters");
+    assert_string_equal(ARG(SG_OUTCOME_A_TIERS), "default");
+    a = ARG(SG_OUTCOME_A_TAG);
+    assert_int_equal(strlen(a), SG_TAG_LEN - 1);
+#undef ARG
+    assert_string_equal(out.login, "bob");
+    assert_int_equal(out.newly_quarantined, 1);
+    assert_string_equal(out.reason, "why");
+    assert_int_equal(out.seen.what, SG_SEEN_LIFT);
+    rec.nanswer = 3;
+    assert_int_equal(sg_engine_outcome(e, &store, "Q9", 0, SG_DSN_MAILBOX, 1,
+				       5, 0, 0, &out, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "want 4"));
     sg_engine_free(e);
 }
 
@@ -286,6 +499,10 @@ int     main(void)
 	cmocka_unit_test(test_begin_arguments),
 	cmocka_unit_test(test_bad_reply),
 	cmocka_unit_test(test_deferrable),
+	cmocka_unit_test(test_seen_parse),
+	cmocka_unit_test(test_begin_status_parse),
+	cmocka_unit_test(test_reply_fields),
+	cmocka_unit_test(test_outcome_arguments),
 	cmocka_unit_test(test_texts),
 	cmocka_unit_test(test_human_duration),
 	cmocka_unit_test(test_detection_numbers),

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "sg_keys.h"
 #include "sg_login.h"
 
 static void test_table(void **state)
