@@ -270,14 +270,15 @@ fault_cmdstat() {
     echo "${n:-0}"
 }
 
-# fault_mt SCRIPT.lua - run miltertest on SCRIPT (one of the
-# $FAULT_MT/fault_*.lua, which live with the other miltertest scripts)
-# against the world's subguard (SG_MILTER, SG_REDIS_SOCK set for
+# fault_mt SCRIPT.lua - run miltertest on SCRIPT (a bare name is one of
+# the $FAULT_MT/fault_*.lua, which live with the other miltertest
+# scripts) against the world's subguard (SG_MILTER, SG_REDIS_SOCK set for
 # tests/miltertest/common.lua); fails with miltertest's output.
 fault_mt() {
-    local out rc=0
+    local out rc=0 script=$1
+    [[ $script == */* ]] || script=$FAULT_MT/$script
     out=$(SG_MILTER=unix:$SG_SUBGUARD_SOCK SG_REDIS_SOCK=$SG_REDIS_SOCK \
-        SG_WORLD=$SG_DIR timeout 240 miltertest -s "$1" 2>&1) || rc=$?
+        SG_WORLD=$SG_DIR timeout 240 miltertest -s "$script" 2>&1) || rc=$?
     [[ $rc == 0 ]] || sg_fail "miltertest $(basename "$1") failed ($rc): $out"
     [[ -z $out ]] || printf '%s\n' "$out" >&2
 }

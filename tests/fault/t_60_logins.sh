@@ -170,7 +170,7 @@ sg_assert_eq 1 "$(sg_subguard_log_count 'login too long for a key: 312 bytes sta
     "'login too long' lines for the 300-byte name (312 bytes with the realm)"
 
 # --- B. Through the milter protocol -------------------------------------------
-fault_mt "$FAULT_MT/fault_hostile_logins.lua"
+fault_mt fault_hostile_logins.lua
 a4k=$(printf 'A%.0s' {1..4096})
 d4k=$(keyname "$a4k")
 sg_assert_match '^sha256:[0-9a-f]{64}$' "$d4k" "key of 4 KiB of A"

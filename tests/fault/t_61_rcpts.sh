@@ -25,7 +25,7 @@ sg_subguard_start
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SG_SUBGUARD_PID/status"; }
 rss0=$(rss)
 t0=$(fault_now)
-fault_mt "$FAULT_MT/fault_many_rcpts.lua"
+fault_mt fault_many_rcpts.lua
 ms=$(fault_ms_since "$t0")
 rss1=$(rss)
 sg_log "2 x 10000 recipients in $ms ms; VmRSS $rss0 kB before, $rss1 kB after"

@@ -20,7 +20,7 @@ set -euo pipefail
 sg_world_up
 fault_conf
 sg_subguard_start
-fault_mt "$FAULT_MT/fault_missing_macros.lua"
+fault_mt fault_missing_macros.lua
 sg_subguard_running || sg_fail "subguard died"
 
 # {i} only at the end of the message (Postfix's way), and at neither end:
