@@ -25,9 +25,10 @@
 #                the caller can "wait" for it, so a killed server does not
 #                stay a zombie; a server whose shell has gone is stopped
 #                by pid just the same)
-# The caller's environment goes with it: the e2e world marks its server
-# with "SG_WORLD=$SG_DIR sg_redis_server_start ..." (bash exports such an
-# assignment to what the function starts).
+# The caller's environment goes with it ("VAR=x sg_redis_server_start"
+# too: bash exports such an assignment to what the function starts), but
+# redis-server writes its process title over its environment block, so
+# /proc/PID/environ does not show it: find the server by DIR/redis.pid.
 #
 # Functions return a status and print their complaints on stderr; they
 # never exit, so each caller fails in its own way. Names: sg_redis_server_*

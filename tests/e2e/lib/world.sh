@@ -226,7 +226,7 @@ sg_world_up() {
         SG_SUBGUARD_SOCK SG_REALM
     sg_log "world $SG_DIR ($SG_MTA): submission 127.0.0.1:$SG_SUBPORT, sink :$SG_SINKPORT"
 
-    # (a) redis (tests/lib/redis.sh), marked as the world's
+    # (a) redis (tests/lib/redis.sh; sg_world_down stops it by redis.pid)
     SG_WORLD=$SG_DIR sg_redis_server_start "$SG_DIR" ||
         sg_fail "redis-server did not answer PING on $SG_REDIS_SOCK"
 
