@@ -23,7 +23,10 @@ SGB__LOADED=1
 SGB_BIN=$SG_BUILD/bench
 SGB_DIR=
 SGB_PIDS=()
+SGB_REDIS_PID=
 export SG_SRC SG_BUILD
+# shellcheck source=tests/lib/redis.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/redis.sh"
 
 # sgb_log MSG... - progress on stderr
 sgb_log() {
@@ -63,6 +66,7 @@ sgb__cleanup() {
     for p in "${SGB_PIDS[@]}"; do
         sgb_stop "$p"
     done
+    sgb_redis_stop
     if [[ -n $SGB_DIR && -d $SGB_DIR ]]; then
         if [[ ${SGB_KEEP:-} == 1 ]]; then
             sgb_log "kept $SGB_DIR"
@@ -108,28 +112,21 @@ sgb_wait_for() {
     return 1
 }
 
-# sgb_redis_start - a private redis-server on $SGB_DIR/redis.sock: no
-# TCP, no persistence. Sets SGB_REDIS_SOCK and SGB_REDIS_PID.
+# sgb_redis_start - a private redis-server in $SGB_DIR, started the one way
+# every script does (tests/lib/redis.sh): the unix socket
+# $SGB_DIR/redis.sock, no TCP, no persistence. Sets SGB_REDIS_SOCK and
+# SGB_REDIS_PID; sgb_redis_stop (or the exit) stops it.
 sgb_redis_start() {
     SGB_REDIS_SOCK=$SGB_DIR/redis.sock
-    cat >"$SGB_DIR/redis.conf" <<EOF
-port 0
-unixsocket $SGB_REDIS_SOCK
-unixsocketperm 777
-daemonize no
-dir $SGB_DIR
-logfile $SGB_DIR/redis.log
-save ""
-appendonly no
-EOF
-    redis-server "$SGB_DIR/redis.conf" </dev/null &
-    SGB_REDIS_PID=$!
-    SGB_PIDS+=("$SGB_REDIS_PID")
-    sgb_wait_for 10 sgb__redis_ping || sgb_die "redis-server did not start"
+    sg_redis_server_start "$SGB_DIR" || sgb_die "redis-server did not start"
+    SGB_REDIS_PID=$(sg_redis_server_pid "$SGB_DIR")
 }
 
-sgb__redis_ping() {
-    [[ $(redis-cli -s "$SGB_REDIS_SOCK" ping 2>/dev/null) == PONG ]]
+# sgb_redis_stop - stop it and wait until it is gone
+sgb_redis_stop() {
+    [[ -n ${SGB_REDIS_PID:-} ]] || return 0
+    sg_redis_server_stop "$SGB_DIR" 10 || true
+    SGB_REDIS_PID=
 }
 
 # sgb_rcli ARGS... - redis-cli on the private Redis

@@ -76,7 +76,7 @@ if [[ -x $SG_BUILD/subguard-feed ]]; then
     say "| **lines/s** (target ≥ 100,000) | **$(awk -v a="$nl" -v b="$secs" 'BEGIN { printf "%.0f", a / b }')** |"
     say "| Redis EVALSHA calls | $calls (bounces + position saves) |"
     say "| feed summary | $(grep -i 'lines' "$SGB_DIR/feed.log" | tail -n 1 | cut -c1-200) |"
-    sgb_stop "$SGB_REDIS_PID"
+    sgb_redis_stop
 else
     say "subguard-feed: not built ($SG_BUILD/subguard-feed missing); script ready"
 fi

@@ -28,6 +28,7 @@
 
 FAULT_DIR=$SG_SRC/tests/fault
 FAULT_LOAD=$FAULT_DIR/load.py
+FAULT_MT=$SG_SRC/tests/miltertest    # the fault_*.lua scripts fault_mt runs
 FAULT_USERS=
 FAULT_NAME=$(basename "$0" .sh)
 declare -A FAULT_LOAD_PIDS=()
@@ -230,9 +231,10 @@ fault_threads_max() {
         "$SG_DIR/threads.log"
 }
 
-# fault_redis_pid - the world's redis-server pid (harness's record)
+# fault_redis_pid - the world's redis-server pid (tests/lib/redis.sh's
+# record, $SG_DIR/redis.pid)
 fault_redis_pid() {
-    cat "$SG_DIR/redis.pid.harness" 2>/dev/null || true
+    sg_redis_server_pid "$SG_DIR"
 }
 
 # fault_redis_kill - SIGKILL the world's redis-server (a crash: no
@@ -268,13 +270,15 @@ fault_cmdstat() {
     echo "${n:-0}"
 }
 
-# fault_mt SCRIPT.lua - run miltertest on SCRIPT against the world's
-# subguard (SG_MILTER, SG_REDIS_SOCK set for tests/miltertest/common.lua);
-# fails with miltertest's output.
+# fault_mt SCRIPT.lua - run miltertest on SCRIPT (a bare name is one of
+# the $FAULT_MT/fault_*.lua, which live with the other miltertest
+# scripts) against the world's subguard (SG_MILTER, SG_REDIS_SOCK set for
+# tests/miltertest/common.lua); fails with miltertest's output.
 fault_mt() {
-    local out rc=0
+    local out rc=0 script=$1
+    [[ $script == */* ]] || script=$FAULT_MT/$script
     out=$(SG_MILTER=unix:$SG_SUBGUARD_SOCK SG_REDIS_SOCK=$SG_REDIS_SOCK \
-        SG_WORLD=$SG_DIR timeout 240 miltertest -s "$1" 2>&1) || rc=$?
+        SG_WORLD=$SG_DIR timeout 240 miltertest -s "$script" 2>&1) || rc=$?
     [[ $rc == 0 ]] || sg_fail "miltertest $(basename "$1") failed ($rc): $out"
     [[ -z $out ]] || printf '%s\n' "$out" >&2
 }

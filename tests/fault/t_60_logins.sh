@@ -6,7 +6,7 @@
 #    it), braces, colon, space, quotes, invalid UTF-8, "%7B" next to "{",
 #    mixed case, 300 bytes. Each sends one message.
 # B. Through the milter protocol, {auth_authen} set directly:
-#    tests/fault/mt/hostile_logins.lua (miltertest: CR LF, tab, NUL,
+#    tests/miltertest/fault_hostile_logins.lua (miltertest: CR LF, tab, NUL,
 #    braces, colons, quotes, invalid UTF-8, empty, look-alikes of
 #    "victim"), and tests/fault/milter.py for what miltertest cannot send
 #    (it dies on a macro over ~1 KiB): 4 KiB, 60 KB, the 192-byte
@@ -170,7 +170,7 @@ sg_assert_eq 1 "$(sg_subguard_log_count 'login too long for a key: 312 bytes sta
     "'login too long' lines for the 300-byte name (312 bytes with the realm)"
 
 # --- B. Through the milter protocol -------------------------------------------
-fault_mt "$FAULT_DIR/mt/hostile_logins.lua"
+fault_mt fault_hostile_logins.lua
 a4k=$(printf 'A%.0s' {1..4096})
 d4k=$(keyname "$a4k")
 sg_assert_match '^sha256:[0-9a-f]{64}$' "$d4k" "key of 4 KiB of A"

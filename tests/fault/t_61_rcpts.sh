@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_61_rcpts: ten thousand recipients in one message (through the milter
 # protocol with miltertest: Postfix itself stops at smtpd_recipient_limit,
-# 1000 by default). See tests/fault/mt/many_rcpts.lua.
+# 1000 by default). See tests/miltertest/fault_many_rcpts.lua.
 # Proves:
 #  - every recipient is decided in memory: two Redis commands per message
 #    (INFO commandstats), whether all 10000 are accepted or 9900 of them
@@ -25,7 +25,7 @@ sg_subguard_start
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SG_SUBGUARD_PID/status"; }
 rss0=$(rss)
 t0=$(fault_now)
-fault_mt "$FAULT_DIR/mt/many_rcpts.lua"
+fault_mt fault_many_rcpts.lua
 ms=$(fault_ms_since "$t0")
 rss1=$(rss)
 sg_log "2 x 10000 recipients in $ms ms; VmRSS $rss0 kB before, $rss1 kB after"

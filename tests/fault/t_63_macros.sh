@@ -1,6 +1,6 @@
 #!/bin/bash
 # t_63_macros: macros missing and transactions left half done, through the
-# milter protocol (miltertest: tests/fault/mt/missing_macros.lua).
+# milter protocol (miltertest: tests/miltertest/fault_missing_macros.lua).
 # Proves:
 #  - {auth_authen} absent (or only at RCPT): subguard steps aside
 #    (SMFIR_ACCEPT at MAIL), nothing is written;
@@ -20,7 +20,7 @@ set -euo pipefail
 sg_world_up
 fault_conf
 sg_subguard_start
-fault_mt "$FAULT_DIR/mt/missing_macros.lua"
+fault_mt fault_missing_macros.lua
 sg_subguard_running || sg_fail "subguard died"
 
 # {i} only at the end of the message (Postfix's way), and at neither end:

@@ -5,9 +5,10 @@
 # SYNOPSIS
 #	sh tests/integration/with-redis.sh command [args...]
 # DESCRIPTION
-#	Starts redis-server in a fresh scratch directory /tmp/sgr.XXXXXX,
-#	listening on a unix socket only (port 0), with persistence off, and
-#	waits until it answers PING. The command then runs with
+#	Starts redis-server in a fresh scratch directory /tmp/sgr.XXXXXX
+#	the one way every script does (tests/lib/redis.sh): a unix socket
+#	only (port 0), persistence off, answering PING. The command then
+#	runs with
 #
 #	    SG_REDIS=unix:DIR/redis.sock	(the [redis] address syntax)
 #	    SG_REDIS_DIR=DIR			(scratch space; removed afterwards)
@@ -24,24 +25,15 @@ set -u
 
 dir=$(mktemp -d /tmp/sgr.XXXXXX) || exit 1
 sock=$dir/redis.sock
+# shellcheck source=../lib/redis.sh
+. "$(dirname "$0")/../lib/redis.sh"
 
-# cleanup - stop redis (SIGTERM: no save points, so it just exits) and
-# remove the scratch directory, waiting for redis so that it does not
-# write into a directory that is being removed.
+# cleanup - stop redis and wait until it is gone (sg_redis_server_stop),
+# so that it does not write into a directory that is being removed; then
+# remove the scratch directory.
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-	if [ -s "$dir/redis.pid" ]; then
-		pid=$(cat "$dir/redis.pid")
-		kill "$pid" 2>/dev/null
-		i=0
-		# Redis removes its pid file on the way out; a zombie is
-		# still "alive" to kill -0 when nobody reaps it.
-		while [ -e "$dir/redis.pid" ] && [ "$i" -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		[ -e "$dir/redis.pid" ] && kill -9 "$pid" 2>/dev/null
-	fi
+	sg_redis_server_stop "$dir"
 	rm -rf "$dir"
 }
 child=
@@ -56,32 +48,8 @@ trap 'stop HUP 129' HUP
 trap 'stop INT 130' INT
 trap 'stop TERM 143' TERM
 
-cat >"$dir/redis.conf" <<EOF
-port 0
-unixsocket $sock
-unixsocketperm 777
-save ""
-appendonly no
-daemonize yes
-pidfile $dir/redis.pid
-dir $dir
-logfile $dir/redis.log
-EOF
-
-if ! redis-server "$dir/redis.conf"; then
-	echo "with-redis.sh: redis-server did not start" >&2
-	exit 1
-fi
-i=0
-until [ "$(redis-cli -s "$sock" ping 2>/dev/null)" = PONG ]; do
-	i=$((i + 1))
-	if [ $i -gt 100 ]; then
-		echo "with-redis.sh: redis-server is not answering on $sock" >&2
-		tail -n 20 "$dir/redis.log" >&2 2>/dev/null
-		exit 1
-	fi
-	sleep 0.1
-done
+# tests/lib/redis.sh: port 0, the unix socket $dir/redis.sock, no disk.
+sg_redis_server_start "$dir" || exit 1
 
 SG_REDIS=unix:$sock
 SG_REDIS_DIR=$dir

@@ -69,6 +69,9 @@ WARMUP=${SG_SOAK_WARMUP:-90}
 TOL_KB=${SG_SOAK_TOL_KB:-512}
 SLOPE_KB=${SG_SOAK_SLOPE_KB:-64}
 
+# shellcheck source=tests/lib/redis.sh
+. "$SG_SRC/tests/lib/redis.sh"
+
 say() { printf '[soak %(%H:%M:%S)T] %s\n' -1 "$*"; }
 fail() { say "FAIL: $*"; FAILED=1; }
 FAILED=0
@@ -88,27 +91,15 @@ stop_pidfile() {
 
 start() {
     local i
-    for f in load sampler subguard redis; do stop_pidfile "$D/$f.pid"; done
+    for f in load sampler subguard; do stop_pidfile "$D/$f.pid"; done
+    sg_redis_server_stop "$D" || true
     rm -rf "$D"
     mkdir -p "$D"
     [[ -x $SG_BUILD/subguard && -x $SG_BUILD/bench/sg-milterload ]] ||
         { say "no subguard or bench/sg-milterload in $SG_BUILD"; exit 1; }
-    cat >"$D/redis.conf" <<EOF
-port 0
-unixsocket $D/redis.sock
-unixsocketperm 700
-daemonize no
-dir $D
-logfile $D/redis.log
-save ""
-appendonly no
-EOF
-    redis-server "$D/redis.conf" </dev/null >/dev/null 2>&1 &
-    echo $! >"$D/redis.pid"
-    for ((i = 0; i < 100; i++)); do
-        [[ $(redis-cli -s "$D/redis.sock" ping 2>/dev/null) == PONG ]] && break
-        sleep 0.1
-    done
+    # tests/lib/redis.sh: $D/redis.sock, no TCP, no disk; only root may
+    # connect. It outlives this "start" (check stops it).
+    sg_redis_server_start "$D" 'unixsocketperm 700' || { say "redis-server did not start"; exit 1; }
     # Limits far away: every message takes begin, decisions and commit.
     # timeout 1s: the soak shares 2 cores with compilers and valgrind; it
     # is about memory (t_30_redis_slow is the test of the timeout).
@@ -212,7 +203,7 @@ check() {
         fail "subguard died during the soak: $(tail -n 5 "$D/subguard.log")"
         stop_ms=-1
     fi
-    stop_pidfile "$D/redis.pid"
+    sg_redis_server_stop "$D" || true
 
     # field KEY - a value of the RESULT line in $res
     field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$res"; }

@@ -1,4 +1,4 @@
--- missing_macros.lua - macros an MTA may leave out, and transactions left
+-- fault_missing_macros.lua - macros an MTA may leave out, and transactions left
 -- half done, against a running subguard. Run by tests/fault/t_63_macros.sh.
 package.path = os.getenv("SG_SRC") .. "/tests/miltertest/?.lua;" .. package.path
 local t = require("common")

@@ -1,4 +1,4 @@
--- hostile_logins.lua - logins no MTA should send, straight through the
+-- fault_hostile_logins.lua - logins no MTA should send, straight through the
 -- milter protocol ({auth_authen} set with mt.macro), against a running
 -- subguard (quarantine_action = hold). Run by tests/fault/t_60_logins.sh,
 -- which checks the key space and the log afterwards.

@@ -1,4 +1,4 @@
--- many_rcpts.lua - ten thousand recipients in one message, twice: once
+-- fault_many_rcpts.lua - ten thousand recipients in one message, twice: once
 -- under a limit far away (all accepted), once under "recipients = 100/1h"
 -- (tier small: 100 accepted, 9900 tempfailed in memory). Per message, two
 -- Redis calls whatever the recipients: counted with INFO commandstats (the
