@@ -103,6 +103,10 @@ static int set_database(const struct sg_param *, void *, const char *,
 			        char *, size_t);
 static int set_text(const struct sg_param *, void *, const char *,
 		            char *, size_t);
+static int set_sentinels(const struct sg_param *, void *, const char *,
+			         char *, size_t);
+static int set_redisname(const struct sg_param *, void *, const char *,
+			         char *, size_t);
 
 static const char *const sg_mode_words[] = {"enforce", "dry-run", 0};
 static const char *const sg_onerr_words[] = {"accept", "tempfail", 0};
@@ -159,6 +163,13 @@ static const struct sg_param sg_params[] = {
     {"redis", "timeout", "100ms", set_msec, FIELD(redis_timeout_ms), 0, 0},
     {"redis", "connect_timeout", "100ms", set_msec,
     FIELD(redis_connect_timeout_ms), 0, 0},
+    /* Sentinel and ACL user: checked together by sg_check_redis_ha(). */
+    {"redis", "sentinels", "", set_sentinels, FIELD(redis_sentinels), 0, 0},
+    {"redis", "master_name", "", set_redisname, FIELD(redis_master_name),
+    0, 0},
+    {"redis", "sentinel_password_file", "", set_abspath,
+    FIELD(redis_sentinel_password_file), 0, 0},
+    {"redis", "username", "", set_redisname, FIELD(redis_username), 0, 0},
     {"text", "recipients", "You have reached your limit of %{limit} "
 	"recipients per %{window}. Please try again in %{retry}.",
     set_text, FIELD(text_recipients), 0, 1},
@@ -1271,6 +1282,70 @@ static int sg_handler(void *user, const char *section, const char *name,
     return (1);
 }
 
+/*
+ * [redis] Sentinel and ACL user (issue 17). The list is checked here for
+ * its form only (host:port items, commas or blanks between); the Redis
+ * module parses it again when it makes its pool.
+ */
+
+/* set_sentinels - "host:port, host:port ...", at most 16 */
+static int set_sentinels(const struct sg_param *sp, void *field,
+			         const char *value, char *why, size_t len)
+{
+    const char *p = value;
+    const char *colon;
+    char    one[SG_PATH_MAX];
+    char    q[SG_QUOTE_MAX];
+    unsigned long port;
+    size_t  n;
+    int     count = 0;
+
+    while (*(p += strspn(p, ", \t")) != 0) {
+	n = strcspn(p, ", \t");
+	if (n >= sizeof(one) || ++count > 16)
+	    return (sg_why(why, len, "%s: at most 16 host:port items",
+			   sp->name));
+	memcpy(one, p, n);
+	one[n] = 0;
+	p += n;
+	if ((colon = strrchr(one, ':')) == 0 || colon == one
+	    || sg_has_byte(one, "/") || sg_parse_number(colon + 1, &port) < 0
+	    || port == 0 || port > 65535)
+	    return (sg_why(why, len, "%s: \"%s\" is not host:port", sp->name,
+			   sg_quote(q, sizeof(q), one)));
+    }
+    return (sg_copy(sp, field, value, why, len));
+}
+
+/* set_redisname - a master or ACL user name: no spaces or controls */
+static int set_redisname(const struct sg_param *sp, void *field,
+			         const char *value, char *why, size_t len)
+{
+    if (sg_has_byte(value, 0))
+	return (sg_why(why, len, "%s must be without spaces or control "
+		       "characters", sp->name));
+    return (sg_copy(sp, field, value, why, len));
+}
+
+/* sg_check_redis_ha - address or sentinels + master_name; user needs pw */
+static void sg_check_redis_ha(struct sg_parse *p)
+{
+    const struct sg_config *c = p->cfg;
+    int     addr = p->lines[sg_find_param("redis", "address") - sg_params];
+    int     sent = p->lines[sg_find_param("redis", "sentinels") - sg_params];
+
+    if (p->failed)
+	return;
+    if (addr && c->redis_sentinels[0])
+	sg_fail_at(p, sent, "[redis] takes address or sentinels, not both");
+    else if (!c->redis_sentinels[0] != !c->redis_master_name[0])
+	sg_fail_at(p, sent, "[redis] sentinels and master_name go together");
+    else if (c->redis_sentinel_password_file[0] && !c->redis_sentinels[0])
+	sg_fail_at(p, 0, "[redis] sentinel_password_file without sentinels");
+    else if (c->redis_username[0] && !c->redis_password_file[0])
+	sg_fail_at(p, 0, "[redis] username needs a password_file");
+}
+
 /* sg_parse_source - run inih over a prepared source; 0 or -1 with p->err */
 static int sg_parse_source(struct sg_parse *p, struct sg_config *out)
 {
@@ -1303,6 +1378,7 @@ static int sg_parse_source(struct sg_parse *p, struct sg_config *out)
 	else
 	    sg_fail_at(p, 0, "no [tier %s] section", p->cfg->default_tier);
     }
+    sg_check_redis_ha(p);
     if (!p->failed)
 	memcpy(out, p->cfg, sizeof(*out));
     free(p->cfg);

@@ -185,8 +185,11 @@ static redisContext *sg_connect(const struct sg_redis *pool, const char *host,
 	return (0);
     }
     if (rc->err) {
-	snprintf(reason, len, "connect%s%s%s: %s", path ? "" : " to ",
-		 path ? "" : host, path ? "" : "", rc->errstr);
+	if (path)
+	    snprintf(reason, len, "connect: %s", rc->errstr);
+	else
+	    snprintf(reason, len, "connect to %.100s:%d: %s", host, port,
+		     rc->errstr);
 	*status = (rc->err == REDIS_ERR_OOM ? SG_STORE_ERROR : SG_STORE_DOWN);
 	redisFree(rc);
 	return (0);

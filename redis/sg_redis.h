@@ -65,4 +65,12 @@ extern int sg_redis_command(struct sg_redis *, int argc,
 extern int sg_redis_read_password(const char *path, char *buf, size_t len,
 				          char *err, size_t errlen);
 
+struct sg_config;
+
+/* sg_redis_params_config - [redis] as parameters; reads password files */
+extern int sg_redis_params_config(const struct sg_config *,
+				          struct sg_redis_params *,
+				          char *pw, size_t pwlen, char *spw,
+				          size_t spwlen, char *err, size_t errlen);
+
 #endif

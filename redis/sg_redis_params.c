@@ -28,6 +28,7 @@
 
 #include <openssl/evp.h>
 
+#include "sg_config.h"
 #include "sg_redis.h"
 #include "sg_redis_params.h"
 #include "sg_redis_int.h"
@@ -480,4 +481,40 @@ struct sg_store sg_redis_store(struct sg_redis *pool)
     store.eval_many = sg_redis_eval_many;
     store.ctx = pool;
     return (store);
+}
+
+/*
+ * sg_redis_params_config - [redis] of a configuration as pool parameters,
+ * reading the password files into the caller's buffers (which the caller
+ * wipes once the pool is made). The daemon, the feed and replay -R share
+ * it, so all three reach Redis the same way.
+ */
+int     sg_redis_params_config(const struct sg_config *cfg,
+			               struct sg_redis_params *rp,
+			               char *pw, size_t pwlen, char *spw,
+			               size_t spwlen, char *err, size_t errlen)
+{
+    memset(rp, 0, sizeof(*rp));
+    pw[0] = spw[0] = 0;
+    if (cfg->redis_password_file[0]
+	&& sg_redis_read_password(cfg->redis_password_file, pw, pwlen,
+				  err, errlen) < 0)
+	return (-1);
+    if (cfg->redis_sentinel_password_file[0]
+	&& sg_redis_read_password(cfg->redis_sentinel_password_file, spw,
+				  spwlen, err, errlen) < 0)
+	return (-1);
+    if (cfg->redis_sentinels[0]) {
+	rp->sentinels = cfg->redis_sentinels;
+	rp->master_name = cfg->redis_master_name;
+	rp->sentinel_password = spw;
+    } else {
+	rp->address = cfg->redis_address;
+    }
+    rp->username = cfg->redis_username;
+    rp->password = pw;
+    rp->db = cfg->redis_db;
+    rp->timeout_ms = cfg->redis_timeout_ms;
+    rp->connect_timeout_ms = cfg->redis_connect_timeout_ms;
+    return (0);
 }

@@ -459,6 +459,7 @@ int     main(int argc, char **argv)
     struct sg_engine *eng;
     struct sg_store store;
     char    err[1024], addr[SG_PATH_MAX + 8], *line = 0, login[SG_LOGIN_MAX];
+    char    pw[512], spw[512];
     const char *ping[1] = {"PING"}, *flush[1] = {"FLUSHALL"};
     size_t  cap = 0;
     ssize_t len;
@@ -515,17 +516,28 @@ int     main(int argc, char **argv)
 	return (1);
     }
     if (use_config_redis) {
-	snprintf(addr, sizeof(addr), "%s", cfg.redis_address);
+	/* The configuration's own way to Redis: address or sentinels, ACL
+	 * user and password files, timeouts. */
+	if (sg_redis_params_config(&cfg, &rp, pw, sizeof(pw), spw,
+				   sizeof(spw), err, sizeof(err)) < 0) {
+	    fprintf(stderr, "subguard-replay: %s\n", err);
+	    return (1);
+	}
     } else if (start_redis(addr, sizeof(addr)) < 0) {
 	fprintf(stderr, "subguard-replay: cannot start redis-server\n");
 	return (1);
+    } else {
+	memset(&rp, 0, sizeof(rp));
+	rp.address = addr;
     }
-    memset(&rp, 0, sizeof(rp));
-    rp.address = addr;
+    /* A replay is a batch job: generous timeouts, as always. */
     rp.timeout_ms = 5000;
     rp.connect_timeout_ms = 1000;
     rp.log = quiet_log;
-    if ((pool = sg_redis_new(&rp, err, sizeof(err))) == 0) {
+    pool = sg_redis_new(&rp, err, sizeof(err));
+    explicit_bzero(pw, sizeof(pw));
+    explicit_bzero(spw, sizeof(spw));
+    if (pool == 0) {
 	fprintf(stderr, "subguard-replay: %s\n", err);
 	return (1);
     }

@@ -43,6 +43,7 @@
 
 #include <openssl/evp.h>
 
+#include "sg_config.h"
 #include "sg_redis.h"
 
 #define KEY(k)	"sgtest:redis:" k
@@ -1114,6 +1115,114 @@ static void test_auth(void **state)
     sg_redis_free(pool);
 }
 
+/* pool_user - a pool that logs in as an ACL user (AUTH user password) */
+static struct sg_redis *pool_user(const char *address, const char *user,
+				          const char *password, char *err,
+				          size_t errlen)
+{
+    struct sg_redis_params p;
+
+    memset(&p, 0, sizeof(p));
+    p.address = address;
+    p.username = user;
+    p.password = password;
+    p.timeout_ms = 1000;
+    p.connect_timeout_ms = 500;
+    p.log = test_log;
+    return (sg_redis_new(&p, err, errlen));
+}
+
+/* Redis 6+ ACL users: AUTH user password, the user's key patterns hold. */
+static void test_acl_user(void **state)
+{
+    static const char pw[] = "acl-Pass-3x";
+    struct private_redis *pr;
+    struct sg_redis *pool;
+    struct sg_reply r;
+    char    err[256];
+
+    (void) state;
+    log_reset();
+    /* The default user is off: only a named user gets in. */
+    pr = private_new("user sgmilter on >acl-Pass-3x ~sgtest:* &* +@all\n"
+		     "user default off");
+    assert_non_null(pool = pool_user(pr->address, "sgmilter", pw, err,
+				     sizeof(err)));
+    run_ok(pool, &r, "ACL", "WHOAMI");
+    assert_string_equal(r.v[0], "sgmilter");
+    sg_reply_free(&r);
+    run_ok(pool, &r, "SET", KEY("acl"), "1");
+    sg_reply_free(&r);
+    eval_any(pool);				/* scripts run as the user */
+    /* Outside its key pattern the user is refused: an error, no outage. */
+    assert_int_equal(run(pool, &r, err, sizeof(err), "SET", "other:key", "1",
+			 (const char *) 0), SG_STORE_ERROR);
+    assert_non_null(strstr(err, "NOPERM"));
+    sg_redis_free(pool);
+    assert_int_equal(logged(LOG_WARNING), 0);
+
+    /* A wrong user: AUTH refused, an outage, the password never shown. */
+    assert_non_null(pool = pool_user(pr->address, "nobody", pw, err,
+				     sizeof(err)));
+    assert_int_equal(run(pool, &r, err, sizeof(err), "PING",
+			 (const char *) 0), SG_STORE_DOWN);
+    printf("# wrong user: %s\n", err);
+    assert_non_null(strstr(err, "AUTH"));
+    assert_null(strstr(err, pw));
+    assert_int_equal(logged(LOG_WARNING), 1);
+    assert_null(strstr(log_last[LOG_WARNING], pw));
+    sg_redis_free(pool);
+
+    /* A user without a password is refused when the pool is made. */
+    assert_null(pool_user(pr->address, "sgmilter", 0, err, sizeof(err)));
+    assert_non_null(strstr(err, "password"));
+}
+
+/* [redis]: address or sentinels + master_name; username needs a password. */
+static void test_config_ha(void **state)
+{
+    static const char *bad[] = {
+	"address = 127.0.0.1:6379\nsentinels = 127.0.0.1:26379\n"
+	"master_name = m\n",
+	"sentinels = 127.0.0.1:26379\n",
+	"master_name = m\n",
+	"sentinels = 127.0.0.1:26379 127.0.0.1\nmaster_name = m\n",
+	"sentinels = 127.0.0.1:0\nmaster_name = m\n",
+	"sentinels = 127.0.0.1:26379\nmaster_name = m\nusername = u\n",
+	"sentinel_password_file = /etc/pw\n",
+	0,
+    };
+    struct sg_config cfg;
+    struct sg_redis_params rp;
+    char    text[512], err[256], pw[64], spw[64];
+    int     i;
+
+    (void) state;
+    for (i = 0; bad[i]; i++) {
+	snprintf(text, sizeof(text), "[redis]\n%s", bad[i]);
+	if (sg_config_parse_string("t", text, &cfg, err, sizeof(err)) == 0)
+	    fail_msg("accepted: %s", bad[i]);
+	printf("# refused: %s", err);
+	printf("\n");
+    }
+    assert_int_equal(sg_config_parse_string("t", "[redis]\nsentinels = "
+					    "127.0.0.1:26379, [::1]:26380 "
+					    "h:1\nmaster_name = mymaster\n",
+					    &cfg, err, sizeof(err)), 0);
+    assert_int_equal(sg_redis_params_config(&cfg, &rp, pw, sizeof(pw), spw,
+					    sizeof(spw), err, sizeof(err)), 0);
+    assert_null(rp.address);
+    assert_string_equal(rp.master_name, "mymaster");
+    rp.log = test_log;
+    {
+	struct sg_redis *pool = sg_redis_new(&rp, err, sizeof(err));
+
+	if (pool == 0)
+	    fail_msg("%s", err);
+	sg_redis_free(pool);
+    }
+}
+
 /* Worker state for the concurrency test. */
 struct worker {
     struct sg_redis *pool;
@@ -1231,6 +1340,8 @@ int     main(void)
 	cmocka_unit_test_teardown(test_tcp, private_cleanup),
 	cmocka_unit_test(test_read_password),
 	cmocka_unit_test_teardown(test_auth, private_cleanup),
+	cmocka_unit_test_teardown(test_acl_user, private_cleanup),
+	cmocka_unit_test(test_config_ha),
 	cmocka_unit_test(test_threads),
     };
 
