@@ -470,8 +470,10 @@ int     main(int argc, char **argv)
 	return (1);
     }
     sg_log(LOG_NOTICE, "subguard-feed %s started: log=%s feed=%s resume=%s "
-	   "redis=%s%s", SG_VERSION, logfile, fd.name ? fd.name : "-",
-	   pos[0] ? pos : "-", fd.rt->cfg.redis_address,
+	   "redis=%s%s%s", SG_VERSION, logfile, fd.name ? fd.name : "-",
+	   pos[0] ? pos : "-", fd.rt->cfg.redis_sentinels[0] ? "sentinel:" : "",
+	   fd.rt->cfg.redis_sentinels[0] ? fd.rt->cfg.redis_master_name :
+	   fd.rt->cfg.redis_address,
 	   once ? " once=yes" : "");
     fd.last_save = mono();
 

@@ -28,7 +28,7 @@ PACKAGES=(
     libjson-c-dev
     libcmocka-dev
     # integration and end-to-end tests
-    redis-server redis-tools
+    redis-server redis-tools redis-sentinel
     postfix sasl2-bin libsasl2-modules swaks
     python3 python3-aiosmtpd
     miltertest
