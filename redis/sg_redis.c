@@ -336,33 +336,48 @@ static int sg_discover(struct sg_redis *pool, struct sg_lease *lease,
     char    old[SG_HOST_MAX];
     int     first, i, k = 0, oldport, status;
 
+    char    tried[SG_HOST_MAX] = "";
+    int     tried_port = 0;
+
     pthread_mutex_lock(&pool->lock);
     first = pool->sentinel_next;
     pthread_mutex_unlock(&pool->lock);
+
+    /*
+     * During a failover the sentinels disagree for a moment: one that
+     * still names the dead master must not end the attempt while the
+     * next one knows better. An address already found dead in this
+     * round is not tried twice.
+     */
     for (i = 0; i < pool->nsentinel; i++) {
 	k = (first + i) % pool->nsentinel;
 	if (sg_sentinel_one(pool, &pool->sentinel[k], lease->host,
-			    &lease->port, why, sizeof(why)) == 0)
+			    &lease->port, why, sizeof(why)) < 0) {
+	    snprintf(reason, len, "no sentinel named a master (last: "
+		     "%.100s:%d: %.100s)", pool->sentinel[k].host,
+		     pool->sentinel[k].port, why);
+	    continue;
+	}
+	if (strcmp(tried, lease->host) == 0 && tried_port == lease->port)
+	    continue;
+	memcpy(tried, lease->host, sizeof(tried));
+	tried_port = lease->port;
+	if ((status = sg_conn_open(pool, lease, why, sizeof(why))) != 0) {
+	    snprintf(reason, len, "master at %.100s:%d: %.120s", lease->host,
+		     lease->port, why);
+	    if (status == SG_STORE_ERROR)
+		return (status);
+	    continue;
+	}
+	if (sg_is_master(pool, lease->rc, why, sizeof(why)))
 	    break;
-    }
-    if (i == pool->nsentinel) {
-	snprintf(reason, len, "no sentinel named the master (last: "
-		 "%.100s:%d: %.100s)", pool->sentinel[k].host,
-		 pool->sentinel[k].port, why);
-	return (SG_STORE_DOWN);
-    }
-    if ((status = sg_conn_open(pool, lease, why, sizeof(why))) != 0) {
-	snprintf(reason, len, "master at %.100s:%d: %.120s", lease->host,
-		 lease->port, why);
-	return (status);
-    }
-    if (!sg_is_master(pool, lease->rc, why, sizeof(why))) {
 	snprintf(reason, len, "%.100s:%d: %.120s", lease->host, lease->port,
 		 why);
 	redisFree(lease->rc);
 	lease->rc = 0;
-	return (SG_STORE_DOWN);
     }
+    if (i == pool->nsentinel)
+	return (SG_STORE_DOWN);
     pthread_mutex_lock(&pool->lock);
     pool->sentinel_next = k;
     memcpy(old, pool->master_host, sizeof(old));
