@@ -2,11 +2,14 @@
  * NAME
  *	sg_redis 3
  * SUMMARY
- *	connection pool, outage handling and script calls for Redis
+ *	connection pool, outages and Sentinel: the hiredis layer, part 1
  * SYNOPSIS
  *	#include "sg_redis.h"
  * DESCRIPTION
- *	This is the only file that includes hiredis (0.14.1, blocking API).
+ *	This file and redis/sg_redis_eval.c (script calls, replies) are the
+ *	hiredis layer: the only two files that include hiredis (0.14.1,
+ *	blocking API). redis/sg_redis_params.c makes the pool and holds what
+ *	needs no hiredis (address parsing, SHA1, password files).
  *
  *	A redisContext is not thread-safe, and libmilter runs its callbacks
  *	on a pool of worker threads, so contexts live on a mutex-protected
@@ -34,9 +37,33 @@
  *	emptied and the command sent once more on a fresh connection instead
  *	of declaring an outage (see sg_exec() for the one ambiguous case).
  *
- *	Scripts are called by SHA1, computed here with OpenSSL from the
- *	sources compiled into the program. A NOSCRIPT answer (Redis restarted
- *	empty, SCRIPT FLUSH) loads the script and tries once more.
+ *	Redis Sentinel (hiredis 0.14 has none). With sentinels instead of an
+ *	address, a new connection goes to the master last found; the first
+ *	one, and every reconnection attempt of an outage, asks the sentinels
+ *	in turn (SENTINEL get-master-addr-by-name), connects to the address
+ *	given and checks with ROLE that it is a master (a sentinel may name a
+ *	master just demoted, or a dead one: then the next sentinel is asked).
+ *	A READONLY or MASTERDOWN reply starts an outage like an I/O error. A
+ *	new address bumps the epoch and closes the idle connections, so none
+ *	to the old master is used again.
+ *
+ *	Why no thread subscribed to +switch-master: a dead master is noticed
+ *	at the next command (connection refused or reset), a demoted one
+ *	answers READONLY, and a hung one times out; each starts an outage
+ *	whose attempts (at most 1 s apart) ask the sentinels again. So the
+ *	new master is used at most one backoff step after the sentinels name
+ *	it (tests/ha/t_failover.sh measures it). A subscriber would save that
+ *	step at the price of a thread and a blocking connection in every
+ *	program (the daemon, the feed, replay), its own reconnection and
+ *	signal handling, and a race between its news and the callers'
+ *	errors; the one case it alone would catch, an old master still
+ *	writable after a partition, is what min-replicas-to-write is for
+ *	(docs/CAPACITY.md).
+ *
+ *	Scripts are called by SHA1, computed with OpenSSL from the sources
+ *	compiled into the program (sg_redis_eval.c). A NOSCRIPT answer (Redis
+ *	restarted empty, SCRIPT FLUSH, a new master that never saw SCRIPT
+ *	LOAD) loads the script and tries once more.
  *
  *	hiredis writes with write(2), so a connection closed by the server
  *	raises SIGPIPE. Unless the program ignored SIGPIPE before making the
