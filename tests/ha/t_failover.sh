@@ -23,7 +23,9 @@
 #  - both nodes logged the new master; the engine script was loaded again
 #    on the new master (NOSCRIPT: the replica never had SCRIPT LOAD);
 #  - after the failover one login's limit (3 messages/1h) holds across
-#    both nodes: 3 accepted alternately through A and B, then 451 on both.
+#    both nodes: 3 accepted alternately through A and B, then 451 on both;
+#  - subguard-feed, started before the kill on the same sentinels, counts
+#    a bounce on the new master without a restart.
 set -euo pipefail
 . "$(dirname "$0")/../fault/lib.sh"
 
@@ -42,6 +44,11 @@ for _ in range(int(sys.argv[1])):
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
+}
+
+# ha_alive PID - the process exists and is not a zombie
+ha_alive() {
+    [[ -r /proc/$1/status ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
 }
 
 # ha_cli PORT ARGS... - redis-cli on a loopback port, raw output
@@ -139,6 +146,7 @@ sg_world_up
 fault_users 8
 sg_user lim lim-pw
 sg_user two two-pw
+sg_user fb fb-pw
 
 # --- Redis: master, replica, three sentinels ------------------------------
 read -r MPORT RPORT S1 S2 S3 <<<"$(ha_ports 5)"
@@ -213,6 +221,9 @@ sg_wait_for -t 10 b_ready || sg_fail "node B did not open $B_SOCK: $(tail -5 "$B
 B_PORT=$(sg_free_port)
 sg_submission_add "$B_PORT" "smtpd_milters=unix:$B_SOCK" syslog_name=postfix/submission-b
 A_PORT=$SG_SUBPORT
+# The feed on the same sentinels, started before the failover: it must
+# follow it without a restart.
+sg_feed_start
 
 # lim reaches its limit before the failover, through both nodes.
 for p in "$A_PORT" "$B_PORT" "$A_PORT"; do
@@ -335,7 +346,15 @@ for p in "$A_PORT" "$B_PORT" "$A_PORT" "$B_PORT" "$A_PORT"; do
 done
 sg_assert_eq "250 250 250 451 451 " "$got" "MAIL codes of 'two' alternating A, B after the failover (3/1h)"
 
-sg__alive "$B_PID" || sg_fail "node B died"
+# The feed counts a bounce on the new master, without a restart.
+sg_assert_eq "250 250" "$(ha_send "$A_PORT" fb@example.net fb-pw bad1@remote.example)" "fb's message to a bouncing recipient"
+sg_wait_eq -t 30 1 ha_counter "$RPORT" fb@example.net bounced ||
+    sg_fail "the feed did not count fb's bounce on the new master: $SG_LAST; $(tail -n 5 "$SG_DIR/feed.log")"
+sg_assert_eq 1 "$(sg_subguard_log_count "redis master $MASTER now at 127\.0\.0\.1:$RPORT" "$SG_DIR/feed.log")" "the feed's new-master lines"
+sg_feed_stop
+sg_assert_eq 0 "$SG_FEED_RC" "the feed's exit status on SIGTERM"
+
+ha_alive "$B_PID" || sg_fail "node B died"
 sg_subguard_running || sg_fail "node A died"
 kill -TERM "$B_PID"
 wait "$B_PID" || true
