@@ -83,6 +83,7 @@ int     sg_runtime_build(const char *path, struct sg_runtime **out, char *err,
     struct sg_runtime *rt;
     struct sg_redis_params rp;
     char    password[512] = "";
+    char    spassword[512] = "";
 
     *out = 0;
     if ((rt = calloc(1, sizeof(*rt))) == 0) {
@@ -92,19 +93,14 @@ int     sg_runtime_build(const char *path, struct sg_runtime **out, char *err,
     if (sg_config_load(path, &rt->cfg, err, errlen) < 0
 	|| sg_config_check_system(&rt->cfg, err, errlen) < 0)
 	goto fail;
-    if (rt->cfg.redis_password_file[0]
-	&& sg_redis_read_password(rt->cfg.redis_password_file, password,
-				  sizeof(password), err, errlen) < 0)
-	goto fail;
-    memset(&rp, 0, sizeof(rp));
-    rp.address = rt->cfg.redis_address;
-    rp.password = password;
-    rp.db = rt->cfg.redis_db;
-    rp.timeout_ms = rt->cfg.redis_timeout_ms;
-    rp.connect_timeout_ms = rt->cfg.redis_connect_timeout_ms;
-    rp.log = sg_log;
-    rt->redis = sg_redis_new(&rp, err, errlen);
-    memset(password, 0, sizeof(password));
+    if (sg_redis_params_config(&rt->cfg, &rp, password, sizeof(password),
+			       spassword, sizeof(spassword), err,
+			       errlen) == 0) {
+	rp.log = sg_log;
+	rt->redis = sg_redis_new(&rp, err, errlen);
+    }
+    explicit_bzero(password, sizeof(password));
+    explicit_bzero(spassword, sizeof(spassword));
     if (rt->redis == 0)
 	goto fail;
     if ((rt->engine = sg_engine_new(&rt->cfg)) == 0) {

@@ -534,8 +534,10 @@ int     main(int argc, char **argv)
 	return (1);
     }
     sg_log(LOG_NOTICE, "subguard-feed %s started: log=%s feed=%s resume=%s "
-	   "redis=%s format=%s postfix_syslog_name=%s%s", SG_VERSION, logfile,
-	   fd.name ? fd.name : "-", pos[0] ? pos : "-",
+	   "redis=%s%s format=%s postfix_syslog_name=%s%s", SG_VERSION,
+	   logfile, fd.name ? fd.name : "-", pos[0] ? pos : "-",
+	   fd.rt->cfg.redis_sentinels[0] ? "sentinel:" : "",
+	   fd.rt->cfg.redis_sentinels[0] ? fd.rt->cfg.redis_master_name :
 	   fd.rt->cfg.redis_address, sg_log_format_name(fd.src.format),
 	   fd.rt->cfg.postfix_syslog_name, once ? " once=yes" : "");
     sg_sdnotify_ready();

@@ -352,6 +352,23 @@ static int one_line(struct parse *p)
     return (pair(p, s));
 }
 
+/* check_redis_ha - address or sentinels + master_name; user needs pw */
+static void check_redis_ha(struct parse *p)
+{
+    const struct sg_config *c = p->cfg;
+    int     addr = p->lines[sg_param_find("redis", "address") - sg_params];
+    int     sent = p->lines[sg_param_find("redis", "sentinels") - sg_params];
+
+    if (addr && c->redis_sentinels[0])
+	fail_at(p, sent, "[redis] takes address or sentinels, not both");
+    else if (!c->redis_sentinels[0] != !c->redis_master_name[0])
+	fail_at(p, sent, "[redis] sentinels and master_name go together");
+    else if (c->redis_sentinel_password_file[0] && !c->redis_sentinels[0])
+	fail_at(p, 0, "[redis] sentinel_password_file without sentinels");
+    else if (c->redis_username[0] && !c->redis_password_file[0])
+	fail_at(p, 0, "[redis] username needs a password_file");
+}
+
 /* finish - what can be checked only when the whole file is read */
 static void finish(struct parse *p)
 {
@@ -375,6 +392,8 @@ static void finish(struct parse *p)
 	else
 	    fail_at(p, 0, "no [tier %s] section", p->cfg->default_tier);
     }
+    if (!p->failed)
+	check_redis_ha(p);
 }
 
 /* parse_source - read a prepared source; 0 or -1 with p->err */

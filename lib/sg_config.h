@@ -93,6 +93,11 @@ struct sg_config {
     int     redis_db;
     unsigned long redis_timeout_ms;	/* per command, default 100 */
     unsigned long redis_connect_timeout_ms;
+    /* [redis] Sentinel (instead of address) and ACL user */
+    char    redis_sentinels[SG_PATH_MAX];	/* "host:port, host:port" */
+    char    redis_master_name[SG_NAME_MAX];
+    char    redis_sentinel_password_file[SG_PATH_MAX];
+    char    redis_username[SG_NAME_MAX];	/* "" = Redis's "default" */
 
     /* [feed]: subguard-feed(8) */
     char    log_format[16];		/* syslog, rfc5424, journal-json */

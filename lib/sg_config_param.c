@@ -71,6 +71,10 @@ static int set_lognames(const struct sg_param *, void *, const char *,
 			        char *, size_t);
 static int set_command(const struct sg_param *, void *, const char *,
 		               char *, size_t);
+static int set_sentinels(const struct sg_param *, void *, const char *,
+			         char *, size_t);
+static int set_redisname(const struct sg_param *, void *, const char *,
+			         char *, size_t);
 static int set_text(const struct sg_param *, void *, const char *,
 		            char *, size_t);
 
@@ -136,6 +140,13 @@ const struct sg_param sg_params[] = {
     SG_PARAM_MSEC},
     {"redis", "connect_timeout", "100ms", set_duration,
     FIELD(redis_connect_timeout_ms), 0, SG_PARAM_MSEC},
+    /* Sentinel and ACL user: checked together by the reader's finish(). */
+    {"redis", "sentinels", "", set_sentinels, FIELD(redis_sentinels), 0, 0},
+    {"redis", "master_name", "", set_redisname, FIELD(redis_master_name),
+    0, 0},
+    {"redis", "sentinel_password_file", "", set_abspath,
+    FIELD(redis_sentinel_password_file), 0, 0},
+    {"redis", "username", "", set_redisname, FIELD(redis_username), 0, 0},
     {"feed", "log_format", "syslog", set_word, FIELD(log_format),
     logformat_words, 0},
     {"feed", "postfix_syslog_name", "postfix", set_lognames,
@@ -495,6 +506,51 @@ static int set_command(const struct sg_param *sp, void *field,
     if (*value != 0 && *value != '/')
 	return (sg_conf_why(why, len, "%s must be empty or an absolute path, "
 			    "possibly with arguments", sp->name));
+    return (copy_value(sp, field, value, why, len));
+}
+
+/*
+ * [redis] Sentinel and ACL user (issue 17). The list is checked here for
+ * its form only (host:port items, commas or blanks between); the Redis
+ * module parses it again when it makes its pool.
+ */
+
+/* set_sentinels - "host:port, host:port ...", at most 16 */
+static int set_sentinels(const struct sg_param *sp, void *field,
+			         const char *value, char *why, size_t len)
+{
+    const char *p = value;
+    const char *colon;
+    char    one[SG_PATH_MAX];
+    char    q[SG_QUOTE_MAX];
+    unsigned long port;
+    size_t  n;
+    int     count = 0;
+
+    while (*(p += strspn(p, ", \t")) != 0) {
+	n = strcspn(p, ", \t");
+	if (n >= sizeof(one) || ++count > 16)
+	    return (sg_conf_why(why, len, "%s: at most 16 host:port items",
+				sp->name));
+	memcpy(one, p, n);
+	one[n] = 0;
+	p += n;
+	if ((colon = strrchr(one, ':')) == 0 || colon == one
+	    || has_byte(one, "/") || sg_parse_number(colon + 1, &port) < 0
+	    || port == 0 || port > 65535)
+	    return (sg_conf_why(why, len, "%s: \"%s\" is not host:port",
+				sp->name, sg_conf_quote(q, sizeof(q), one)));
+    }
+    return (copy_value(sp, field, value, why, len));
+}
+
+/* set_redisname - a master or ACL user name: no spaces or controls */
+static int set_redisname(const struct sg_param *sp, void *field,
+			         const char *value, char *why, size_t len)
+{
+    if (has_byte(value, 0))
+	return (sg_conf_why(why, len, "%s must be without spaces or control "
+			    "characters", sp->name));
     return (copy_value(sp, field, value, why, len));
 }
 

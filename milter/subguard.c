@@ -469,8 +469,10 @@ int     main(int argc, char **argv)
     if (start_milter(&tid) < 0)
 	return (1);
     sg_log(LOG_NOTICE, "subguard %s started on %s: %d tiers, mode=%s, "
-	   "redis=%s", SG_VERSION, started.listen, started.ntiers,
+	   "redis=%s%s", SG_VERSION, started.listen, started.ntiers,
 	   started.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce",
+	   started.redis_sentinels[0] ? "sentinel:" : "",
+	   started.redis_sentinels[0] ? started.redis_master_name :
 	   started.redis_address);
     sg_sdnotify_ready();
     serve(o.path, &started, tid);

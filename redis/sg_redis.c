@@ -2,11 +2,14 @@
  * NAME
  *	sg_redis 3
  * SUMMARY
- *	connection pool, outage handling and script calls for Redis
+ *	connection pool, outages and Sentinel: the hiredis layer, part 1
  * SYNOPSIS
  *	#include "sg_redis.h"
  * DESCRIPTION
- *	This is the only file that includes hiredis (0.14.1, blocking API).
+ *	This file and redis/sg_redis_eval.c (script calls, replies) are the
+ *	hiredis layer: the only two files that include hiredis (0.14.1,
+ *	blocking API). redis/sg_redis_params.c makes the pool and holds what
+ *	needs no hiredis (address parsing, SHA1, password files).
  *
  *	A redisContext is not thread-safe, and libmilter runs its callbacks
  *	on a pool of worker threads, so contexts live on a mutex-protected
@@ -34,9 +37,33 @@
  *	emptied and the command sent once more on a fresh connection instead
  *	of declaring an outage (see sg_exec() for the one ambiguous case).
  *
- *	Scripts are called by SHA1, computed here with OpenSSL from the
- *	sources compiled into the program. A NOSCRIPT answer (Redis restarted
- *	empty, SCRIPT FLUSH) loads the script and tries once more.
+ *	Redis Sentinel (hiredis 0.14 has none). With sentinels instead of an
+ *	address, a new connection goes to the master last found; the first
+ *	one, and every reconnection attempt of an outage, asks the sentinels
+ *	in turn (SENTINEL get-master-addr-by-name), connects to the address
+ *	given and checks with ROLE that it is a master (a sentinel may name a
+ *	master just demoted, or a dead one: then the next sentinel is asked).
+ *	A READONLY or MASTERDOWN reply starts an outage like an I/O error. A
+ *	new address bumps the epoch and closes the idle connections, so none
+ *	to the old master is used again.
+ *
+ *	Why no thread subscribed to +switch-master: a dead master is noticed
+ *	at the next command (connection refused or reset), a demoted one
+ *	answers READONLY, and a hung one times out; each starts an outage
+ *	whose attempts (at most 1 s apart) ask the sentinels again. So the
+ *	new master is used at most one backoff step after the sentinels name
+ *	it (tests/ha/t_failover.sh measures it). A subscriber would save that
+ *	step at the price of a thread and a blocking connection in every
+ *	program (the daemon, the feed, replay), its own reconnection and
+ *	signal handling, and a race between its news and the callers'
+ *	errors; the one case it alone would catch, an old master still
+ *	writable after a partition, is what min-replicas-to-write is for
+ *	(docs/CAPACITY.md).
+ *
+ *	Scripts are called by SHA1, computed with OpenSSL from the sources
+ *	compiled into the program (sg_redis_eval.c). A NOSCRIPT answer (Redis
+ *	restarted empty, SCRIPT FLUSH, a new master that never saw SCRIPT
+ *	LOAD) loads the script and tries once more.
  *
  *	hiredis writes with write(2), so a connection closed by the server
  *	raises SIGPIPE. Unless the program ignored SIGPIPE before making the
@@ -63,45 +90,10 @@
 #include <time.h>
 
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 
 #include "sg_redis.h"
-
-#define SG_REDIS_IDLE_DEFAULT	128	/* idle connections are cheap */
-#define SG_SLOW_TRIP		3	/* timeouts in a row that make an outage */
-#define SG_BACKOFF_MIN_MS	100
-#define SG_BACKOFF_MAX_MS	1000
-#define SG_SHA1_HEX		41	/* 40 hex digits and a NUL */
-#define SG_REASON_MAX		256
-
-struct sg_redis {
-    /* Set by sg_redis_new(), read-only afterwards: no lock needed. */
-    char   *address;		/* as configured, for messages */
-    char   *host;		/* TCP host, or NULL */
-    char   *path;		/* unix socket path, or NULL */
-    int     port;
-    char   *password;		/* NULL for none */
-    int     db;
-    unsigned long timeout_ms;
-    unsigned long connect_timeout_ms;
-    int     max_idle;
-    void    (*log) (int, const char *,...);
-    char    sha[SG_SCRIPT_COUNT][SG_SHA1_HEX];
-
-    /* Everything below is guarded by lock. */
-    pthread_mutex_t lock;
-    redisContext **idle;	/* max_idle slots */
-    int     nidle;
-    unsigned long epoch;	/* bumped when an outage starts */
-    int     down;
-    int     probing;		/* one caller is reconnecting */
-    unsigned backoff_ms;
-    long long down_since;	/* monotonic ns */
-    long long next_try;		/* monotonic ns */
-    unsigned long failed;	/* calls failed during this outage */
-    unsigned slow;		/* command timeouts since the last success */
-    int     sigpipe_ignored;	/* SIG_IGN when the pool was made */
-};
+#include "sg_redis_params.h"
+#include "sg_redis_int.h"
 
 /* A connection on loan to one caller. */
 struct sg_lease {
@@ -109,272 +101,10 @@ struct sg_lease {
     unsigned long epoch;	/* pool epoch when it was made */
     int     reused;		/* came from the free list */
     int     probe;		/* this caller is the outage's prober */
+    char    host[SG_HOST_MAX];	/* Sentinel: the master it leads to */
+    int     port;
 };
 
-/* sg_seterr - format a one-line error into the caller's buffer */
-static void sg_seterr(char *err, size_t errlen, const char *fmt,...)
-{
-    va_list ap;
-
-    if (err == 0 || errlen == 0)
-	return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-/* sg_now - monotonic time in nanoseconds: outages must not follow NTP */
-static long long sg_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ((long long) ts.tv_sec * 1000000000LL + ts.tv_nsec);
-}
-
-/* sg_ms_tv - milliseconds as a struct timeval */
-static struct timeval sg_ms_tv(unsigned long ms)
-{
-    struct timeval tv;
-
-    tv.tv_sec = ms / 1000;
-    tv.tv_usec = (ms % 1000) * 1000;
-    return (tv);
-}
-
-/* sg_strndup - copy len bytes and a NUL; NULL when memory is short */
-static char *sg_strndup(const char *s, size_t len)
-{
-    char   *p;
-
-    if ((p = malloc(len + 1)) == 0)
-	return (0);
-    memcpy(p, s, len);
-    p[len] = 0;
-    return (p);
-}
-
-/* sg_sigpipe_block - block SIGPIPE in this thread while using a socket */
-static int sg_sigpipe_block(sigset_t *old)
-{
-    sigset_t set;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    if (pthread_sigmask(SIG_BLOCK, &set, old) != 0)
-	return (0);
-    /* Already blocked by the caller: the caller owns any pending one. */
-    return (!sigismember(old, SIGPIPE));
-}
-
-/* sg_sigpipe_restore - discard a SIGPIPE we caused, restore the mask */
-static void sg_sigpipe_restore(int blocked, int broke, const sigset_t *old)
-{
-    sigset_t set;
-    sigset_t pending;
-    struct timespec zero = {0, 0};
-    int     saved = errno;
-
-    if (!blocked)
-	return;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    /* Only a failed write raises SIGPIPE: spare the syscall otherwise. */
-    if (broke && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
-	while (sigtimedwait(&set, 0, &zero) < 0 && errno == EINTR)
-	     /* void */ ;
-    pthread_sigmask(SIG_SETMASK, old, 0);
-    errno = saved;
-}
-
-/* sg_parse_port - a decimal port 1..65535, nothing else */
-static int sg_parse_port(const char *s)
-{
-    long    port = 0;
-
-    if (*s == 0)
-	return (-1);
-    for (; *s; s++) {
-	if (!isdigit((unsigned char) *s))
-	    return (-1);
-	port = port * 10 + (*s - '0');
-	if (port > 65535)
-	    return (-1);
-    }
-    return (port > 0 ? (int) port : -1);
-}
-
-/* sg_parse_address - split unix:/path, host:port or [v6]:port */
-static int sg_parse_address(struct sg_redis *pool, const char *addr,
-			            char *err, size_t errlen)
-{
-    const char *colon;
-    const char *host;
-    size_t  hostlen;
-    struct sockaddr_un sun;
-
-    if (addr == 0 || *addr == 0) {
-	sg_seterr(err, errlen, "redis address is empty: expected "
-		  "unix:/path, host:port or [v6]:port");
-	return (-1);
-    }
-    if (strncmp(addr, "unix:", 5) == 0) {
-	if (addr[5] != '/') {
-	    sg_seterr(err, errlen, "redis address \"%s\": the socket path "
-		      "after unix: must be absolute", addr);
-	    return (-1);
-	}
-	if (strlen(addr + 5) >= sizeof(sun.sun_path)) {
-	    sg_seterr(err, errlen, "redis address \"%s\": socket path "
-		      "longer than %zu bytes", addr, sizeof(sun.sun_path) - 1);
-	    return (-1);
-	}
-	if ((pool->path = strdup(addr + 5)) == 0)
-	    goto nomem;
-	return (0);
-    }
-    if (addr[0] == '[') {
-	const char *close = strchr(addr, ']');
-
-	if (close == 0 || close == addr + 1 || close[1] != ':') {
-	    sg_seterr(err, errlen, "redis address \"%s\": expected "
-		      "[v6address]:port", addr);
-	    return (-1);
-	}
-	host = addr + 1;
-	hostlen = close - host;
-	colon = close + 1;
-    } else {
-	if ((colon = strrchr(addr, ':')) == 0) {
-	    sg_seterr(err, errlen, "redis address \"%s\": expected "
-		      "unix:/path, host:port or [v6]:port", addr);
-	    return (-1);
-	}
-	if (memchr(addr, ':', colon - addr) != 0) {
-	    sg_seterr(err, errlen, "redis address \"%s\": write an IPv6 "
-		      "address in brackets, as [::1]:6379", addr);
-	    return (-1);
-	}
-	host = addr;
-	hostlen = colon - addr;
-	if (hostlen == 0) {
-	    sg_seterr(err, errlen, "redis address \"%s\": host is missing",
-		      addr);
-	    return (-1);
-	}
-    }
-    if ((pool->port = sg_parse_port(colon + 1)) < 0) {
-	sg_seterr(err, errlen, "redis address \"%s\": port must be a "
-		  "number from 1 to 65535", addr);
-	return (-1);
-    }
-    for (size_t i = 0; i < hostlen; i++) {
-	if (isspace((unsigned char) host[i]) || host[i] == '/') {
-	    sg_seterr(err, errlen, "redis address \"%s\": bad host name",
-		      addr);
-	    return (-1);
-	}
-    }
-    if ((pool->host = sg_strndup(host, hostlen)) == 0)
-	goto nomem;
-    return (0);
-
-nomem:
-    sg_seterr(err, errlen, "redis address \"%s\": out of memory", addr);
-    return (-1);
-}
-
-/* sg_sha1_hex - the SHA1 Redis will file a script under */
-static int sg_sha1_hex(const char *src, char *hex)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    unsigned int i;
-
-    /* SHA1() is deprecated in OpenSSL 3; the EVP call is the same hash. */
-    if (EVP_Digest(src, strlen(src), md, &mdlen, EVP_sha1(), 0) != 1
-	|| mdlen != 20)
-	return (-1);
-    for (i = 0; i < mdlen; i++)
-	snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    return (0);
-}
-
-/* sg_redis_new - make a pool; connects lazily; NULL with err on bad params */
-struct sg_redis *sg_redis_new(const struct sg_redis_params *params,
-			              char *err, size_t errlen)
-{
-    struct sg_redis *pool;
-    int     i;
-
-    if (params == 0) {
-	sg_seterr(err, errlen, "redis: no parameters");
-	return (0);
-    }
-    if (params->timeout_ms == 0 || params->connect_timeout_ms == 0) {
-	/* Zero would mean "wait forever" to hiredis: never in a milter. */
-	sg_seterr(err, errlen, "redis: %s must be greater than 0 ms",
-		  params->timeout_ms == 0 ? "timeout" : "connect timeout");
-	return (0);
-    }
-    if (params->timeout_ms > 3600000 || params->connect_timeout_ms > 3600000) {
-	sg_seterr(err, errlen, "redis: timeouts over one hour make no sense");
-	return (0);
-    }
-    if (params->db < 0) {
-	sg_seterr(err, errlen, "redis: database number %d is negative",
-		  params->db);
-	return (0);
-    }
-    if (params->max_idle < 0) {
-	sg_seterr(err, errlen, "redis: max_idle %d is negative",
-		  params->max_idle);
-	return (0);
-    }
-    if ((pool = calloc(1, sizeof(*pool))) == 0) {
-	sg_seterr(err, errlen, "redis: out of memory");
-	return (0);
-    }
-    if (pthread_mutex_init(&pool->lock, 0) != 0) {
-	free(pool);
-	sg_seterr(err, errlen, "redis: cannot create a mutex");
-	return (0);
-    }
-    {
-	struct sigaction sa;
-
-	pool->sigpipe_ignored = sigaction(SIGPIPE, 0, &sa) == 0
-	    && sa.sa_handler == SIG_IGN;
-    }
-    if (sg_parse_address(pool, params->address, err, errlen) < 0)
-	goto fail;
-    pool->db = params->db;
-    pool->timeout_ms = params->timeout_ms;
-    pool->connect_timeout_ms = params->connect_timeout_ms;
-    pool->max_idle = params->max_idle ? params->max_idle : SG_REDIS_IDLE_DEFAULT;
-    pool->log = params->log;
-    pool->backoff_ms = SG_BACKOFF_MIN_MS;
-    if ((pool->address = strdup(params->address)) == 0
-	|| (pool->idle = calloc(pool->max_idle, sizeof(*pool->idle))) == 0
-	|| (params->password && *params->password
-	    && (pool->password = strdup(params->password)) == 0)) {
-	sg_seterr(err, errlen, "redis: out of memory");
-	goto fail;
-    }
-    for (i = 0; i < SG_SCRIPT_COUNT; i++) {
-	if (sg_script_source[i] == 0
-	    || sg_sha1_hex(sg_script_source[i], pool->sha[i]) < 0) {
-	    sg_seterr(err, errlen, "redis: cannot compute the SHA1 of "
-		      "script %s", sg_script_name[i]);
-	    goto fail;
-	}
-    }
-    return (pool);
-
-fail:
-    sg_redis_free(pool);
-    return (0);
-}
 
 /* sg_redis_free - close every idle connection and forget the password */
 void    sg_redis_free(struct sg_redis *pool)
@@ -391,34 +121,35 @@ void    sg_redis_free(struct sg_redis *pool)
 	explicit_bzero(pool->password, strlen(pool->password));
 	free(pool->password);
     }
+    for (i = 0; i < pool->nsentinel; i++)
+	sg_redis_addr_free(&pool->sentinel[i]);
+    sg_redis_addr_free(&pool->fixed);
+    if (pool->sentinel_password) {
+	explicit_bzero(pool->sentinel_password,
+		       strlen(pool->sentinel_password));
+	free(pool->sentinel_password);
+    }
+    free(pool->username);
+    free(pool->master_name);
     free(pool->address);
-    free(pool->host);
-    free(pool->path);
     pthread_mutex_destroy(&pool->lock);
     free(pool);
-}
-
-/* sg_redis_store - the pool as the engine's store */
-struct sg_store sg_redis_store(struct sg_redis *pool)
-{
-    struct sg_store store;
-
-    store.eval = sg_redis_eval;
-    store.eval_many = sg_redis_eval_many;
-    store.ctx = pool;
-    return (store);
 }
 
 /* sg_scrub - hide the password should a server ever echo it back */
 static void sg_scrub(const struct sg_redis *pool, char *text)
 {
+    const char *secret[2] = {pool->password, pool->sentinel_password};
     char   *p;
     size_t  len;
+    int     i;
 
-    if (pool->password == 0 || (len = strlen(pool->password)) == 0)
-	return;
-    while ((p = strstr(text, pool->password)) != 0)
-	memset(p, '*', len);
+    for (i = 0; i < 2; i++) {
+	if (secret[i] == 0 || (len = strlen(secret[i])) == 0)
+	    continue;
+	while ((p = strstr(text, secret[i])) != 0)
+	    memset(p, '*', len);
+    }
 }
 
 /* sg_io_reason - say why a command on a context failed */
@@ -463,40 +194,67 @@ static int sg_setup_command(const struct sg_redis *pool, redisContext *rc,
     return (SG_STORE_OK);
 }
 
-/* sg_conn_open - connect, then set timeout, AUTH and SELECT */
-static int sg_conn_open(const struct sg_redis *pool, redisContext **rcp,
+/* sg_connect - a connection with the command timeout set, or a reason */
+static redisContext *sg_connect(const struct sg_redis *pool, const char *host,
+				        int port, const char *path,
+				        int *status, char *reason, size_t len)
+{
+    redisContext *rc;
+    struct timeval tv = sg_redis_ms_tv(pool->connect_timeout_ms);
+
+    if (path)
+	rc = redisConnectUnixWithTimeout(path, tv);
+    else
+	rc = redisConnectWithTimeout(host, port, tv);
+    if (rc == 0) {
+	snprintf(reason, len, "out of memory");
+	*status = SG_STORE_ERROR;
+	return (0);
+    }
+    if (rc->err) {
+	if (path)
+	    snprintf(reason, len, "connect: %s", rc->errstr);
+	else
+	    snprintf(reason, len, "connect to %.100s:%d: %s", host, port,
+		     rc->errstr);
+	*status = (rc->err == REDIS_ERR_OOM ? SG_STORE_ERROR : SG_STORE_DOWN);
+	redisFree(rc);
+	return (0);
+    }
+    if (redisSetTimeout(rc, sg_redis_ms_tv(pool->timeout_ms)) != REDIS_OK) {
+	snprintf(reason, len, "setting the command timeout: %s", rc->errstr);
+	*status = SG_STORE_DOWN;
+	redisFree(rc);
+	return (0);
+    }
+    *status = SG_STORE_OK;
+    return (rc);
+}
+
+/* sg_conn_open - connect to the lease's target, then AUTH and SELECT */
+static int sg_conn_open(const struct sg_redis *pool, struct sg_lease *lease,
 			        char *reason, size_t len)
 {
     redisContext *rc;
-    struct timeval tv = sg_ms_tv(pool->connect_timeout_ms);
     char    dbbuf[16];
-    const char *argv[2];
+    const char *argv[3];
     int     status;
 
-    *rcp = 0;
-    if (pool->path)
-	rc = redisConnectUnixWithTimeout(pool->path, tv);
+    if (pool->nsentinel)
+	rc = sg_connect(pool, lease->host, lease->port, 0, &status, reason,
+			len);
     else
-	rc = redisConnectWithTimeout(pool->host, pool->port, tv);
-    if (rc == 0) {
-	snprintf(reason, len, "out of memory");
-	return (SG_STORE_ERROR);
-    }
-    if (rc->err) {
-	snprintf(reason, len, "connect: %s", rc->errstr);
-	status = (rc->err == REDIS_ERR_OOM ? SG_STORE_ERROR : SG_STORE_DOWN);
-	redisFree(rc);
+	rc = sg_connect(pool, pool->fixed.host, pool->fixed.port,
+			pool->fixed.path, &status, reason, len);
+    if (rc == 0)
 	return (status);
-    }
-    if (redisSetTimeout(rc, sg_ms_tv(pool->timeout_ms)) != REDIS_OK) {
-	snprintf(reason, len, "setting the command timeout: %s", rc->errstr);
-	redisFree(rc);
-	return (SG_STORE_DOWN);
-    }
     if (pool->password) {
+	/* Redis 6 ACL: AUTH user password; the user "default" otherwise. */
 	argv[0] = "AUTH";
-	argv[1] = pool->password;
-	if ((status = sg_setup_command(pool, rc, 2, argv, reason, len)) != 0) {
+	argv[1] = pool->username ? pool->username : pool->password;
+	argv[2] = pool->password;
+	if ((status = sg_setup_command(pool, rc, pool->username ? 3 : 2, argv,
+				       reason, len)) != 0) {
 	    redisFree(rc);
 	    return (status);
 	}
@@ -510,7 +268,163 @@ static int sg_conn_open(const struct sg_redis *pool, redisContext **rcp,
 	    return (status);
 	}
     }
-    *rcp = rc;
+    lease->rc = rc;
+    return (SG_STORE_OK);
+}
+
+/* sg_sentinel_one - ask one sentinel where the master is */
+static int sg_sentinel_one(const struct sg_redis *pool,
+			           const struct sg_redis_addr *sa, char *host,
+			           int *port, char *reason, size_t len)
+{
+    redisContext *rc;
+    redisReply *r;
+    const char *argv[3];
+    int     status;
+    long    p;
+    char   *end;
+
+    if ((rc = sg_connect(pool, sa->host, sa->port, 0, &status, reason,
+			 len)) == 0)
+	return (-1);
+    if (pool->sentinel_password) {
+	argv[0] = "AUTH";
+	argv[1] = pool->sentinel_password;
+	if (sg_setup_command(pool, rc, 2, argv, reason, len) != 0) {
+	    redisFree(rc);
+	    return (-1);
+	}
+    }
+    argv[0] = "SENTINEL";
+    argv[1] = "get-master-addr-by-name";
+    argv[2] = pool->master_name;
+    errno = 0;
+    if ((r = redisCommandArgv(rc, 3, argv, 0)) == 0) {
+	sg_io_reason(pool, rc, errno, reason, len);
+	redisFree(rc);
+	return (-1);
+    }
+    status = -1;
+    if (r->type == REDIS_REPLY_ERROR)
+	snprintf(reason, len, "%s", r->str ? r->str : "error");
+    else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+	     || r->element[0]->type != REDIS_REPLY_STRING
+	     || r->element[1]->type != REDIS_REPLY_STRING
+	     || r->element[0]->len == 0 || r->element[0]->len >= SG_HOST_MAX)
+	snprintf(reason, len, "does not know a master named %s",
+		 pool->master_name);
+    else if ((p = strtol(r->element[1]->str, &end, 10)) <= 0 || p > 65535
+	     || *end != 0)
+	snprintf(reason, len, "answered a bad port");
+    else {
+	memcpy(host, r->element[0]->str, r->element[0]->len + 1);
+	*port = (int) p;
+	status = 0;
+    }
+    freeReplyObject(r);
+    redisFree(rc);
+    return (status);
+}
+
+/* sg_is_master - ROLE says this server takes writes */
+static int sg_is_master(const struct sg_redis *pool, redisContext *rc,
+			        char *reason, size_t len)
+{
+    const char *argv[1] = {"ROLE"};
+    redisReply *r;
+    int     ok;
+
+    errno = 0;
+    if ((r = redisCommandArgv(rc, 1, argv, 0)) == 0)
+	return (sg_io_reason(pool, rc, errno, reason, len), 0);
+    ok = (r->type == REDIS_REPLY_ARRAY && r->elements > 0
+	  && r->element[0]->type == REDIS_REPLY_STRING
+	  && strcmp(r->element[0]->str, "master") == 0);
+    if (!ok)
+	snprintf(reason, len, "ROLE: not a master (%s)",
+		 r->type == REDIS_REPLY_ERROR ? r->str :
+		 r->type == REDIS_REPLY_ARRAY && r->elements > 0
+		 && r->element[0]->str ? r->element[0]->str : "?");
+    freeReplyObject(r);
+    return (ok);
+}
+
+/*
+ * sg_discover - ask the sentinels in turn (starting with the one that
+ * answered last) for the master, connect to it and check with ROLE that
+ * it is one: a sentinel may still name a master that was just demoted.
+ * A new address bumps the epoch, so that no connection to the old
+ * master goes back to the pool, and closes the idle ones.
+ */
+static int sg_discover(struct sg_redis *pool, struct sg_lease *lease,
+		               char *reason, size_t len)
+{
+    char    why[SG_REASON_MAX] = "";
+    char    old[SG_HOST_MAX];
+    int     first, i, k = 0, oldport, status;
+
+    char    tried[SG_HOST_MAX] = "";
+    int     tried_port = 0;
+
+    pthread_mutex_lock(&pool->lock);
+    first = pool->sentinel_next;
+    pthread_mutex_unlock(&pool->lock);
+
+    /*
+     * During a failover the sentinels disagree for a moment: one that
+     * still names the dead master must not end the attempt while the
+     * next one knows better. An address already found dead in this
+     * round is not tried twice.
+     */
+    for (i = 0; i < pool->nsentinel; i++) {
+	k = (first + i) % pool->nsentinel;
+	if (sg_sentinel_one(pool, &pool->sentinel[k], lease->host,
+			    &lease->port, why, sizeof(why)) < 0) {
+	    snprintf(reason, len, "no sentinel named a master (last: "
+		     "%.100s:%d: %.100s)", pool->sentinel[k].host,
+		     pool->sentinel[k].port, why);
+	    continue;
+	}
+	if (strcmp(tried, lease->host) == 0 && tried_port == lease->port)
+	    continue;
+	memcpy(tried, lease->host, sizeof(tried));
+	tried_port = lease->port;
+	if ((status = sg_conn_open(pool, lease, why, sizeof(why))) != 0) {
+	    snprintf(reason, len, "master at %.100s:%d: %.120s", lease->host,
+		     lease->port, why);
+	    if (status == SG_STORE_ERROR)
+		return (status);
+	    continue;
+	}
+	if (sg_is_master(pool, lease->rc, why, sizeof(why)))
+	    break;
+	snprintf(reason, len, "%.100s:%d: %.120s", lease->host, lease->port,
+		 why);
+	redisFree(lease->rc);
+	lease->rc = 0;
+    }
+    if (i == pool->nsentinel)
+	return (SG_STORE_DOWN);
+    pthread_mutex_lock(&pool->lock);
+    pool->sentinel_next = k;
+    memcpy(old, pool->master_host, sizeof(old));
+    oldport = pool->master_port;
+    if (strcmp(old, lease->host) != 0 || oldport != lease->port) {
+	snprintf(pool->master_host, sizeof(pool->master_host), "%s",
+		 lease->host);
+	pool->master_port = lease->port;
+	pool->epoch++;
+	for (i = 0; i < pool->nidle; i++)
+	    redisFree(pool->idle[i]);
+	pool->nidle = 0;
+    } else {
+	old[0] = 0;			/* nothing new to say */
+    }
+    lease->epoch = pool->epoch;
+    pthread_mutex_unlock(&pool->lock);
+    if (old[0] && pool->log)
+	pool->log(LOG_NOTICE, "redis %s now at %s:%d (was %s:%d)",
+		  pool->address, lease->host, lease->port, old, oldport);
     return (SG_STORE_OK);
 }
 
@@ -518,7 +432,7 @@ static int sg_conn_open(const struct sg_redis *pool, redisContext **rcp,
 static void sg_pool_failed(struct sg_redis *pool, const struct sg_lease *lease,
 			           const char *reason)
 {
-    long long now = sg_now();
+    long long now = sg_redis_now();
     int     announce = 0;
     int     i;
 
@@ -555,7 +469,7 @@ static void sg_pool_failed(struct sg_redis *pool, const struct sg_lease *lease,
 /* sg_pool_recovered - the prober got through: end the outage */
 static void sg_pool_recovered(struct sg_redis *pool)
 {
-    long long now = sg_now();
+    long long now = sg_redis_now();
     long long span;
     unsigned long failed;
 
@@ -584,12 +498,12 @@ static int sg_conn_get(struct sg_redis *pool, struct sg_lease *lease,
     memset(lease, 0, sizeof(*lease));
     pthread_mutex_lock(&pool->lock);
     if (pool->down) {
-	now = sg_now();
+	now = sg_redis_now();
 	if (pool->probing || now < pool->next_try) {
 	    pool->failed++;
 	    since = (now - pool->down_since) / 1e9;
 	    pthread_mutex_unlock(&pool->lock);
-	    sg_seterr(err, errlen, "redis unavailable at %s (down for %.1fs, "
+	    sg_redis_seterr(err, errlen, "redis unavailable at %s (down for %.1fs, "
 		      "retrying)", pool->address, since);
 	    return (SG_STORE_DOWN);
 	}
@@ -603,17 +517,26 @@ static int sg_conn_get(struct sg_redis *pool, struct sg_lease *lease,
 	return (SG_STORE_OK);
     }
     lease->epoch = pool->epoch;
+    memcpy(lease->host, pool->master_host, sizeof(lease->host));
+    lease->port = pool->master_port;
     pthread_mutex_unlock(&pool->lock);
 
-    /* Connect without the lock: other callers must not wait on us. */
-    status = sg_conn_open(pool, &lease->rc, reason, sizeof(reason));
+    /*
+     * Connect without the lock: other callers must not wait on us. With
+     * Sentinel, each reconnection attempt of an outage asks the sentinels
+     * again: that is how a failover is followed (see the file header).
+     */
+    if (pool->nsentinel && (lease->probe || lease->host[0] == 0))
+	status = sg_discover(pool, lease, reason, sizeof(reason));
+    else
+	status = sg_conn_open(pool, lease, reason, sizeof(reason));
     if (status == SG_STORE_OK)
 	return (SG_STORE_OK);		/* a probe ends the outage only once
 					 * its command is answered: a paused
 					 * server accepts connections */
     if (status == SG_STORE_DOWN) {
 	sg_pool_failed(pool, lease, reason);
-	sg_seterr(err, errlen, "redis unavailable at %s: %s",
+	sg_redis_seterr(err, errlen, "redis unavailable at %s: %s",
 		  pool->address, reason);
     } else {
 	/* Out of memory says nothing about Redis: just free the probe. */
@@ -622,7 +545,7 @@ static int sg_conn_get(struct sg_redis *pool, struct sg_lease *lease,
 	    pool->probing = 0;
 	    pthread_mutex_unlock(&pool->lock);
 	}
-	sg_seterr(err, errlen, "redis at %s: %s", pool->address, reason);
+	sg_redis_seterr(err, errlen, "redis at %s: %s", pool->address, reason);
     }
     return (status);
 }
@@ -665,12 +588,31 @@ static void sg_drop_idle(struct sg_redis *pool, unsigned long epoch)
 }
 
 /*
- * sg_exec_many - run n commands on one pooled connection, pipelined: all
+ * sg_demoted - an answer says this server no longer takes writes: a
+ * READONLY replica (also inside a script's error) or MASTERDOWN.
+ */
+static int sg_demoted(redisReply **r, int n, char *reason, size_t len)
+{
+    int     i;
+
+    for (i = 0; i < n; i++)
+	if (r[i]->type == REDIS_REPLY_ERROR && r[i]->str
+	    && (strncmp(r[i]->str, "MASTERDOWN", 10) == 0
+		|| strncmp(r[i]->str, "READONLY", 8) == 0
+		|| strstr(r[i]->str, "-READONLY") != 0)) {
+	    snprintf(reason, len, "%.200s", r[i]->str);
+	    return (1);
+	}
+    return (0);
+}
+
+/*
+ * sg_redis_exec_many - run n commands on one pooled connection, pipelined: all
  * are written at once, then the answers read in order. out[0..*got-1]
  * are the answers; the status is that of the first command that got
  * none (the rest got none either), SG_STORE_OK when all were answered.
  */
-static int sg_exec_many(struct sg_redis *pool, int n, const int *argc,
+int     sg_redis_exec_many(struct sg_redis *pool, int n, const int *argc,
 			        const char **const *argv,
 			        const size_t *const *argvlen, redisReply **out,
 			        int *got, char *err, size_t errlen)
@@ -690,7 +632,7 @@ static int sg_exec_many(struct sg_redis *pool, int n, const int *argc,
     int     i;
 
     *got = 0;
-    blocked = pool->sigpipe_ignored ? 0 : sg_sigpipe_block(&oldmask);
+    blocked = pool->sigpipe_ignored ? 0 : sg_redis_sigpipe_block(&oldmask);
     for (attempt = 0; /* see below */ ; attempt++) {
 	status = sg_conn_get(pool, &lease, attempt > 0, err, errlen);
 	if (status != SG_STORE_OK) {
@@ -708,9 +650,9 @@ static int sg_exec_many(struct sg_redis *pool, int n, const int *argc,
 		    pool->probing = 0;
 		    pthread_mutex_unlock(&pool->lock);
 		}
-		sg_seterr(err, errlen, "redis at %s: out of memory",
+		sg_redis_seterr(err, errlen, "redis at %s: out of memory",
 			  pool->address);
-		sg_sigpipe_restore(blocked, broke, &oldmask);
+		sg_redis_sigpipe_restore(blocked, broke, &oldmask);
 		return (SG_STORE_ERROR);
 	    }
 	}
@@ -718,12 +660,26 @@ static int sg_exec_many(struct sg_redis *pool, int n, const int *argc,
 	while (*got < n && redisGetReply(lease.rc, &reply) == REDIS_OK)
 	    out[(*got)++] = reply;
 	saved = errno;
-	if (*got == n) {
+	if (*got == n && !(pool->nsentinel
+			   && sg_demoted(out, n, reason, sizeof(reason)))) {
 	    sg_conn_put(pool, &lease);
 	    status = SG_STORE_OK;
 	    break;
 	}
 	broke = 1;
+	if (*got == n) {
+	    /* The master was demoted under us: an outage until a probe has
+	     * asked the sentinels for the new one. */
+	    while (*got > 0)
+		freeReplyObject(out[--(*got)]);
+	    redisFree(lease.rc);
+	    lease.rc = 0;
+	    sg_pool_failed(pool, &lease, reason);
+	    sg_redis_seterr(err, errlen, "redis unavailable at %s: %s",
+			    pool->address, reason);
+	    status = SG_STORE_DOWN;
+	    break;
+	}
 
 	/*
 	 * A connection that sat idle may have been closed by a restarted
@@ -762,410 +718,40 @@ static int sg_exec_many(struct sg_redis *pool, int n, const int *argc,
 	    trip = ++pool->slow >= SG_SLOW_TRIP;
 	    pthread_mutex_unlock(&pool->lock);
 	    if (!trip) {
-		sg_seterr(err, errlen, "redis at %s: %s: %s", pool->address,
+		sg_redis_seterr(err, errlen, "redis at %s: %s: %s", pool->address,
 			  argv[*got][0], reason);
 		break;
 	    }
 	}
 	if (status == SG_STORE_DOWN) {
 	    sg_pool_failed(pool, &lease, reason);
-	    sg_seterr(err, errlen, "redis unavailable at %s: %s: %s",
+	    sg_redis_seterr(err, errlen, "redis unavailable at %s: %s: %s",
 		      pool->address, argv[*got][0], reason);
 	} else {
-	    sg_seterr(err, errlen, "redis at %s: %s: %s",
+	    sg_redis_seterr(err, errlen, "redis at %s: %s: %s",
 		      pool->address, argv[*got][0], reason);
 	}
 	break;
     }
-    sg_sigpipe_restore(blocked, broke, &oldmask);
+    sg_redis_sigpipe_restore(blocked, broke, &oldmask);
     return (status);
 }
 
-/* sg_exec - run one command on a pooled connection */
-static int sg_exec(struct sg_redis *pool, int argc, const char **argv,
+/* sg_redis_exec - run one command on a pooled connection */
+int     sg_redis_exec(struct sg_redis *pool, int argc, const char **argv,
 		           const size_t *argvlen, redisReply **out,
 		           char *err, size_t errlen)
 {
     int     got;
 
     *out = 0;
-    return (sg_exec_many(pool, 1, &argc, (const char **const *) &argv,
+    return (sg_redis_exec_many(pool, 1, &argc, (const char **const *) &argv,
 			 (const size_t *const *) &argvlen, out, &got,
 			 err, errlen));
 }
 
-/* sg_count_leaves - number of strings a reply flattens to */
-static size_t sg_count_leaves(const redisReply *r)
+/* sg_redis_sha - the SHA1 a script is called by */
+const char *sg_redis_sha(const struct sg_redis *pool, enum sg_script script)
 {
-    size_t  n = 0;
-    size_t  i;
-
-    if (r->type != REDIS_REPLY_ARRAY)
-	return (1);
-    for (i = 0; i < r->elements; i++)
-	n += sg_count_leaves(r->element[i]);
-    return (n);
-}
-
-/* sg_fill - flatten a reply depth-first into v[*pos...] */
-static int sg_fill(const redisReply *r, char **v, size_t *pos)
-{
-    char    num[32];
-    size_t  i;
-
-    switch (r->type) {
-    case REDIS_REPLY_ARRAY:
-	for (i = 0; i < r->elements; i++)
-	    if (sg_fill(r->element[i], v, pos) < 0)
-		return (-1);
-	return (0);
-    case REDIS_REPLY_INTEGER:
-	snprintf(num, sizeof(num), "%lld", r->integer);
-	v[*pos] = sg_strndup(num, strlen(num));
-	break;
-    case REDIS_REPLY_NIL:
-	v[*pos] = sg_strndup("", 0);
-	break;
-    default:					/* string, status, error */
-	v[*pos] = sg_strndup(r->str ? r->str : "", r->str ? r->len : 0);
-	break;
-    }
-    return (v[(*pos)++] ? 0 : -1);
-}
-
-/* sg_flatten - turn a hiredis reply into a struct sg_reply */
-static int sg_flatten(const redisReply *r, struct sg_reply *out,
-		              char *err, size_t errlen)
-{
-    size_t  n = sg_count_leaves(r);
-    size_t  pos = 0;
-    char  **v;
-
-    if (n == 0)
-	return (SG_STORE_OK);
-    if (n > INT_MAX || (v = calloc(n, sizeof(*v))) == 0) {
-	sg_seterr(err, errlen, "redis: out of memory for a %zu-element reply",
-		  n);
-	return (SG_STORE_ERROR);
-    }
-    if (sg_fill(r, v, &pos) < 0) {
-	while (pos > 0)
-	    free(v[--pos]);
-	free(v);
-	sg_seterr(err, errlen, "redis: out of memory for a %zu-element reply",
-		  n);
-	return (SG_STORE_ERROR);
-    }
-    out->n = (int) n;
-    out->v = v;
-    return (SG_STORE_OK);
-}
-
-/* sg_answer - an error reply becomes err, anything else the result */
-static int sg_answer(redisReply *r, const char *what, struct sg_reply *out,
-		             char *err, size_t errlen)
-{
-    int     status;
-
-    if (r->type == REDIS_REPLY_ERROR) {
-	sg_seterr(err, errlen, "%s: %s", what, r->str ? r->str : "error");
-	status = SG_STORE_ERROR;
-    } else {
-	status = sg_flatten(r, out, err, errlen);
-    }
-    freeReplyObject(r);
-    return (status);
-}
-
-/* sg_load_script - SCRIPT LOAD a script Redis has forgotten */
-static int sg_load_script(struct sg_redis *pool, enum sg_script script,
-			          char *err, size_t errlen)
-{
-    const char *argv[3];
-    redisReply *r;
-    int     status;
-
-    argv[0] = "SCRIPT";
-    argv[1] = "LOAD";
-    argv[2] = sg_script_source[script];
-    if ((status = sg_exec(pool, 3, argv, 0, &r, err, errlen)) != SG_STORE_OK)
-	return (status);
-    if (r->type == REDIS_REPLY_ERROR) {
-	sg_seterr(err, errlen, "loading script %s: %s",
-		  sg_script_name[script], r->str ? r->str : "error");
-	status = SG_STORE_ERROR;
-    } else if (r->type != REDIS_REPLY_STRING || r->str == 0
-	       || strcasecmp(r->str, pool->sha[script]) != 0) {
-	/* Not ours to fix, but EVALSHA would loop on NOSCRIPT. */
-	sg_seterr(err, errlen, "loading script %s: Redis filed it under "
-		  "%s, expected %s", sg_script_name[script],
-		  r->str ? r->str : "(nothing)", pool->sha[script]);
-	status = SG_STORE_ERROR;
-    }
-    freeReplyObject(r);
-    return (status);
-}
-
-/* sg_evalsha_argv - EVALSHA SHA NKEYS ARGS..., in av/len (malloc'd) */
-static int sg_evalsha_argv(const struct sg_redis *pool, enum sg_script script,
-			           int nkeys, int argc, const char *const *argv,
-			           const size_t *argvlen, char *nkeybuf,
-			           const char ***avp, size_t **lenp,
-			           char *err, size_t errlen)
-{
-    const char **av;
-    size_t *len;
-    int     i;
-
-    if ((int) script < 0 || script >= SG_SCRIPT_COUNT || argc < 0
-	|| nkeys < 0 || nkeys > argc || (argc > 0 && argv == 0)
-	|| argc > INT_MAX - 3) {
-	sg_seterr(err, errlen, "redis: bad script call (script %d, %d keys, "
-		  "%d arguments)", (int) script, nkeys, argc);
-	return (SG_STORE_ERROR);
-    }
-    av = malloc((argc + 3) * sizeof(*av));
-    len = malloc((argc + 3) * sizeof(*len));
-    if (av == 0 || len == 0) {
-	free(av);
-	free(len);
-	sg_seterr(err, errlen, "redis: out of memory");
-	return (SG_STORE_ERROR);
-    }
-    snprintf(nkeybuf, 16, "%d", nkeys);
-    av[0] = "EVALSHA";
-    av[1] = pool->sha[script];
-    av[2] = nkeybuf;
-    len[0] = 7;
-    len[1] = 40;
-    len[2] = strlen(nkeybuf);
-    for (i = 0; i < argc; i++) {
-	av[i + 3] = argv[i];
-	len[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
-    }
-    *avp = av;
-    *lenp = len;
-    return (SG_STORE_OK);
-}
-
-/* sg_noscript - whether Redis has forgotten the script */
-static int sg_noscript(const redisReply *r)
-{
-    return (r && r->type == REDIS_REPLY_ERROR && r->str
-	    && strncmp(r->str, "NOSCRIPT", 8) == 0);
-}
-
-/* sg_redis_eval - run an engine script; see struct sg_store */
-int     sg_redis_eval(void *ctx, enum sg_script script, int nkeys, int argc,
-		              const char *const *argv, const size_t *argvlen,
-		              struct sg_reply *reply, char *err, size_t errlen)
-{
-    struct sg_redis *pool = ctx;
-    const char **av;
-    size_t *len;
-    char    nkeybuf[16];
-    char    what[64];
-    redisReply *r = 0;
-    int     status;
-
-    reply->n = 0;
-    reply->v = 0;
-    if ((status = sg_evalsha_argv(pool, script, nkeys, argc, argv, argvlen,
-				  nkeybuf, &av, &len, err,
-				  errlen)) != SG_STORE_OK)
-	return (status);
-    status = sg_exec(pool, argc + 3, av, len, &r, err, errlen);
-    if (status == SG_STORE_OK && sg_noscript(r)) {
-	freeReplyObject(r);
-	r = 0;
-	if ((status = sg_load_script(pool, script, err, errlen)) == SG_STORE_OK)
-	    status = sg_exec(pool, argc + 3, av, len, &r, err, errlen);
-    }
-    if (status == SG_STORE_OK) {
-	snprintf(what, sizeof(what), "script %s", sg_script_name[script]);
-	status = sg_answer(r, what, reply, err, errlen);
-    }
-    free(av);
-    free(len);
-    return (status);
-}
-
-/*
- * sg_redis_eval_many - n calls of one script in one round trip; see
- * struct sg_store. Calls Redis did not answer get the batch's error; a
- * call that found the script forgotten is run again alone once loaded.
- */
-int     sg_redis_eval_many(void *ctx, enum sg_script script,
-			           struct sg_call *calls, int n)
-{
-    struct sg_redis *pool = ctx;
-    const char ***av;
-    size_t **len;
-    int    *ac;
-    char  (*nkeybuf)[16];
-    redisReply **r;
-    char    what[64], err[sizeof(calls->err)], loaderr[sizeof(calls->err)];
-    int     i, m = 0, got = 0, status, loaded = 0;
-
-    if (n <= 0)
-	return (SG_STORE_OK);
-    av = calloc(n, sizeof(*av));
-    len = calloc(n, sizeof(*len));
-    ac = calloc(n, sizeof(*ac));
-    nkeybuf = calloc(n, sizeof(*nkeybuf));
-    r = calloc(n, sizeof(*r));
-    if (av == 0 || len == 0 || ac == 0 || nkeybuf == 0 || r == 0) {
-	for (i = 0; i < n; i++) {
-	    calls[i].status = SG_STORE_ERROR;
-	    sg_seterr(calls[i].err, sizeof(calls[i].err),
-		      "redis: out of memory");
-	}
-	goto out;
-    }
-    snprintf(what, sizeof(what), "script %s",
-	     (int) script >= 0 && script < SG_SCRIPT_COUNT ?
-	     sg_script_name[script] : "?");
-
-    /* Calls that cannot be sent fail alone; the others go together. */
-    for (i = 0; i < n; i++) {
-	calls[i].reply.n = 0;
-	calls[i].reply.v = 0;
-	calls[i].status = sg_evalsha_argv(pool, script, calls[i].nkeys,
-					  calls[i].argc, calls[i].argv, 0,
-					  nkeybuf[i], &av[i], &len[i],
-					  calls[i].err, sizeof(calls[i].err));
-	if (calls[i].status == SG_STORE_OK)
-	    ac[i] = calls[i].argc + 3;
-    }
-    for (i = 0; i < n; i++)
-	if (av[i]) {
-	    av[m] = av[i];
-	    len[m] = len[i];
-	    ac[m] = ac[i];
-	    memmove(nkeybuf[m], nkeybuf[i], sizeof(nkeybuf[m]));
-	    av[m][2] = nkeybuf[m];
-	    if (i != m)
-		av[i] = 0, len[i] = 0;
-	    m++;
-	}
-    status = m ? sg_exec_many(pool, m, ac, (const char **const *) av,
-			      (const size_t *const *) len, r, &got, err,
-			      sizeof(err)) : SG_STORE_OK;
-
-    /* Answers back to their calls, in order. */
-    for (i = 0, m = 0; i < n; i++) {
-	if (calls[i].status != SG_STORE_OK)
-	    continue;
-	if (m >= got) {
-	    calls[i].status = status;
-	    memcpy(calls[i].err, err, sizeof(err));
-	} else if (sg_noscript(r[m])) {
-	    freeReplyObject(r[m]);
-	    r[m] = 0;
-	    if (loaded == 0)
-		loaded = sg_load_script(pool, script, loaderr,
-					sizeof(loaderr)) == SG_STORE_OK ?
-		    1 : -1;
-	    if (loaded < 0) {
-		calls[i].status = SG_STORE_ERROR;
-		memcpy(calls[i].err, loaderr, sizeof(loaderr));
-	    } else if ((calls[i].status = sg_exec(pool, ac[m], av[m], len[m],
-						  &r[m], calls[i].err,
-						  sizeof(calls[i].err)))
-		       == SG_STORE_OK) {
-		calls[i].status = sg_answer(r[m], what, &calls[i].reply,
-					    calls[i].err,
-					    sizeof(calls[i].err));
-	    }
-	    r[m] = 0;
-	} else {
-	    calls[i].status = sg_answer(r[m], what, &calls[i].reply,
-					calls[i].err, sizeof(calls[i].err));
-	    r[m] = 0;
-	}
-	m++;
-    }
-out:
-    for (i = 0; av && i < n; i++) {
-	free(av[i]);
-	free(len[i]);
-    }
-    free(av);
-    free(len);
-    free(ac);
-    free(nkeybuf);
-    free(r);
-    return (SG_STORE_OK);
-}
-
-/* sg_redis_command - a plain command (tests, tools); reply flattened */
-int     sg_redis_command(struct sg_redis *pool, int argc,
-			         const char *const *argv, const size_t *argvlen,
-			         struct sg_reply *reply, char *err, size_t errlen)
-{
-    redisReply *r;
-    int     status;
-
-    reply->n = 0;
-    reply->v = 0;
-    if (argc < 1 || argv == 0 || argv[0] == 0) {
-	sg_seterr(err, errlen, "redis: empty command");
-	return (SG_STORE_ERROR);
-    }
-    status = sg_exec(pool, argc, (const char **) argv, argvlen, &r,
-		     err, errlen);
-    if (status == SG_STORE_OK)
-	status = sg_answer(r, argv[0], reply, err, errlen);
-    return (status);
-}
-
-/* sg_redis_read_password - first line of a file, for [redis] password_file */
-int     sg_redis_read_password(const char *path, char *buf, size_t len,
-			               char *err, size_t errlen)
-{
-    FILE   *fp;
-    size_t  n;
-    int     ch;
-
-    if (buf == 0 || len < 2) {
-	sg_seterr(err, errlen, "%s: no room for a password", path);
-	return (-1);
-    }
-    buf[0] = 0;
-    if ((fp = fopen(path, "re")) == 0) {
-	sg_seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-	return (-1);
-    }
-    if (fgets(buf, len, fp) == 0) {
-	if (ferror(fp))
-	    sg_seterr(err, errlen, "%s: cannot read: %s", path,
-		      strerror(errno));
-	else
-	    sg_seterr(err, errlen, "%s: file is empty", path);
-	fclose(fp);
-	buf[0] = 0;
-	return (-1);
-    }
-    n = strlen(buf);
-    if (n > 0 && buf[n - 1] != '\n') {
-	/* The buffer filled up: only an end of line may follow. */
-	if ((ch = getc(fp)) == '\r')
-	    ch = getc(fp);
-	if (ch != EOF && ch != '\n') {
-	    /* A truncated password would fail AUTH misleadingly. */
-	    explicit_bzero(buf, len);
-	    sg_seterr(err, errlen, "%s: first line is longer than %zu bytes",
-		      path, len - 1);
-	    fclose(fp);
-	    return (-1);
-	}
-    }
-    fclose(fp);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-	buf[--n] = 0;
-    if (n == 0) {
-	sg_seterr(err, errlen, "%s: the first line is empty", path);
-	return (-1);
-    }
-    return (0);
+    return (pool->sha[script]);
 }

@@ -10,6 +10,11 @@
  *	While Redis is down every call fails at once (no waiting) until the
  *	next reconnection attempt is due; the outage is reported once through
  *	the log callback when it starts and once when it ends.
+ *
+ *	With sentinels instead of an address, the pool asks them for the
+ *	master (first use, each reconnection attempt of an outage, and any
+ *	READONLY or MASTERDOWN reply), checks it with ROLE, and drops every
+ *	connection to the old master when the address changes.
  */
 #ifndef SG_REDIS_H
 #define SG_REDIS_H
@@ -19,7 +24,12 @@
 struct sg_redis;
 
 struct sg_redis_params {
-    const char *address;	/* "unix:/path" or "host:port" */
+    const char *address;	/* "unix:/path" or "host:port", or NULL */
+    /* Or Redis Sentinel: "host:port, host:port ..." and the master's name. */
+    const char *sentinels;	/* NULL or "" when address is given */
+    const char *master_name;
+    const char *sentinel_password;	/* NULL or "" for none */
+    const char *username;	/* ACL user (Redis 6+); NULL or "" for none */
     const char *password;	/* NULL or "" for none */
     int     db;
     unsigned long timeout_ms;	/* per command */
@@ -54,5 +64,13 @@ extern int sg_redis_command(struct sg_redis *, int argc,
 /* sg_redis_read_password - first line of a file, for [redis] password_file */
 extern int sg_redis_read_password(const char *path, char *buf, size_t len,
 				          char *err, size_t errlen);
+
+struct sg_config;
+
+/* sg_redis_params_config - [redis] as parameters; reads password files */
+extern int sg_redis_params_config(const struct sg_config *,
+				          struct sg_redis_params *,
+				          char *pw, size_t pwlen, char *spw,
+				          size_t spwlen, char *err, size_t errlen);
 
 #endif

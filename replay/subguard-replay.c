@@ -504,21 +504,34 @@ static int connect_redis(const struct options *o, const struct sg_config *cfg)
 {
     struct sg_redis_params rp;
     const char *ping[1] = {"PING"}, *flush[1] = {"FLUSHALL"};
-    char    err[1024], addr[SG_PATH_MAX + 8];
+    char    err[1024], addr[SG_PATH_MAX + 8], pw[512], spw[512];
     int     i;
 
     if (o->use_config_redis) {
-	snprintf(addr, sizeof(addr), "%s", cfg->redis_address);
+	/* The configuration's own way to Redis: address or sentinels, ACL
+	 * user and password files. */
+	if (sg_redis_params_config(cfg, &rp, pw, sizeof(pw), spw,
+				   sizeof(spw), err, sizeof(err)) < 0) {
+	    fprintf(stderr, "subguard-replay: %s\n", err);
+	    return (-1);
+	}
+	snprintf(addr, sizeof(addr), "%s", cfg->redis_sentinels[0] ?
+		 cfg->redis_master_name : cfg->redis_address);
     } else if (start_redis(addr, sizeof(addr)) < 0) {
 	fprintf(stderr, "subguard-replay: cannot start redis-server\n");
 	return (-1);
+    } else {
+	memset(&rp, 0, sizeof(rp));
+	rp.address = addr;
     }
-    memset(&rp, 0, sizeof(rp));
-    rp.address = addr;
+    /* A replay is a batch job: generous timeouts, as always. */
     rp.timeout_ms = 5000;
     rp.connect_timeout_ms = 1000;
     rp.log = quiet_log;
-    if ((pool = sg_redis_new(&rp, err, sizeof(err))) == 0) {
+    pool = sg_redis_new(&rp, err, sizeof(err));
+    explicit_bzero(pw, sizeof(pw));
+    explicit_bzero(spw, sizeof(spw));
+    if (pool == 0) {
 	fprintf(stderr, "subguard-replay: %s\n", err);
 	return (-1);
     }

@@ -31,7 +31,7 @@ PACKAGES=(
     # dh with the cmake buildsystem and the sysusers sequence, lintian
     debhelper devscripts lintian dpkg-dev
     # integration and end-to-end tests
-    redis-server redis-tools
+    redis-server redis-tools redis-sentinel
     postfix sasl2-bin libsasl2-modules swaks
     python3 python3-aiosmtpd
     miltertest

@@ -43,6 +43,7 @@
 
 #include <openssl/evp.h>
 
+#include "sg_config.h"
 #include "sg_redis.h"
 
 #define KEY(k)	"sgtest:redis:" k
@@ -1114,6 +1115,277 @@ static void test_auth(void **state)
     sg_redis_free(pool);
 }
 
+/* pool_user - a pool that logs in as an ACL user (AUTH user password) */
+static struct sg_redis *pool_user(const char *address, const char *user,
+				          const char *password, char *err,
+				          size_t errlen)
+{
+    struct sg_redis_params p;
+
+    memset(&p, 0, sizeof(p));
+    p.address = address;
+    p.username = user;
+    p.password = password;
+    p.timeout_ms = 1000;
+    p.connect_timeout_ms = 500;
+    p.log = test_log;
+    return (sg_redis_new(&p, err, errlen));
+}
+
+/* Redis 6+ ACL users: AUTH user password, the user's key patterns hold. */
+static void test_acl_user(void **state)
+{
+    static const char pw[] = "acl-Pass-3x";
+    struct private_redis *pr;
+    struct sg_redis *pool;
+    struct sg_reply r;
+    char    err[256];
+
+    (void) state;
+    log_reset();
+    /* The default user is off: only a named user gets in. */
+    pr = private_new("user sgmilter on >acl-Pass-3x ~sgtest:* &* +@all\n"
+		     "user default off");
+    assert_non_null(pool = pool_user(pr->address, "sgmilter", pw, err,
+				     sizeof(err)));
+    run_ok(pool, &r, "ACL", "WHOAMI");
+    assert_string_equal(r.v[0], "sgmilter");
+    sg_reply_free(&r);
+    run_ok(pool, &r, "SET", KEY("acl"), "1");
+    sg_reply_free(&r);
+    eval_any(pool);				/* scripts run as the user */
+    /* Outside its key pattern the user is refused: an error, no outage. */
+    assert_int_equal(run(pool, &r, err, sizeof(err), "SET", "other:key", "1",
+			 (const char *) 0), SG_STORE_ERROR);
+    assert_non_null(strstr(err, "NOPERM"));
+    sg_redis_free(pool);
+    assert_int_equal(logged(LOG_WARNING), 0);
+
+    /* A wrong user: AUTH refused, an outage, the password never shown. */
+    assert_non_null(pool = pool_user(pr->address, "nobody", pw, err,
+				     sizeof(err)));
+    assert_int_equal(run(pool, &r, err, sizeof(err), "PING",
+			 (const char *) 0), SG_STORE_DOWN);
+    printf("# wrong user: %s\n", err);
+    assert_non_null(strstr(err, "AUTH"));
+    assert_null(strstr(err, pw));
+    assert_int_equal(logged(LOG_WARNING), 1);
+    assert_null(strstr(log_last[LOG_WARNING], pw));
+    sg_redis_free(pool);
+
+    /* A user without a password is refused when the pool is made. */
+    assert_null(pool_user(pr->address, "sgmilter", 0, err, sizeof(err)));
+    assert_non_null(strstr(err, "password"));
+}
+
+/* [redis]: address or sentinels + master_name; username needs a password. */
+static void test_config_ha(void **state)
+{
+    static const char *bad[] = {
+	"address = 127.0.0.1:6379\nsentinels = 127.0.0.1:26379\n"
+	"master_name = m\n",
+	"sentinels = 127.0.0.1:26379\n",
+	"master_name = m\n",
+	"sentinels = 127.0.0.1:26379 127.0.0.1\nmaster_name = m\n",
+	"sentinels = 127.0.0.1:0\nmaster_name = m\n",
+	"sentinels = 127.0.0.1:26379\nmaster_name = m\nusername = u\n",
+	"sentinel_password_file = /etc/pw\n",
+	0,
+    };
+    struct sg_config cfg;
+    struct sg_redis_params rp;
+    char    text[512], err[256], pw[64], spw[64];
+    int     i;
+
+    (void) state;
+    for (i = 0; bad[i]; i++) {
+	snprintf(text, sizeof(text), "[redis]\n%s", bad[i]);
+	if (sg_config_parse_string("t", text, &cfg, err, sizeof(err)) == 0)
+	    fail_msg("accepted: %s", bad[i]);
+	printf("# refused: %s", err);
+	printf("\n");
+    }
+    assert_int_equal(sg_config_parse_string("t", "[redis]\nsentinels = "
+					    "127.0.0.1:26379, [::1]:26380 "
+					    "h:1\nmaster_name = mymaster\n",
+					    &cfg, err, sizeof(err)), 0);
+    assert_int_equal(sg_redis_params_config(&cfg, &rp, pw, sizeof(pw), spw,
+					    sizeof(spw), err, sizeof(err)), 0);
+    assert_null(rp.address);
+    assert_string_equal(rp.master_name, "mymaster");
+    rp.log = test_log;
+    {
+	struct sg_redis *pool = sg_redis_new(&rp, err, sizeof(err));
+
+	if (pool == 0)
+	    fail_msg("%s", err);
+	sg_redis_free(pool);
+    }
+}
+
+/*
+ * Redis Sentinel: a master and a replica on TCP, one sentinel (quorum 1,
+ * with a password). The sentinel list starts with a dead one.
+ */
+static char sentinel_pidfile[160];
+
+/* sentinel_cleanup - teardown: the sentinel first, then the servers */
+static int sentinel_cleanup(void **state)
+{
+    FILE   *fp;
+    long    pid = 0;
+
+    if (sentinel_pidfile[0] && (fp = fopen(sentinel_pidfile, "r")) != 0) {
+	if (fscanf(fp, "%ld", &pid) == 1 && pid > 0)
+	    kill((pid_t) pid, SIGKILL);
+	fclose(fp);
+    }
+    sentinel_pidfile[0] = 0;
+    return (private_cleanup(state));
+}
+
+/* pool_sentinel - a pool on sentinels; NULL with err on bad parameters */
+static struct sg_redis *pool_sentinel(const char *sentinels, const char *name,
+				              const char *spw, char *err,
+				              size_t errlen)
+{
+    struct sg_redis_params p;
+
+    memset(&p, 0, sizeof(p));
+    p.sentinels = sentinels;
+    p.master_name = name;
+    p.sentinel_password = spw;
+    p.timeout_ms = 1000;
+    p.connect_timeout_ms = 500;
+    p.log = test_log;
+    return (sg_redis_new(&p, err, errlen));
+}
+
+/* role_is - "master" or "slave" as redis-cli sees a server on a port */
+static int role_is(int port, const char *role)
+{
+    return (shell("redis-cli -h 127.0.0.1 -p %d ROLE 2>/dev/null | head -1 "
+		  "| grep -qx %s", port, role) == 0);
+}
+
+/* Discovery, ROLE, a forced failover followed through READONLY, NOSCRIPT. */
+static void test_sentinel(void **state)
+{
+    struct private_redis *pm, *pr;
+    struct sg_redis *pool;
+    struct sg_reply r;
+    char    extra[160], list[96], err[512], conf[160];
+    int     mport = free_port(), rport = free_port(), sport = free_port();
+    int     i, st, saw_readonly = 0;
+    double  t0;
+    FILE   *fp;
+
+    (void) state;
+    log_reset();
+    if (mport == rport || rport == sport || mport == sport)
+	skip();					/* the kernel reused a port */
+    snprintf(extra, sizeof(extra), "port %d\nbind 127.0.0.1", mport);
+    pm = private_new(extra);
+    snprintf(extra, sizeof(extra), "port %d\nbind 127.0.0.1\nreplicaof "
+	     "127.0.0.1 %d", rport, mport);
+    pr = private_new(extra);
+    snprintf(conf, sizeof(conf), "%s/sentinel.conf", pm->dir);
+    snprintf(sentinel_pidfile, sizeof(sentinel_pidfile), "%s/sentinel.pid",
+	     pm->dir);
+    assert_non_null(fp = fopen(conf, "w"));
+    fprintf(fp, "port %d\nbind 127.0.0.1\ndaemonize yes\npidfile %s\n"
+	    "logfile %s/sentinel.log\ndir %s\nrequirepass sent-Pw-5\n"
+	    "sentinel monitor sgt 127.0.0.1 %d 1\n"
+	    "sentinel down-after-milliseconds sgt 1000\n"
+	    "sentinel failover-timeout sgt 3000\n", sport, sentinel_pidfile,
+	    pm->dir, pm->dir, mport);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(shell("redis-sentinel %s", conf), 0);
+    for (i = 0; i < 300; i++) {
+	if (shell("redis-cli -p %d -a sent-Pw-5 --no-auth-warning SENTINEL "
+		  "replicas sgt 2>/dev/null | grep -qx 'slave'", sport) == 0
+	    && shell("redis-cli -p %d INFO replication | grep -q "
+		     "'^master_link_status:up'", rport) == 0)
+	    break;
+	sleep_ms(100);
+    }
+    if (i == 300)
+	fail_msg("the sentinel did not see the replica within 30 s");
+
+    /* The first sentinel is dead: the next one is asked. */
+    snprintf(list, sizeof(list), "127.0.0.1:1, 127.0.0.1:%d", sport);
+    assert_non_null(pool = pool_sentinel(list, "sgt", "sent-Pw-5", err,
+					 sizeof(err)));
+    run_ok(pool, &r, "SET", KEY("ha"), "before");
+    sg_reply_free(&r);
+    eval_any(pool);
+    assert_int_equal(logged(LOG_WARNING), 0);
+
+    /* Wrong master name, wrong sentinel password: outages that say why. */
+    {
+	struct sg_redis *bad;
+
+	assert_non_null(bad = pool_sentinel(list, "nope", "sent-Pw-5", err,
+					    sizeof(err)));
+	assert_int_equal(run(bad, &r, err, sizeof(err), "PING",
+			     (const char *) 0), SG_STORE_DOWN);
+	printf("# unknown master: %s\n", err);
+	assert_non_null(strstr(err, "does not know a master named nope"));
+	sg_redis_free(bad);
+	assert_non_null(bad = pool_sentinel(list, "sgt", "wrong-Pw-1", err,
+					    sizeof(err)));
+	assert_int_equal(run(bad, &r, err, sizeof(err), "PING",
+			     (const char *) 0), SG_STORE_DOWN);
+	printf("# wrong sentinel password: %s\n", err);
+	assert_non_null(strstr(err, "AUTH"));
+	assert_null(strstr(err, "wrong-Pw-1"));
+	sg_redis_free(bad);
+	assert_null(pool_sentinel(list, "", 0, err, sizeof(err)));
+	assert_null(pool_sentinel("127.0.0.1", "sgt", 0, err, sizeof(err)));
+    }
+
+    /* A forced failover: the old master is demoted and answers READONLY. */
+    log_reset();
+    assert_int_equal(shell("redis-cli -p %d -a sent-Pw-5 --no-auth-warning "
+			   "SENTINEL FAILOVER sgt | grep -q OK", sport), 0);
+    for (i = 0; i < 300 && !(role_is(mport, "slave")
+			     && role_is(rport, "master")); i++)
+	sleep_ms(100);
+    if (i == 300)
+	fail_msg("the failover did not happen within 30 s");
+    t0 = now_ms();
+    for (;;) {
+	st = run(pool, &r, err, sizeof(err), "SET", KEY("ha"), "after",
+		 (const char *) 0);
+	if (st == SG_STORE_OK)
+	    break;
+	assert_int_equal(st, SG_STORE_DOWN);
+	if (strstr(err, "READONLY"))
+	    saw_readonly = 1;
+	if (now_ms() - t0 > 10000)
+	    fail_msg("no write to the new master within 10 s: %s", err);
+	sleep_ms(20);
+    }
+    sg_reply_free(&r);
+    printf("# new master in use %.0f ms after the old one was demoted\n",
+	   now_ms() - t0);
+    assert_true(saw_readonly);			/* the idle connection's answer */
+    assert_int_equal(logged(LOG_WARNING), 1);
+    assert_non_null(strstr(log_last[LOG_WARNING], "READONLY"));
+    assert_int_equal(logged(LOG_NOTICE), 2);	/* new master, back */
+    run_ok(pool, &r, "ROLE");
+    assert_string_equal(r.v[0], "master");
+    sg_reply_free(&r);
+    assert_int_equal(shell("redis-cli -p %d GET %s | grep -qx after", rport,
+			   KEY("ha")), 0);
+    /* The new master never saw SCRIPT LOAD: NOSCRIPT, loaded, answered. */
+    eval_any(pool);
+    assert_int_equal(shell("redis-cli -p %d INFO commandstats | grep -q "
+			   "'^cmdstat_script|load:'", rport), 0);
+    sg_redis_free(pool);
+    (void) pr;
+}
+
 /* Worker state for the concurrency test. */
 struct worker {
     struct sg_redis *pool;
@@ -1231,6 +1503,9 @@ int     main(void)
 	cmocka_unit_test_teardown(test_tcp, private_cleanup),
 	cmocka_unit_test(test_read_password),
 	cmocka_unit_test_teardown(test_auth, private_cleanup),
+	cmocka_unit_test_teardown(test_acl_user, private_cleanup),
+	cmocka_unit_test(test_config_ha),
+	cmocka_unit_test_teardown(test_sentinel, sentinel_cleanup),
 	cmocka_unit_test(test_threads),
     };
 

@@ -1,0 +1,352 @@
+/*
+ * NAME
+ *	sg_redis_eval 3
+ * SUMMARY
+ *	script calls and replies: the second half of the hiredis layer
+ * SYNOPSIS
+ *	#include "sg_redis.h"
+ * DESCRIPTION
+ *	redis/sg_redis.c (connections, outages, Sentinel) and this file are
+ *	the hiredis layer: the only two files that include hiredis. This one
+ *	builds EVALSHA calls, loads a script Redis has forgotten (NOSCRIPT:
+ *	a restart, SCRIPT FLUSH, or a failover to a replica that never saw
+ *	SCRIPT LOAD) and flattens replies into struct sg_reply. It sends
+ *	everything through sg_redis_exec() and sg_redis_exec_many().
+ * DIAGNOSTICS
+ *	Errors are written into the caller's buffer, one line.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <hiredis/hiredis.h>
+
+#include "sg_redis.h"
+#include "sg_redis_int.h"
+
+/* sg_count_leaves - number of strings a reply flattens to */
+static size_t sg_count_leaves(const redisReply *r)
+{
+    size_t  n = 0;
+    size_t  i;
+
+    if (r->type != REDIS_REPLY_ARRAY)
+	return (1);
+    for (i = 0; i < r->elements; i++)
+	n += sg_count_leaves(r->element[i]);
+    return (n);
+}
+
+/* sg_fill - flatten a reply depth-first into v[*pos...] */
+static int sg_fill(const redisReply *r, char **v, size_t *pos)
+{
+    char    num[32];
+    size_t  i;
+
+    switch (r->type) {
+    case REDIS_REPLY_ARRAY:
+	for (i = 0; i < r->elements; i++)
+	    if (sg_fill(r->element[i], v, pos) < 0)
+		return (-1);
+	return (0);
+    case REDIS_REPLY_INTEGER:
+	snprintf(num, sizeof(num), "%lld", r->integer);
+	v[*pos] = sg_redis_strndup(num, strlen(num));
+	break;
+    case REDIS_REPLY_NIL:
+	v[*pos] = sg_redis_strndup("", 0);
+	break;
+    default:					/* string, status, error */
+	v[*pos] = sg_redis_strndup(r->str ? r->str : "", r->str ? r->len : 0);
+	break;
+    }
+    return (v[(*pos)++] ? 0 : -1);
+}
+
+/* sg_flatten - turn a hiredis reply into a struct sg_reply */
+static int sg_flatten(const redisReply *r, struct sg_reply *out,
+		              char *err, size_t errlen)
+{
+    size_t  n = sg_count_leaves(r);
+    size_t  pos = 0;
+    char  **v;
+
+    if (n == 0)
+	return (SG_STORE_OK);
+    if (n > INT_MAX || (v = calloc(n, sizeof(*v))) == 0) {
+	sg_redis_seterr(err, errlen, "redis: out of memory for a %zu-element reply",
+		  n);
+	return (SG_STORE_ERROR);
+    }
+    if (sg_fill(r, v, &pos) < 0) {
+	while (pos > 0)
+	    free(v[--pos]);
+	free(v);
+	sg_redis_seterr(err, errlen, "redis: out of memory for a %zu-element reply",
+		  n);
+	return (SG_STORE_ERROR);
+    }
+    out->n = (int) n;
+    out->v = v;
+    return (SG_STORE_OK);
+}
+
+/* sg_answer - an error reply becomes err, anything else the result */
+static int sg_answer(redisReply *r, const char *what, struct sg_reply *out,
+		             char *err, size_t errlen)
+{
+    int     status;
+
+    if (r->type == REDIS_REPLY_ERROR) {
+	sg_redis_seterr(err, errlen, "%s: %s", what, r->str ? r->str : "error");
+	status = SG_STORE_ERROR;
+    } else {
+	status = sg_flatten(r, out, err, errlen);
+    }
+    freeReplyObject(r);
+    return (status);
+}
+
+/* sg_load_script - SCRIPT LOAD a script Redis has forgotten */
+static int sg_load_script(struct sg_redis *pool, enum sg_script script,
+			          char *err, size_t errlen)
+{
+    const char *argv[3];
+    redisReply *r;
+    int     status;
+
+    argv[0] = "SCRIPT";
+    argv[1] = "LOAD";
+    argv[2] = sg_script_source[script];
+    if ((status = sg_redis_exec(pool, 3, argv, 0, &r, err, errlen)) != SG_STORE_OK)
+	return (status);
+    if (r->type == REDIS_REPLY_ERROR) {
+	sg_redis_seterr(err, errlen, "loading script %s: %s",
+		  sg_script_name[script], r->str ? r->str : "error");
+	status = SG_STORE_ERROR;
+    } else if (r->type != REDIS_REPLY_STRING || r->str == 0
+	       || strcasecmp(r->str, sg_redis_sha(pool, script)) != 0) {
+	/* Not ours to fix, but EVALSHA would loop on NOSCRIPT. */
+	sg_redis_seterr(err, errlen, "loading script %s: Redis filed it under "
+		  "%s, expected %s", sg_script_name[script],
+		  r->str ? r->str : "(nothing)", sg_redis_sha(pool, script));
+	status = SG_STORE_ERROR;
+    }
+    freeReplyObject(r);
+    return (status);
+}
+
+/* sg_evalsha_argv - EVALSHA SHA NKEYS ARGS..., in av/len (malloc'd) */
+static int sg_evalsha_argv(const struct sg_redis *pool, enum sg_script script,
+			           int nkeys, int argc, const char *const *argv,
+			           const size_t *argvlen, char *nkeybuf,
+			           const char ***avp, size_t **lenp,
+			           char *err, size_t errlen)
+{
+    const char **av;
+    size_t *len;
+    int     i;
+
+    if ((int) script < 0 || script >= SG_SCRIPT_COUNT || argc < 0
+	|| nkeys < 0 || nkeys > argc || (argc > 0 && argv == 0)
+	|| argc > INT_MAX - 3) {
+	sg_redis_seterr(err, errlen, "redis: bad script call (script %d, %d keys, "
+		  "%d arguments)", (int) script, nkeys, argc);
+	return (SG_STORE_ERROR);
+    }
+    av = malloc((argc + 3) * sizeof(*av));
+    len = malloc((argc + 3) * sizeof(*len));
+    if (av == 0 || len == 0) {
+	free(av);
+	free(len);
+	sg_redis_seterr(err, errlen, "redis: out of memory");
+	return (SG_STORE_ERROR);
+    }
+    snprintf(nkeybuf, 16, "%d", nkeys);
+    av[0] = "EVALSHA";
+    av[1] = sg_redis_sha(pool, script);
+    av[2] = nkeybuf;
+    len[0] = 7;
+    len[1] = 40;
+    len[2] = strlen(nkeybuf);
+    for (i = 0; i < argc; i++) {
+	av[i + 3] = argv[i];
+	len[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
+    }
+    *avp = av;
+    *lenp = len;
+    return (SG_STORE_OK);
+}
+
+/* sg_noscript - whether Redis has forgotten the script */
+static int sg_noscript(const redisReply *r)
+{
+    return (r && r->type == REDIS_REPLY_ERROR && r->str
+	    && strncmp(r->str, "NOSCRIPT", 8) == 0);
+}
+
+/* sg_redis_eval - run an engine script; see struct sg_store */
+int     sg_redis_eval(void *ctx, enum sg_script script, int nkeys, int argc,
+		              const char *const *argv, const size_t *argvlen,
+		              struct sg_reply *reply, char *err, size_t errlen)
+{
+    struct sg_redis *pool = ctx;
+    const char **av;
+    size_t *len;
+    char    nkeybuf[16];
+    char    what[64];
+    redisReply *r = 0;
+    int     status;
+
+    reply->n = 0;
+    reply->v = 0;
+    if ((status = sg_evalsha_argv(pool, script, nkeys, argc, argv, argvlen,
+				  nkeybuf, &av, &len, err,
+				  errlen)) != SG_STORE_OK)
+	return (status);
+    status = sg_redis_exec(pool, argc + 3, av, len, &r, err, errlen);
+    if (status == SG_STORE_OK && sg_noscript(r)) {
+	freeReplyObject(r);
+	r = 0;
+	if ((status = sg_load_script(pool, script, err, errlen)) == SG_STORE_OK)
+	    status = sg_redis_exec(pool, argc + 3, av, len, &r, err, errlen);
+    }
+    if (status == SG_STORE_OK) {
+	snprintf(what, sizeof(what), "script %s", sg_script_name[script]);
+	status = sg_answer(r, what, reply, err, errlen);
+    }
+    free(av);
+    free(len);
+    return (status);
+}
+
+/*
+ * sg_redis_eval_many - n calls of one script in one round trip; see
+ * struct sg_store. Calls Redis did not answer get the batch's error; a
+ * call that found the script forgotten is run again alone once loaded.
+ */
+int     sg_redis_eval_many(void *ctx, enum sg_script script,
+			           struct sg_call *calls, int n)
+{
+    struct sg_redis *pool = ctx;
+    const char ***av;
+    size_t **len;
+    int    *ac;
+    char  (*nkeybuf)[16];
+    redisReply **r;
+    char    what[64], err[sizeof(calls->err)], loaderr[sizeof(calls->err)];
+    int     i, m = 0, got = 0, status, loaded = 0;
+
+    if (n <= 0)
+	return (SG_STORE_OK);
+    av = calloc(n, sizeof(*av));
+    len = calloc(n, sizeof(*len));
+    ac = calloc(n, sizeof(*ac));
+    nkeybuf = calloc(n, sizeof(*nkeybuf));
+    r = calloc(n, sizeof(*r));
+    if (av == 0 || len == 0 || ac == 0 || nkeybuf == 0 || r == 0) {
+	for (i = 0; i < n; i++) {
+	    calls[i].status = SG_STORE_ERROR;
+	    sg_redis_seterr(calls[i].err, sizeof(calls[i].err),
+		      "redis: out of memory");
+	}
+	goto out;
+    }
+    snprintf(what, sizeof(what), "script %s",
+	     (int) script >= 0 && script < SG_SCRIPT_COUNT ?
+	     sg_script_name[script] : "?");
+
+    /* Calls that cannot be sent fail alone; the others go together. */
+    for (i = 0; i < n; i++) {
+	calls[i].reply.n = 0;
+	calls[i].reply.v = 0;
+	calls[i].status = sg_evalsha_argv(pool, script, calls[i].nkeys,
+					  calls[i].argc, calls[i].argv, 0,
+					  nkeybuf[i], &av[i], &len[i],
+					  calls[i].err, sizeof(calls[i].err));
+	if (calls[i].status == SG_STORE_OK)
+	    ac[i] = calls[i].argc + 3;
+    }
+    for (i = 0; i < n; i++)
+	if (av[i]) {
+	    av[m] = av[i];
+	    len[m] = len[i];
+	    ac[m] = ac[i];
+	    memmove(nkeybuf[m], nkeybuf[i], sizeof(nkeybuf[m]));
+	    av[m][2] = nkeybuf[m];
+	    if (i != m)
+		av[i] = 0, len[i] = 0;
+	    m++;
+	}
+    status = m ? sg_redis_exec_many(pool, m, ac, (const char **const *) av,
+			      (const size_t *const *) len, r, &got, err,
+			      sizeof(err)) : SG_STORE_OK;
+
+    /* Answers back to their calls, in order. */
+    for (i = 0, m = 0; i < n; i++) {
+	if (calls[i].status != SG_STORE_OK)
+	    continue;
+	if (m >= got) {
+	    calls[i].status = status;
+	    memcpy(calls[i].err, err, sizeof(err));
+	} else if (sg_noscript(r[m])) {
+	    freeReplyObject(r[m]);
+	    r[m] = 0;
+	    if (loaded == 0)
+		loaded = sg_load_script(pool, script, loaderr,
+					sizeof(loaderr)) == SG_STORE_OK ?
+		    1 : -1;
+	    if (loaded < 0) {
+		calls[i].status = SG_STORE_ERROR;
+		memcpy(calls[i].err, loaderr, sizeof(loaderr));
+	    } else if ((calls[i].status = sg_redis_exec(pool, ac[m], av[m], len[m],
+						  &r[m], calls[i].err,
+						  sizeof(calls[i].err)))
+		       == SG_STORE_OK) {
+		calls[i].status = sg_answer(r[m], what, &calls[i].reply,
+					    calls[i].err,
+					    sizeof(calls[i].err));
+	    }
+	    r[m] = 0;
+	} else {
+	    calls[i].status = sg_answer(r[m], what, &calls[i].reply,
+					calls[i].err, sizeof(calls[i].err));
+	    r[m] = 0;
+	}
+	m++;
+    }
+out:
+    for (i = 0; av && i < n; i++) {
+	free(av[i]);
+	free(len[i]);
+    }
+    free(av);
+    free(len);
+    free(ac);
+    free(nkeybuf);
+    free(r);
+    return (SG_STORE_OK);
+}
+
+/* sg_redis_command - a plain command (tests, tools); reply flattened */
+int     sg_redis_command(struct sg_redis *pool, int argc,
+			         const char *const *argv, const size_t *argvlen,
+			         struct sg_reply *reply, char *err, size_t errlen)
+{
+    redisReply *r;
+    int     status;
+
+    reply->n = 0;
+    reply->v = 0;
+    if (argc < 1 || argv == 0 || argv[0] == 0) {
+	sg_redis_seterr(err, errlen, "redis: empty command");
+	return (SG_STORE_ERROR);
+    }
+    status = sg_redis_exec(pool, argc, (const char **) argv, argvlen, &r,
+		     err, errlen);
+    if (status == SG_STORE_OK)
+	status = sg_answer(r, argv[0], reply, err, errlen);
+    return (status);
+}
