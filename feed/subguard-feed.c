@@ -419,75 +419,98 @@ static char *absolute(const char *path)
     return (out);
 }
 
-int     main(int argc, char **argv)
-{
-    const char *path = DEF_CONFIG, *feed_name = DEF_FEED, *format = 0;
-    int     foreground = 0, once = 0, from_stdin, detach, ch, rc;
-    int     pending = 0;
-    struct sg_follow_opts fo;
-    struct sigaction sa;
-    struct feed fd;
-    char    err[1024], pos[SG_FOLLOW_POS_MAX + 64] = "", *logfile;
-    const char *line;
-    size_t  len;
+/* What the command line asked for. */
+struct options {
+    const char *path;			/* -c */
+    const char *feed_name;		/* -n */
+    const char *format;			/* -F, or NULL */
+    int     foreground;			/* -f */
+    int     once;			/* -o */
+    int     from_stdin;			/* LOGFILE is "-" */
+    char   *logfile;			/* absolute, or "-" */
+};
 
-    /* Before the Redis pool is made: it then needs not guard each write. */
-    signal(SIGPIPE, SIG_IGN);
-    memset(&fd, 0, sizeof(fd));
+/* options - read the command line; exits on a usage error */
+static void options(int argc, char **argv, struct options *o,
+		            struct feed *fd)
+{
+    char    err[256];
+    int     ch;
+
+    memset(o, 0, sizeof(*o));
+    o->path = DEF_CONFIG;
+    o->feed_name = DEF_FEED;
     while ((ch = getopt(argc, argv, "c:F:fn:oV")) != -1) {
 	switch (ch) {
 	case 'c':
-	    path = optarg;
+	    o->path = optarg;
 	    break;
 	case 'F':
-	    format = optarg;
+	    o->format = optarg;
 	    break;
 	case 'f':
-	    foreground = 1;
+	    o->foreground = 1;
 	    break;
 	case 'n':
-	    feed_name = optarg;
+	    o->feed_name = optarg;
 	    break;
 	case 'o':
-	    once = 1;
+	    o->once = 1;
 	    break;
 	case 'V':
 	    printf("subguard-feed %s\n", SG_VERSION);
-	    return (0);
+	    exit(0);
 	default:
 	    usage();
 	}
     }
     if (optind != argc - 1)
 	usage();
-    if (format && sg_logsource_init(&fd.src, format, 0, err,
-				    sizeof(err)) < 0) {
+    if (o->format && sg_logsource_init(&fd->src, o->format, 0, err,
+				       sizeof(err)) < 0) {
 	fprintf(stderr, "subguard-feed: -F %s\n", err);
-	return (2);
+	exit(2);
     }
-    if (!valid_name(feed_name)) {
+    if (!valid_name(o->feed_name)) {
 	fprintf(stderr, "subguard-feed: -n %s: want 1 to 64 of "
-		"A-Z a-z 0-9 . _ -\n", feed_name);
-	return (2);
+		"A-Z a-z 0-9 . _ -\n", o->feed_name);
+	exit(2);
     }
-    from_stdin = strcmp(argv[optind], "-") == 0;
-    if ((logfile = from_stdin ? strdup("-") : absolute(argv[optind])) == 0) {
+    o->from_stdin = strcmp(argv[optind], "-") == 0;
+    o->logfile = o->from_stdin ? strdup("-") : absolute(argv[optind]);
+    if (o->logfile == 0) {
 	fprintf(stderr, "subguard-feed: out of memory\n");
-	return (1);
+	exit(1);
     }
+}
 
-    if (sg_runtime_build(path, &fd.rt, err, sizeof(err)) < 0) {
+/*
+ * start - configuration, syslog, signals, detaching and the follower.
+ * What can be wrong locally is said on standard error before the
+ * process detaches; Redis is waited for after (it may come up later).
+ * Returns 0, 1 (failed: exit 1) or 2 (stopped before starting: exit 0).
+ */
+static int start(const struct options *o, struct feed *fd, char *pos,
+		         size_t poslen)
+{
+    struct sg_follow_opts fo;
+    struct sigaction sa;
+    char    err[1024];
+    int     detach;
+
+    if (sg_runtime_build(o->path, &fd->rt, err, sizeof(err)) < 0) {
 	fprintf(stderr, "subguard-feed: %s\n", err);
 	return (1);
     }
-    if (sg_logsource_init(&fd.src, format ? format : fd.rt->cfg.log_format,
-			  fd.rt->cfg.postfix_syslog_name, err,
+    if (sg_logsource_init(&fd->src, o->format ? o->format :
+			  fd->rt->cfg.log_format,
+			  fd->rt->cfg.postfix_syslog_name, err,
 			  sizeof(err)) < 0) {
-	fprintf(stderr, "subguard-feed: %s: [feed] %s\n", path, err);
+	fprintf(stderr, "subguard-feed: %s: [feed] %s\n", o->path, err);
 	return (1);
     }
-    fd.name = from_stdin ? 0 : feed_name;
-    sg_log_open(fd.rt->cfg.syslog_facility, foreground);
+    fd->name = o->from_stdin ? 0 : o->feed_name;
+    sg_log_open(fd->rt->cfg.syslog_facility, o->foreground);
 
     /* No SA_RESTART: a signal must end a sleep or a poll at once. */
     memset(&sa, 0, sizeof(sa));
@@ -498,102 +521,131 @@ int     main(int argc, char **argv)
     sigaction(SIGHUP, &sa, 0);
 
     /*
-     * What can be wrong locally is said on standard error before the
-     * process detaches; Redis is waited for after (it may come up later).
      * Detach only a long-running follower of a file: standard input would
      * be lost, and a batch run is waited for by whoever started it.
      */
-    detach = !foreground && !once && !from_stdin;
-    if (!from_stdin && access(logfile, R_OK) < 0
-	&& (errno != ENOENT || once)) {
-	fprintf(stderr, "subguard-feed: %s: %s\n", logfile, strerror(errno));
+    detach = !o->foreground && !o->once && !o->from_stdin;
+    if (!o->from_stdin && access(o->logfile, R_OK) < 0
+	&& (errno != ENOENT || o->once)) {
+	fprintf(stderr, "subguard-feed: %s: %s\n", o->logfile,
+		strerror(errno));
 	return (1);
     }
     if (detach && daemon(0, 0) < 0) {
-	fprintf(stderr, "subguard-feed: cannot detach: %s\n", strerror(errno));
+	fprintf(stderr, "subguard-feed: cannot detach: %s\n",
+		strerror(errno));
 	return (1);
     }
-
     memset(&fo, 0, sizeof(fo));
-    fo.once = once;
+    fo.once = o->once;
     fo.log = sg_log;
-    if (from_stdin) {
-	fd.follow = sg_follow_fdopen(0, "-", &fo, err, sizeof(err));
+    if (o->from_stdin) {
+	fd->follow = sg_follow_fdopen(0, "-", &fo, err, sizeof(err));
     } else {
-	resume_position(&fd, pos, sizeof(pos));
+	resume_position(fd, pos, poslen);
 	if (stop) {
 	    sg_log(LOG_NOTICE, "stopped before starting");
-	    return (0);
+	    return (2);
 	}
-	fd.follow = sg_follow_open(logfile, pos, &fo, err, sizeof(err));
+	fd->follow = sg_follow_open(o->logfile, pos, &fo, err, sizeof(err));
     }
-    if (fd.follow == 0) {
-	sg_log(LOG_ERR, "cannot follow %s: %s", logfile, err);
-	if (!foreground && !detach)
+    if (fd->follow == 0) {
+	sg_log(LOG_ERR, "cannot follow %s: %s", o->logfile, err);
+	if (!o->foreground && !detach)
 	    fprintf(stderr, "subguard-feed: %s\n", err);
 	return (1);
     }
-    sg_log(LOG_NOTICE, "subguard-feed %s started: log=%s feed=%s resume=%s "
-	   "redis=%s%s format=%s postfix_syslog_name=%s%s", SG_VERSION,
-	   logfile, fd.name ? fd.name : "-", pos[0] ? pos : "-",
-	   fd.rt->cfg.redis_sentinels[0] ? "sentinel:" : "",
-	   fd.rt->cfg.redis_sentinels[0] ? fd.rt->cfg.redis_master_name :
-	   fd.rt->cfg.redis_address, sg_log_format_name(fd.src.format),
-	   fd.rt->cfg.postfix_syslog_name, once ? " once=yes" : "");
-    sg_sdnotify_ready();
-    fd.last_save = mono();
+    return (0);
+}
+
+/*
+ * follow - handle lines until the end, a signal or a line stopped in
+ * its retry. Returns 1 when a line is pending (not finished), else 0.
+ */
+static int follow(struct feed *fd, const char *logfile)
+{
+    const char *line;
+    size_t  len;
+    int     rc;
 
     for (;;) {
 	wake = 0;				/* before looking: none is missed */
 	if (stop)
-	    break;
+	    return (0);
 	if (hup) {
 	    hup = 0;
 	    sg_log(LOG_NOTICE, "SIGHUP: reopening %s", logfile);
-	    sg_follow_reopen(fd.follow);
+	    sg_follow_reopen(fd->follow);
 	}
-	rc = sg_follow_line(fd.follow, &line, &len, SAVE_EVERY_MS, &wake);
+	rc = sg_follow_line(fd->follow, &line, &len, SAVE_EVERY_MS, &wake);
 	if (rc == SG_FOLLOW_LINE) {
-	    if (handle(&fd, line, len) < 0) {
-		pending = 1;			/* stopped in a retry */
-		break;
-	    }
-	    if (fd.since_save >= SAVE_EVERY_LINES
-		|| (fd.dirty && mono() - fd.last_save >= SAVE_EVERY_MS / 1e3))
-		save_position(&fd);
+	    if (handle(fd, line, len) < 0)
+		return (1);			/* stopped in a retry */
+	    if (fd->since_save >= SAVE_EVERY_LINES
+		|| (fd->dirty && mono() - fd->last_save >= SAVE_EVERY_MS / 1e3))
+		save_position(fd);
 	    continue;
 	}
 	if (rc == SG_FOLLOW_END)
-	    break;
+	    return (0);
 	if (rc == SG_FOLLOW_ERROR) {
 	    sg_log(LOG_ERR, "%s; trying again in 1 s",
-		   sg_follow_error(fd.follow));
+		   sg_follow_error(fd->follow));
 	    nap(1000);
 	}
-	save_position(&fd);			/* idle */
-	bad_report(&fd, 0);
-	foreign_report(&fd, 0);
+	save_position(fd);			/* idle */
+	bad_report(fd, 0);
+	foreign_report(fd, 0);
     }
+}
 
-    /*
-     * The position after the last finished line. A line stopped in its
-     * retry is not finished: the saved position stays before it.
-     */
+/*
+ * finish - the position after the last finished line (a line stopped in
+ * its retry is not finished: the saved position stays before it), the
+ * reports and the summary
+ */
+static void finish(struct feed *fd, int pending)
+{
     if (!pending)
-	save_position(&fd);
-    if (fd.dirty && fd.name && !pending)
+	save_position(fd);
+    if (fd->dirty && fd->name && !pending)
 	sg_log(LOG_WARNING, "feed=%s position not saved: the last lines "
-	       "will be read again", fd.name);
-    bad_report(&fd, 1);
-    foreign_report(&fd, 1);
+	       "will be read again", fd->name);
+    bad_report(fd, 1);
+    foreign_report(fd, 1);
     sg_log(LOG_NOTICE, "stopped: lines=%lu outcomes=%lu counted=%lu "
 	   "unknown_qid=%lu quarantined=%lu delivered=%lu deferred=%lu "
 	   "ignored=%lu unparsable=%lu not_in_format=%lu position=%s",
-	   fd.lines, fd.outcomes, fd.counted, fd.unknown, fd.quarantined,
-	   fd.delivered, fd.deferred, fd.ignored, fd.bad, fd.foreign,
-	   fd.name ? sg_follow_position(fd.follow) : "-");
+	   fd->lines, fd->outcomes, fd->counted, fd->unknown, fd->quarantined,
+	   fd->delivered, fd->deferred, fd->ignored, fd->bad, fd->foreign,
+	   fd->name ? sg_follow_position(fd->follow) : "-");
+}
+
+int     main(int argc, char **argv)
+{
+    struct options o;
+    struct feed fd;
+    char    pos[SG_FOLLOW_POS_MAX + 64] = "";
+    int     rc;
+
+    /* Before the Redis pool is made: it then needs not guard each write. */
+    signal(SIGPIPE, SIG_IGN);
+    memset(&fd, 0, sizeof(fd));
+    options(argc, argv, &o, &fd);
+    if ((rc = start(&o, &fd, pos, sizeof(pos))) != 0)
+	return (rc == 2 ? 0 : 1);
+    sg_log(LOG_NOTICE, "subguard-feed %s started: log=%s feed=%s resume=%s "
+	   "redis=%s%s format=%s postfix_syslog_name=%s%s", SG_VERSION,
+	   o.logfile, fd.name ? fd.name : "-", pos[0] ? pos : "-",
+	   fd.rt->cfg.redis_sentinels[0] ? "sentinel:" : "",
+	   fd.rt->cfg.redis_sentinels[0] ? fd.rt->cfg.redis_master_name :
+	   fd.rt->cfg.redis_address, sg_log_format_name(fd.src.format),
+	   fd.rt->cfg.postfix_syslog_name, o.once ? " once=yes" : "");
+    sg_sdnotify_ready();
+    fd.last_save = mono();
+    finish(&fd, follow(&fd, o.logfile));
     sg_follow_close(fd.follow);
     sg_runtime_release(fd.rt);
-    free(logfile);
+    free(o.logfile);
     return (0);
 }
