@@ -35,7 +35,7 @@
  *	server while idle (a Redis restart between two calls). If such a
  *	connection reports end of file or a broken pipe, the idle list is
  *	emptied and the command sent once more on a fresh connection instead
- *	of declaring an outage (see sg_exec() for the one ambiguous case).
+ *	of declaring an outage (see stale() for the one ambiguous case).
  *
  *	Redis Sentinel (hiredis 0.14 has none). With sentinels instead of an
  *	address, a new connection goes to the master last found; the first
@@ -96,7 +96,7 @@
 #include "sg_redis_int.h"
 
 /* A connection on loan to one caller. */
-struct sg_lease {
+struct lease {
     redisContext *rc;
     unsigned long epoch;	/* pool epoch when it was made */
     int     reused;		/* came from the free list */
@@ -136,8 +136,8 @@ void    sg_redis_free(struct sg_redis *pool)
     free(pool);
 }
 
-/* sg_scrub - hide the password should a server ever echo it back */
-static void sg_scrub(const struct sg_redis *pool, char *text)
+/* scrub - hide the password should a server ever echo it back */
+static void scrub(const struct sg_redis *pool, char *text)
 {
     const char *secret[2] = {pool->password, pool->sentinel_password};
     char   *p;
@@ -152,9 +152,9 @@ static void sg_scrub(const struct sg_redis *pool, char *text)
     }
 }
 
-/* sg_io_reason - say why a command on a context failed */
-static int sg_io_reason(const struct sg_redis *pool, const redisContext *rc,
-			        int saved_errno, char *buf, size_t len)
+/* io_reason - say why a command on a context failed */
+static int io_reason(const struct sg_redis *pool, const redisContext *rc,
+			     int saved_errno, char *buf, size_t len)
 {
     /* SO_RCVTIMEO expiring shows up as EAGAIN in a blocking context. */
     if (rc->err == REDIS_ERR_IO
@@ -165,19 +165,19 @@ static int sg_io_reason(const struct sg_redis *pool, const redisContext *rc,
     return (rc->err == REDIS_ERR_OOM ? SG_STORE_ERROR : SG_STORE_DOWN);
 }
 
-/* sg_setup_command - run AUTH or SELECT on a new connection */
-static int sg_setup_command(const struct sg_redis *pool, redisContext *rc,
-			            int argc, const char **argv,
-			            char *reason, size_t len)
+/* setup_command - run AUTH or SELECT on a new connection */
+static int setup_command(const struct sg_redis *pool, redisContext *rc,
+			         int argc, const char **argv,
+			         char *reason, size_t len)
 {
     redisReply *reply;
     int     status;
 
     errno = 0;
     if ((reply = redisCommandArgv(rc, argc, argv, 0)) == 0) {
-	status = sg_io_reason(pool, rc, errno, reason, len);
+	status = io_reason(pool, rc, errno, reason, len);
 	/* The reason is hiredis text, never an argument, but be sure. */
-	sg_scrub(pool, reason);
+	scrub(pool, reason);
 	return (status);
     }
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -186,7 +186,7 @@ static int sg_setup_command(const struct sg_redis *pool, redisContext *rc,
 	 * connection storm. */
 	snprintf(reason, len, "%s refused: %s", argv[0],
 		 reply->str ? reply->str : "error");
-	sg_scrub(pool, reason);
+	scrub(pool, reason);
 	freeReplyObject(reply);
 	return (SG_STORE_DOWN);
     }
@@ -194,10 +194,10 @@ static int sg_setup_command(const struct sg_redis *pool, redisContext *rc,
     return (SG_STORE_OK);
 }
 
-/* sg_connect - a connection with the command timeout set, or a reason */
-static redisContext *sg_connect(const struct sg_redis *pool, const char *host,
-				        int port, const char *path,
-				        int *status, char *reason, size_t len)
+/* dial - a connection with the command timeout set, or a reason */
+static redisContext *dial(const struct sg_redis *pool, const char *host,
+				  int port, const char *path,
+				  int *status, char *reason, size_t len)
 {
     redisContext *rc;
     struct timeval tv = sg_redis_ms_tv(pool->connect_timeout_ms);
@@ -231,9 +231,9 @@ static redisContext *sg_connect(const struct sg_redis *pool, const char *host,
     return (rc);
 }
 
-/* sg_conn_open - connect to the lease's target, then AUTH and SELECT */
-static int sg_conn_open(const struct sg_redis *pool, struct sg_lease *lease,
-			        char *reason, size_t len)
+/* conn_open - connect to the lease's target, then AUTH and SELECT */
+static int conn_open(const struct sg_redis *pool, struct lease *lease,
+			     char *reason, size_t len)
 {
     redisContext *rc;
     char    dbbuf[16];
@@ -241,10 +241,10 @@ static int sg_conn_open(const struct sg_redis *pool, struct sg_lease *lease,
     int     status;
 
     if (pool->nsentinel)
-	rc = sg_connect(pool, lease->host, lease->port, 0, &status, reason,
+	rc = dial(pool, lease->host, lease->port, 0, &status, reason,
 			len);
     else
-	rc = sg_connect(pool, pool->fixed.host, pool->fixed.port,
+	rc = dial(pool, pool->fixed.host, pool->fixed.port,
 			pool->fixed.path, &status, reason, len);
     if (rc == 0)
 	return (status);
@@ -253,7 +253,7 @@ static int sg_conn_open(const struct sg_redis *pool, struct sg_lease *lease,
 	argv[0] = "AUTH";
 	argv[1] = pool->username ? pool->username : pool->password;
 	argv[2] = pool->password;
-	if ((status = sg_setup_command(pool, rc, pool->username ? 3 : 2, argv,
+	if ((status = setup_command(pool, rc, pool->username ? 3 : 2, argv,
 				       reason, len)) != 0) {
 	    redisFree(rc);
 	    return (status);
@@ -263,7 +263,7 @@ static int sg_conn_open(const struct sg_redis *pool, struct sg_lease *lease,
 	snprintf(dbbuf, sizeof(dbbuf), "%d", pool->db);
 	argv[0] = "SELECT";
 	argv[1] = dbbuf;
-	if ((status = sg_setup_command(pool, rc, 2, argv, reason, len)) != 0) {
+	if ((status = setup_command(pool, rc, 2, argv, reason, len)) != 0) {
 	    redisFree(rc);
 	    return (status);
 	}
@@ -272,10 +272,10 @@ static int sg_conn_open(const struct sg_redis *pool, struct sg_lease *lease,
     return (SG_STORE_OK);
 }
 
-/* sg_sentinel_one - ask one sentinel where the master is */
-static int sg_sentinel_one(const struct sg_redis *pool,
-			           const struct sg_redis_addr *sa, char *host,
-			           int *port, char *reason, size_t len)
+/* sentinel_one - ask one sentinel where the master is */
+static int sentinel_one(const struct sg_redis *pool,
+			        const struct sg_redis_addr *sa, char *host,
+			        int *port, char *reason, size_t len)
 {
     redisContext *rc;
     redisReply *r;
@@ -284,13 +284,13 @@ static int sg_sentinel_one(const struct sg_redis *pool,
     long    p;
     char   *end;
 
-    if ((rc = sg_connect(pool, sa->host, sa->port, 0, &status, reason,
+    if ((rc = dial(pool, sa->host, sa->port, 0, &status, reason,
 			 len)) == 0)
 	return (-1);
     if (pool->sentinel_password) {
 	argv[0] = "AUTH";
 	argv[1] = pool->sentinel_password;
-	if (sg_setup_command(pool, rc, 2, argv, reason, len) != 0) {
+	if (setup_command(pool, rc, 2, argv, reason, len) != 0) {
 	    redisFree(rc);
 	    return (-1);
 	}
@@ -300,7 +300,7 @@ static int sg_sentinel_one(const struct sg_redis *pool,
     argv[2] = pool->master_name;
     errno = 0;
     if ((r = redisCommandArgv(rc, 3, argv, 0)) == 0) {
-	sg_io_reason(pool, rc, errno, reason, len);
+	io_reason(pool, rc, errno, reason, len);
 	redisFree(rc);
 	return (-1);
     }
@@ -326,9 +326,9 @@ static int sg_sentinel_one(const struct sg_redis *pool,
     return (status);
 }
 
-/* sg_is_master - ROLE says this server takes writes */
-static int sg_is_master(const struct sg_redis *pool, redisContext *rc,
-			        char *reason, size_t len)
+/* is_master - ROLE says this server takes writes */
+static int is_master(const struct sg_redis *pool, redisContext *rc,
+			     char *reason, size_t len)
 {
     const char *argv[1] = {"ROLE"};
     redisReply *r;
@@ -336,7 +336,7 @@ static int sg_is_master(const struct sg_redis *pool, redisContext *rc,
 
     errno = 0;
     if ((r = redisCommandArgv(rc, 1, argv, 0)) == 0)
-	return (sg_io_reason(pool, rc, errno, reason, len), 0);
+	return (io_reason(pool, rc, errno, reason, len), 0);
     ok = (r->type == REDIS_REPLY_ARRAY && r->elements > 0
 	  && r->element[0]->type == REDIS_REPLY_STRING
 	  && strcmp(r->element[0]->str, "master") == 0);
@@ -350,14 +350,14 @@ static int sg_is_master(const struct sg_redis *pool, redisContext *rc,
 }
 
 /*
- * sg_discover - ask the sentinels in turn (starting with the one that
+ * discover - ask the sentinels in turn (starting with the one that
  * answered last) for the master, connect to it and check with ROLE that
  * it is one: a sentinel may still name a master that was just demoted.
  * A new address bumps the epoch, so that no connection to the old
  * master goes back to the pool, and closes the idle ones.
  */
-static int sg_discover(struct sg_redis *pool, struct sg_lease *lease,
-		               char *reason, size_t len)
+static int discover(struct sg_redis *pool, struct lease *lease,
+		            char *reason, size_t len)
 {
     char    why[SG_REASON_MAX] = "";
     char    old[SG_HOST_MAX];
@@ -378,7 +378,7 @@ static int sg_discover(struct sg_redis *pool, struct sg_lease *lease,
      */
     for (i = 0; i < pool->nsentinel; i++) {
 	k = (first + i) % pool->nsentinel;
-	if (sg_sentinel_one(pool, &pool->sentinel[k], lease->host,
+	if (sentinel_one(pool, &pool->sentinel[k], lease->host,
 			    &lease->port, why, sizeof(why)) < 0) {
 	    snprintf(reason, len, "no sentinel named a master (last: "
 		     "%.100s:%d: %.100s)", pool->sentinel[k].host,
@@ -389,14 +389,14 @@ static int sg_discover(struct sg_redis *pool, struct sg_lease *lease,
 	    continue;
 	memcpy(tried, lease->host, sizeof(tried));
 	tried_port = lease->port;
-	if ((status = sg_conn_open(pool, lease, why, sizeof(why))) != 0) {
+	if ((status = conn_open(pool, lease, why, sizeof(why))) != 0) {
 	    snprintf(reason, len, "master at %.100s:%d: %.120s", lease->host,
 		     lease->port, why);
 	    if (status == SG_STORE_ERROR)
 		return (status);
 	    continue;
 	}
-	if (sg_is_master(pool, lease->rc, why, sizeof(why)))
+	if (is_master(pool, lease->rc, why, sizeof(why)))
 	    break;
 	snprintf(reason, len, "%.100s:%d: %.120s", lease->host, lease->port,
 		 why);
@@ -428,9 +428,9 @@ static int sg_discover(struct sg_redis *pool, struct sg_lease *lease,
     return (SG_STORE_OK);
 }
 
-/* sg_pool_failed - count a failure; the first one starts an outage */
-static void sg_pool_failed(struct sg_redis *pool, const struct sg_lease *lease,
-			           const char *reason)
+/* pool_failed - count a failure; the first one starts an outage */
+static void pool_failed(struct sg_redis *pool, const struct lease *lease,
+			        const char *reason)
 {
     long long now = sg_redis_now();
     int     announce = 0;
@@ -466,8 +466,8 @@ static void sg_pool_failed(struct sg_redis *pool, const struct sg_lease *lease,
 		  "on_redis_error until it is back", pool->address, reason);
 }
 
-/* sg_pool_recovered - the prober got through: end the outage */
-static void sg_pool_recovered(struct sg_redis *pool)
+/* pool_recovered - the prober got through: end the outage */
+static void pool_recovered(struct sg_redis *pool)
 {
     long long now = sg_redis_now();
     long long span;
@@ -486,9 +486,19 @@ static void sg_pool_recovered(struct sg_redis *pool)
 		  pool->address, span / 1e9, failed);
 }
 
-/* sg_conn_get - lend a connection, or fail at once during an outage */
-static int sg_conn_get(struct sg_redis *pool, struct sg_lease *lease,
-		               int fresh, char *err, size_t errlen)
+/* probe_free - give up the outage's probe without a verdict on Redis */
+static void probe_free(struct sg_redis *pool, const struct lease *lease)
+{
+    if (lease->probe) {
+	pthread_mutex_lock(&pool->lock);
+	pool->probing = 0;
+	pthread_mutex_unlock(&pool->lock);
+    }
+}
+
+/* conn_get - lend a connection, or fail at once during an outage */
+static int conn_get(struct sg_redis *pool, struct lease *lease,
+		            int fresh, char *err, size_t errlen)
 {
     char    reason[SG_REASON_MAX];
     long long now;
@@ -527,36 +537,32 @@ static int sg_conn_get(struct sg_redis *pool, struct sg_lease *lease,
      * again: that is how a failover is followed (see the file header).
      */
     if (pool->nsentinel && (lease->probe || lease->host[0] == 0))
-	status = sg_discover(pool, lease, reason, sizeof(reason));
+	status = discover(pool, lease, reason, sizeof(reason));
     else
-	status = sg_conn_open(pool, lease, reason, sizeof(reason));
+	status = conn_open(pool, lease, reason, sizeof(reason));
     if (status == SG_STORE_OK)
 	return (SG_STORE_OK);		/* a probe ends the outage only once
 					 * its command is answered: a paused
 					 * server accepts connections */
     if (status == SG_STORE_DOWN) {
-	sg_pool_failed(pool, lease, reason);
+	pool_failed(pool, lease, reason);
 	sg_redis_seterr(err, errlen, "redis unavailable at %s: %s",
 		  pool->address, reason);
     } else {
 	/* Out of memory says nothing about Redis: just free the probe. */
-	if (lease->probe) {
-	    pthread_mutex_lock(&pool->lock);
-	    pool->probing = 0;
-	    pthread_mutex_unlock(&pool->lock);
-	}
+	probe_free(pool, lease);
 	sg_redis_seterr(err, errlen, "redis at %s: %s", pool->address, reason);
     }
     return (status);
 }
 
-/* sg_conn_put - return a healthy connection, or close a surplus one */
-static void sg_conn_put(struct sg_redis *pool, struct sg_lease *lease)
+/* conn_put - return a healthy connection, or close a surplus one */
+static void conn_put(struct sg_redis *pool, struct lease *lease)
 {
     redisContext *rc = lease->rc;
 
     if (lease->probe) {
-	sg_pool_recovered(pool);
+	pool_recovered(pool);
 	lease->probe = 0;
     }
     pthread_mutex_lock(&pool->lock);
@@ -573,8 +579,8 @@ static void sg_conn_put(struct sg_redis *pool, struct sg_lease *lease)
     lease->rc = 0;
 }
 
-/* sg_drop_idle - close idle connections that a restart has broken too */
-static void sg_drop_idle(struct sg_redis *pool, unsigned long epoch)
+/* drop_idle - close idle connections that a restart has broken too */
+static void drop_idle(struct sg_redis *pool, unsigned long epoch)
 {
     int     i;
 
@@ -588,10 +594,10 @@ static void sg_drop_idle(struct sg_redis *pool, unsigned long epoch)
 }
 
 /*
- * sg_demoted - an answer says this server no longer takes writes: a
+ * demoted - an answer says this server no longer takes writes: a
  * READONLY replica (also inside a script's error) or MASTERDOWN.
  */
-static int sg_demoted(redisReply **r, int n, char *reason, size_t len)
+static int demoted(redisReply **r, int n, char *reason, size_t len)
 {
     int     i;
 
@@ -607,130 +613,165 @@ static int sg_demoted(redisReply **r, int n, char *reason, size_t len)
 }
 
 /*
+ * send_all - queue the n commands on the lease's connection. Out of
+ * memory (nothing was sent yet) closes it, frees the probe and says so.
+ */
+static int send_all(struct sg_redis *pool, struct lease *lease, int n,
+		            const int *argc, const char **const *argv,
+		            const size_t *const *argvlen, char *err,
+		            size_t errlen)
+{
+    int     i;
+
+    for (i = 0; i < n; i++) {
+	if (redisAppendCommandArgv(lease->rc, argc[i], argv[i],
+				   argvlen[i]) != REDIS_OK) {
+	    redisFree(lease->rc);
+	    lease->rc = 0;
+	    probe_free(pool, lease);
+	    sg_redis_seterr(err, errlen, "redis at %s: out of memory",
+			    pool->address);
+	    return (SG_STORE_ERROR);
+	}
+    }
+    return (SG_STORE_OK);
+}
+
+/*
+ * master_lost - every command was answered, but by a master demoted
+ * under us: drop the answers and the connection, and start an outage
+ * until a probe has asked the sentinels for the new one.
+ */
+static int master_lost(struct sg_redis *pool, struct lease *lease,
+		               redisReply **out, int *got, const char *reason,
+		               char *err, size_t errlen)
+{
+    while (*got > 0)
+	freeReplyObject(out[--(*got)]);
+    redisFree(lease->rc);
+    lease->rc = 0;
+    pool_failed(pool, lease, reason);
+    sg_redis_seterr(err, errlen, "redis unavailable at %s: %s",
+		    pool->address, reason);
+    return (SG_STORE_DOWN);
+}
+
+/*
+ * stale - whether a command that got no answer may be sent once more on
+ * a new connection. A connection that sat idle may have been closed by a
+ * restarted server; that says nothing about Redis now. A timeout is not
+ * retried: the server is slow or gone.
+ *
+ * After a broken pipe the command never left; after end of file a
+ * server that died while running it cannot be told apart from one
+ * closed before. A script counted twice in that rare case is the
+ * lesser harm than failing mail at every Redis restart.
+ */
+static int stale(const struct lease *lease, int attempt, int got, int saved)
+{
+    return (lease->reused && attempt == 0 && got == 0
+	    && (lease->rc->err == REDIS_ERR_EOF
+		|| (lease->rc->err == REDIS_ERR_IO
+		    && (saved == EPIPE || saved == ECONNRESET))));
+}
+
+/*
+ * read_failed - the command cmd got no answer (errno saved): close the
+ * connection, count a timeout or start an outage, and say why.
+ */
+static int read_failed(struct sg_redis *pool, struct lease *lease,
+		               int saved, const char *cmd, char *err,
+		               size_t errlen)
+{
+    char    reason[SG_REASON_MAX];
+    int     slow, trip, status;
+
+    slow = (lease->rc->err == REDIS_ERR_IO
+	    && (saved == EAGAIN || saved == EWOULDBLOCK));
+    status = io_reason(pool, lease->rc, saved, reason, sizeof(reason));
+    redisFree(lease->rc);
+    lease->rc = 0;
+
+    /*
+     * One late answer on a busy host is not an outage: declaring one
+     * would let every message through uncounted until the next probe
+     * (measured: 9% of messages at 64 sessions, 69% at 500). Only a few
+     * timeouts in a row, with no success between, mean Redis is hung.
+     */
+    if (slow && !lease->probe) {
+	pthread_mutex_lock(&pool->lock);
+	trip = ++pool->slow >= SG_SLOW_TRIP;
+	pthread_mutex_unlock(&pool->lock);
+	if (!trip) {
+	    sg_redis_seterr(err, errlen, "redis at %s: %s: %s", pool->address,
+			    cmd, reason);
+	    return (status);
+	}
+    }
+    if (status == SG_STORE_DOWN) {
+	pool_failed(pool, lease, reason);
+	sg_redis_seterr(err, errlen, "redis unavailable at %s: %s: %s",
+			pool->address, cmd, reason);
+    } else {
+	sg_redis_seterr(err, errlen, "redis at %s: %s: %s",
+			pool->address, cmd, reason);
+    }
+    return (status);
+}
+
+/*
  * sg_redis_exec_many - run n commands on one pooled connection, pipelined: all
  * are written at once, then the answers read in order. out[0..*got-1]
  * are the answers; the status is that of the first command that got
  * none (the rest got none either), SG_STORE_OK when all were answered.
+ * A stale connection from the free list is replaced once (see stale());
+ * its idle siblings are as stale as it is: they are closed, or each
+ * would cost one more caller a failure.
  */
 int     sg_redis_exec_many(struct sg_redis *pool, int n, const int *argc,
-			        const char **const *argv,
-			        const size_t *const *argvlen, redisReply **out,
-			        int *got, char *err, size_t errlen)
+			           const char **const *argv,
+			           const size_t *const *argvlen, redisReply **out,
+			           int *got, char *err, size_t errlen)
 {
-    struct sg_lease lease;
+    struct lease lease;
     char    reason[SG_REASON_MAX];
     sigset_t oldmask;
     void   *reply;
-    int     attempt;
-    int     blocked;
-    int     broke = 0;
-    int     saved;
-    int     stale;
-    int     slow;
-    int     trip;
-    int     status;
-    int     i;
+    int     attempt, blocked, broke = 0, saved, status;
 
     *got = 0;
     blocked = pool->sigpipe_ignored ? 0 : sg_redis_sigpipe_block(&oldmask);
     for (attempt = 0; /* see below */ ; attempt++) {
-	status = sg_conn_get(pool, &lease, attempt > 0, err, errlen);
+	status = conn_get(pool, &lease, attempt > 0, err, errlen);
 	if (status != SG_STORE_OK) {
 	    broke = 1;				/* AUTH may have hit EPIPE */
 	    break;
 	}
-	for (i = 0; i < n; i++) {
-	    if (redisAppendCommandArgv(lease.rc, argc[i], argv[i],
-				       argvlen[i]) != REDIS_OK) {
-		/* Out of memory: nothing was sent yet. */
-		redisFree(lease.rc);
-		lease.rc = 0;
-		if (lease.probe) {
-		    pthread_mutex_lock(&pool->lock);
-		    pool->probing = 0;
-		    pthread_mutex_unlock(&pool->lock);
-		}
-		sg_redis_seterr(err, errlen, "redis at %s: out of memory",
-			  pool->address);
-		sg_redis_sigpipe_restore(blocked, broke, &oldmask);
-		return (SG_STORE_ERROR);
-	    }
-	}
+	if ((status = send_all(pool, &lease, n, argc, argv, argvlen, err,
+			       errlen)) != SG_STORE_OK)
+	    break;
 	errno = 0;
 	while (*got < n && redisGetReply(lease.rc, &reply) == REDIS_OK)
 	    out[(*got)++] = reply;
 	saved = errno;
 	if (*got == n && !(pool->nsentinel
-			   && sg_demoted(out, n, reason, sizeof(reason)))) {
-	    sg_conn_put(pool, &lease);
+			   && demoted(out, n, reason, sizeof(reason)))) {
+	    conn_put(pool, &lease);
 	    status = SG_STORE_OK;
 	    break;
 	}
 	broke = 1;
 	if (*got == n) {
-	    /* The master was demoted under us: an outage until a probe has
-	     * asked the sentinels for the new one. */
-	    while (*got > 0)
-		freeReplyObject(out[--(*got)]);
-	    redisFree(lease.rc);
-	    lease.rc = 0;
-	    sg_pool_failed(pool, &lease, reason);
-	    sg_redis_seterr(err, errlen, "redis unavailable at %s: %s",
-			    pool->address, reason);
-	    status = SG_STORE_DOWN;
+	    status = master_lost(pool, &lease, out, got, reason, err, errlen);
 	    break;
 	}
-
-	/*
-	 * A connection that sat idle may have been closed by a restarted
-	 * server; that says nothing about Redis now, so try once more on a
-	 * new connection. Its idle siblings are as stale as it is: close
-	 * them, or each would cost one more caller a failure. A timeout is
-	 * not retried: the server is slow or gone.
-	 *
-	 * After a broken pipe the command never left; after end of file a
-	 * server that died while running it cannot be told apart from one
-	 * closed before. A script counted twice in that rare case is the
-	 * lesser harm than failing mail at every Redis restart.
-	 */
-	stale = (lease.reused && attempt == 0 && *got == 0
-		 && (lease.rc->err == REDIS_ERR_EOF
-		     || (lease.rc->err == REDIS_ERR_IO
-			 && (saved == EPIPE || saved == ECONNRESET))));
-	slow = (lease.rc->err == REDIS_ERR_IO
-		&& (saved == EAGAIN || saved == EWOULDBLOCK));
-	status = sg_io_reason(pool, lease.rc, saved, reason, sizeof(reason));
-	redisFree(lease.rc);
-	lease.rc = 0;
-	if (stale) {
-	    sg_drop_idle(pool, lease.epoch);
+	if (stale(&lease, attempt, *got, saved)) {
+	    redisFree(lease.rc);
+	    lease.rc = 0;
+	    drop_idle(pool, lease.epoch);
 	    continue;
 	}
-
-	/*
-	 * One late answer on a busy host is not an outage: declaring one
-	 * would let every message through uncounted until the next probe
-	 * (measured: 9% of messages at 64 sessions, 69% at 500). Only a few
-	 * timeouts in a row, with no success between, mean Redis is hung.
-	 */
-	if (slow && !lease.probe) {
-	    pthread_mutex_lock(&pool->lock);
-	    trip = ++pool->slow >= SG_SLOW_TRIP;
-	    pthread_mutex_unlock(&pool->lock);
-	    if (!trip) {
-		sg_redis_seterr(err, errlen, "redis at %s: %s: %s", pool->address,
-			  argv[*got][0], reason);
-		break;
-	    }
-	}
-	if (status == SG_STORE_DOWN) {
-	    sg_pool_failed(pool, &lease, reason);
-	    sg_redis_seterr(err, errlen, "redis unavailable at %s: %s: %s",
-		      pool->address, argv[*got][0], reason);
-	} else {
-	    sg_redis_seterr(err, errlen, "redis at %s: %s: %s",
-		      pool->address, argv[*got][0], reason);
-	}
+	status = read_failed(pool, &lease, saved, argv[*got][0], err, errlen);
 	break;
     }
     sg_redis_sigpipe_restore(blocked, broke, &oldmask);
@@ -739,8 +780,8 @@ int     sg_redis_exec_many(struct sg_redis *pool, int n, const int *argc,
 
 /* sg_redis_exec - run one command on a pooled connection */
 int     sg_redis_exec(struct sg_redis *pool, int argc, const char **argv,
-		           const size_t *argvlen, redisReply **out,
-		           char *err, size_t errlen)
+		              const size_t *argvlen, redisReply **out,
+		              char *err, size_t errlen)
 {
     int     got;
 

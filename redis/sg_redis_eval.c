@@ -26,8 +26,8 @@
 #include "sg_redis.h"
 #include "sg_redis_int.h"
 
-/* sg_count_leaves - number of strings a reply flattens to */
-static size_t sg_count_leaves(const redisReply *r)
+/* count_leaves - number of strings a reply flattens to */
+static size_t count_leaves(const redisReply *r)
 {
     size_t  n = 0;
     size_t  i;
@@ -35,12 +35,12 @@ static size_t sg_count_leaves(const redisReply *r)
     if (r->type != REDIS_REPLY_ARRAY)
 	return (1);
     for (i = 0; i < r->elements; i++)
-	n += sg_count_leaves(r->element[i]);
+	n += count_leaves(r->element[i]);
     return (n);
 }
 
-/* sg_fill - flatten a reply depth-first into v[*pos...] */
-static int sg_fill(const redisReply *r, char **v, size_t *pos)
+/* fill_leaves - flatten a reply depth-first into v[*pos...] */
+static int fill_leaves(const redisReply *r, char **v, size_t *pos)
 {
     char    num[32];
     size_t  i;
@@ -48,7 +48,7 @@ static int sg_fill(const redisReply *r, char **v, size_t *pos)
     switch (r->type) {
     case REDIS_REPLY_ARRAY:
 	for (i = 0; i < r->elements; i++)
-	    if (sg_fill(r->element[i], v, pos) < 0)
+	    if (fill_leaves(r->element[i], v, pos) < 0)
 		return (-1);
 	return (0);
     case REDIS_REPLY_INTEGER:
@@ -65,11 +65,11 @@ static int sg_fill(const redisReply *r, char **v, size_t *pos)
     return (v[(*pos)++] ? 0 : -1);
 }
 
-/* sg_flatten - turn a hiredis reply into a struct sg_reply */
-static int sg_flatten(const redisReply *r, struct sg_reply *out,
-		              char *err, size_t errlen)
+/* flatten - turn a hiredis reply into a struct sg_reply */
+static int flatten(const redisReply *r, struct sg_reply *out,
+		           char *err, size_t errlen)
 {
-    size_t  n = sg_count_leaves(r);
+    size_t  n = count_leaves(r);
     size_t  pos = 0;
     char  **v;
 
@@ -80,7 +80,7 @@ static int sg_flatten(const redisReply *r, struct sg_reply *out,
 		  n);
 	return (SG_STORE_ERROR);
     }
-    if (sg_fill(r, v, &pos) < 0) {
+    if (fill_leaves(r, v, &pos) < 0) {
 	while (pos > 0)
 	    free(v[--pos]);
 	free(v);
@@ -93,9 +93,9 @@ static int sg_flatten(const redisReply *r, struct sg_reply *out,
     return (SG_STORE_OK);
 }
 
-/* sg_answer - an error reply becomes err, anything else the result */
-static int sg_answer(redisReply *r, const char *what, struct sg_reply *out,
-		             char *err, size_t errlen)
+/* answer - an error reply becomes err, anything else the result */
+static int answer(redisReply *r, const char *what, struct sg_reply *out,
+		          char *err, size_t errlen)
 {
     int     status;
 
@@ -103,15 +103,15 @@ static int sg_answer(redisReply *r, const char *what, struct sg_reply *out,
 	sg_redis_seterr(err, errlen, "%s: %s", what, r->str ? r->str : "error");
 	status = SG_STORE_ERROR;
     } else {
-	status = sg_flatten(r, out, err, errlen);
+	status = flatten(r, out, err, errlen);
     }
     freeReplyObject(r);
     return (status);
 }
 
-/* sg_load_script - SCRIPT LOAD a script Redis has forgotten */
-static int sg_load_script(struct sg_redis *pool, enum sg_script script,
-			          char *err, size_t errlen)
+/* load_script - SCRIPT LOAD a script Redis has forgotten */
+static int load_script(struct sg_redis *pool, enum sg_script script,
+			       char *err, size_t errlen)
 {
     const char *argv[3];
     redisReply *r;
@@ -138,12 +138,12 @@ static int sg_load_script(struct sg_redis *pool, enum sg_script script,
     return (status);
 }
 
-/* sg_evalsha_argv - EVALSHA SHA NKEYS ARGS..., in av/len (malloc'd) */
-static int sg_evalsha_argv(const struct sg_redis *pool, enum sg_script script,
-			           int nkeys, int argc, const char *const *argv,
-			           const size_t *argvlen, char *nkeybuf,
-			           const char ***avp, size_t **lenp,
-			           char *err, size_t errlen)
+/* evalsha_argv - EVALSHA SHA NKEYS ARGS..., in av/len (malloc'd) */
+static int evalsha_argv(const struct sg_redis *pool, enum sg_script script,
+			        int nkeys, int argc, const char *const *argv,
+			        const size_t *argvlen, char *nkeybuf,
+			        const char ***avp, size_t **lenp,
+			        char *err, size_t errlen)
 {
     const char **av;
     size_t *len;
@@ -180,8 +180,8 @@ static int sg_evalsha_argv(const struct sg_redis *pool, enum sg_script script,
     return (SG_STORE_OK);
 }
 
-/* sg_noscript - whether Redis has forgotten the script */
-static int sg_noscript(const redisReply *r)
+/* noscript - whether Redis has forgotten the script */
+static int noscript(const redisReply *r)
 {
     return (r && r->type == REDIS_REPLY_ERROR && r->str
 	    && strncmp(r->str, "NOSCRIPT", 8) == 0);
@@ -202,24 +202,123 @@ int     sg_redis_eval(void *ctx, enum sg_script script, int nkeys, int argc,
 
     reply->n = 0;
     reply->v = 0;
-    if ((status = sg_evalsha_argv(pool, script, nkeys, argc, argv, argvlen,
+    if ((status = evalsha_argv(pool, script, nkeys, argc, argv, argvlen,
 				  nkeybuf, &av, &len, err,
 				  errlen)) != SG_STORE_OK)
 	return (status);
     status = sg_redis_exec(pool, argc + 3, av, len, &r, err, errlen);
-    if (status == SG_STORE_OK && sg_noscript(r)) {
+    if (status == SG_STORE_OK && noscript(r)) {
 	freeReplyObject(r);
 	r = 0;
-	if ((status = sg_load_script(pool, script, err, errlen)) == SG_STORE_OK)
+	if ((status = load_script(pool, script, err, errlen)) == SG_STORE_OK)
 	    status = sg_redis_exec(pool, argc + 3, av, len, &r, err, errlen);
     }
     if (status == SG_STORE_OK) {
 	snprintf(what, sizeof(what), "script %s", sg_script_name[script]);
-	status = sg_answer(r, what, reply, err, errlen);
+	status = answer(r, what, reply, err, errlen);
     }
     free(av);
     free(len);
     return (status);
+}
+
+/* The EVALSHA commands of one batch of calls, in parallel arrays. */
+struct batch {
+    int     n;				/* calls */
+    const char ***av;			/* commands, sendable ones packed */
+    size_t **len;
+    int    *ac;
+    char    (*nkeybuf)[16];		/* NKEYS of each, av[m][2] */
+    redisReply **r;			/* answers, in av order */
+};
+
+/* batch_new - room for n calls; -1 when out of memory */
+static int batch_new(struct batch *b, int n)
+{
+    b->n = n;
+    b->av = calloc(n, sizeof(*b->av));
+    b->len = calloc(n, sizeof(*b->len));
+    b->ac = calloc(n, sizeof(*b->ac));
+    b->nkeybuf = calloc(n, sizeof(*b->nkeybuf));
+    b->r = calloc(n, sizeof(*b->r));
+    return (b->av && b->len && b->ac && b->nkeybuf && b->r ? 0 : -1);
+}
+
+/* batch_free - the arrays and the commands built in them */
+static void batch_free(struct batch *b)
+{
+    int     i;
+
+    for (i = 0; b->av && b->len && i < b->n; i++) {
+	free(b->av[i]);
+	free(b->len[i]);
+    }
+    free(b->av);
+    free(b->len);
+    free(b->ac);
+    free(b->nkeybuf);
+    free(b->r);
+}
+
+/*
+ * batch_build - each call's EVALSHA into b. Calls that cannot be sent
+ * fail alone (their status and err set); the others are packed at the
+ * front of b, in order. How many were packed.
+ */
+static int batch_build(const struct sg_redis *pool, enum sg_script script,
+		               struct sg_call *calls, struct batch *b)
+{
+    int     i, m = 0;
+
+    for (i = 0; i < b->n; i++) {
+	calls[i].reply.n = 0;
+	calls[i].reply.v = 0;
+	calls[i].status = evalsha_argv(pool, script, calls[i].nkeys,
+				       calls[i].argc, calls[i].argv, 0,
+				       b->nkeybuf[i], &b->av[i], &b->len[i],
+				       calls[i].err, sizeof(calls[i].err));
+	if (calls[i].status == SG_STORE_OK)
+	    b->ac[i] = calls[i].argc + 3;
+    }
+    for (i = 0; i < b->n; i++)
+	if (b->av[i]) {
+	    b->av[m] = b->av[i];
+	    b->len[m] = b->len[i];
+	    b->ac[m] = b->ac[i];
+	    memmove(b->nkeybuf[m], b->nkeybuf[i], sizeof(b->nkeybuf[m]));
+	    b->av[m][2] = b->nkeybuf[m];
+	    if (i != m)
+		b->av[i] = 0, b->len[i] = 0;
+	    m++;
+	}
+    return (m);
+}
+
+/*
+ * rerun - command m of b found the script forgotten: load it (once a
+ * batch: *loaded 1 when done, -1 when that failed, loaderr saying why)
+ * and run the call alone again.
+ */
+static void rerun(struct sg_redis *pool, enum sg_script script,
+		          const char *what, struct sg_call *call,
+		          struct batch *b, int m, int *loaded, char *loaderr)
+{
+    freeReplyObject(b->r[m]);
+    b->r[m] = 0;
+    if (*loaded == 0)
+	*loaded = load_script(pool, script, loaderr,
+			      sizeof(call->err)) == SG_STORE_OK ? 1 : -1;
+    if (*loaded < 0) {
+	call->status = SG_STORE_ERROR;
+	memcpy(call->err, loaderr, sizeof(call->err));
+    } else if ((call->status = sg_redis_exec(pool, b->ac[m], b->av[m],
+					     b->len[m], &b->r[m], call->err,
+					     sizeof(call->err)))
+	       == SG_STORE_OK) {
+	call->status = answer(b->r[m], what, &call->reply, call->err,
+			      sizeof(call->err));
+    }
+    b->r[m] = 0;
 }
 
 /*
@@ -231,58 +330,29 @@ int     sg_redis_eval_many(void *ctx, enum sg_script script,
 			           struct sg_call *calls, int n)
 {
     struct sg_redis *pool = ctx;
-    const char ***av;
-    size_t **len;
-    int    *ac;
-    char  (*nkeybuf)[16];
-    redisReply **r;
+    struct batch b;
     char    what[64], err[sizeof(calls->err)], loaderr[sizeof(calls->err)];
-    int     i, m = 0, got = 0, status, loaded = 0;
+    int     i, m, got = 0, status, loaded = 0;
 
     if (n <= 0)
 	return (SG_STORE_OK);
-    av = calloc(n, sizeof(*av));
-    len = calloc(n, sizeof(*len));
-    ac = calloc(n, sizeof(*ac));
-    nkeybuf = calloc(n, sizeof(*nkeybuf));
-    r = calloc(n, sizeof(*r));
-    if (av == 0 || len == 0 || ac == 0 || nkeybuf == 0 || r == 0) {
+    if (batch_new(&b, n) < 0) {
 	for (i = 0; i < n; i++) {
 	    calls[i].status = SG_STORE_ERROR;
 	    sg_redis_seterr(calls[i].err, sizeof(calls[i].err),
-		      "redis: out of memory");
+			    "redis: out of memory");
 	}
-	goto out;
+	batch_free(&b);
+	return (SG_STORE_OK);
     }
     snprintf(what, sizeof(what), "script %s",
 	     (int) script >= 0 && script < SG_SCRIPT_COUNT ?
 	     sg_script_name[script] : "?");
-
-    /* Calls that cannot be sent fail alone; the others go together. */
-    for (i = 0; i < n; i++) {
-	calls[i].reply.n = 0;
-	calls[i].reply.v = 0;
-	calls[i].status = sg_evalsha_argv(pool, script, calls[i].nkeys,
-					  calls[i].argc, calls[i].argv, 0,
-					  nkeybuf[i], &av[i], &len[i],
-					  calls[i].err, sizeof(calls[i].err));
-	if (calls[i].status == SG_STORE_OK)
-	    ac[i] = calls[i].argc + 3;
-    }
-    for (i = 0; i < n; i++)
-	if (av[i]) {
-	    av[m] = av[i];
-	    len[m] = len[i];
-	    ac[m] = ac[i];
-	    memmove(nkeybuf[m], nkeybuf[i], sizeof(nkeybuf[m]));
-	    av[m][2] = nkeybuf[m];
-	    if (i != m)
-		av[i] = 0, len[i] = 0;
-	    m++;
-	}
-    status = m ? sg_redis_exec_many(pool, m, ac, (const char **const *) av,
-			      (const size_t *const *) len, r, &got, err,
-			      sizeof(err)) : SG_STORE_OK;
+    m = batch_build(pool, script, calls, &b);
+    status = m ? sg_redis_exec_many(pool, m, b.ac,
+				    (const char **const *) b.av,
+				    (const size_t *const *) b.len, b.r, &got,
+				    err, sizeof(err)) : SG_STORE_OK;
 
     /* Answers back to their calls, in order. */
     for (i = 0, m = 0; i < n; i++) {
@@ -291,42 +361,16 @@ int     sg_redis_eval_many(void *ctx, enum sg_script script,
 	if (m >= got) {
 	    calls[i].status = status;
 	    memcpy(calls[i].err, err, sizeof(err));
-	} else if (sg_noscript(r[m])) {
-	    freeReplyObject(r[m]);
-	    r[m] = 0;
-	    if (loaded == 0)
-		loaded = sg_load_script(pool, script, loaderr,
-					sizeof(loaderr)) == SG_STORE_OK ?
-		    1 : -1;
-	    if (loaded < 0) {
-		calls[i].status = SG_STORE_ERROR;
-		memcpy(calls[i].err, loaderr, sizeof(loaderr));
-	    } else if ((calls[i].status = sg_redis_exec(pool, ac[m], av[m], len[m],
-						  &r[m], calls[i].err,
-						  sizeof(calls[i].err)))
-		       == SG_STORE_OK) {
-		calls[i].status = sg_answer(r[m], what, &calls[i].reply,
-					    calls[i].err,
-					    sizeof(calls[i].err));
-	    }
-	    r[m] = 0;
+	} else if (noscript(b.r[m])) {
+	    rerun(pool, script, what, &calls[i], &b, m, &loaded, loaderr);
 	} else {
-	    calls[i].status = sg_answer(r[m], what, &calls[i].reply,
-					calls[i].err, sizeof(calls[i].err));
-	    r[m] = 0;
+	    calls[i].status = answer(b.r[m], what, &calls[i].reply,
+				     calls[i].err, sizeof(calls[i].err));
+	    b.r[m] = 0;
 	}
 	m++;
     }
-out:
-    for (i = 0; av && i < n; i++) {
-	free(av[i]);
-	free(len[i]);
-    }
-    free(av);
-    free(len);
-    free(ac);
-    free(nkeybuf);
-    free(r);
+    batch_free(&b);
     return (SG_STORE_OK);
 }
 
@@ -347,6 +391,6 @@ int     sg_redis_command(struct sg_redis *pool, int argc,
     status = sg_redis_exec(pool, argc, (const char **) argv, argvlen, &r,
 		     err, errlen);
     if (status == SG_STORE_OK)
-	status = sg_answer(r, argv[0], reply, err, errlen);
+	status = answer(r, argv[0], reply, err, errlen);
     return (status);
 }

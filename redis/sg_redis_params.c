@@ -109,8 +109,8 @@ void    sg_redis_sigpipe_restore(int blocked, int broke, const sigset_t *old)
     errno = saved;
 }
 
-/* sg_parse_port - a decimal port 1..65535, nothing else */
-static int sg_parse_port(const char *s)
+/* parse_port - a decimal port 1..65535, nothing else */
+static int parse_port(const char *s)
 {
     long    port = 0;
 
@@ -185,7 +185,7 @@ int     sg_redis_parse_address(const char *addr, struct sg_redis_addr *out,
 	    return (-1);
 	}
     }
-    if ((out->port = sg_parse_port(colon + 1)) < 0) {
+    if ((out->port = parse_port(colon + 1)) < 0) {
 	sg_redis_seterr(err, errlen, "redis address \"%s\": port must be a "
 		  "number from 1 to 65535", addr);
 	return (-1);
@@ -333,8 +333,8 @@ int     sg_redis_read_password(const char *path, char *buf, size_t len,
     return (0);
 }
 
-/* sg_strdup_opt - copy a string that may be NULL or empty (then NULL) */
-static int sg_strdup_opt(char **dst, const char *src)
+/* strdup_opt - copy a string that may be NULL or empty (then NULL) */
+static int strdup_opt(char **dst, const char *src)
 {
     *dst = 0;
     if (src == 0 || *src == 0)
@@ -342,10 +342,10 @@ static int sg_strdup_opt(char **dst, const char *src)
     return ((*dst = strdup(src)) == 0 ? -1 : 0);
 }
 
-/* sg_set_target - the one address, or the sentinels and the master name */
-static int sg_set_target(struct sg_redis *pool,
-			         const struct sg_redis_params *params,
-			         char *err, size_t errlen)
+/* set_target - the one address, or the sentinels and the master name */
+static int set_target(struct sg_redis *pool,
+			      const struct sg_redis_params *params,
+			      char *err, size_t errlen)
 {
     int     have_addr = params->address && *params->address;
     int     have_sent = params->sentinels && *params->sentinels;
@@ -436,7 +436,7 @@ struct sg_redis *sg_redis_new(const struct sg_redis_params *params,
 	pool->sigpipe_ignored = sigaction(SIGPIPE, 0, &sa) == 0
 	    && sa.sa_handler == SIG_IGN;
     }
-    if (sg_set_target(pool, params, err, errlen) < 0)
+    if (set_target(pool, params, err, errlen) < 0)
 	goto fail;
     pool->db = params->db;
     pool->timeout_ms = params->timeout_ms;
@@ -445,9 +445,9 @@ struct sg_redis *sg_redis_new(const struct sg_redis_params *params,
     pool->log = params->log;
     pool->backoff_ms = SG_BACKOFF_MIN_MS;
     if ((pool->idle = calloc(pool->max_idle, sizeof(*pool->idle))) == 0
-	|| sg_strdup_opt(&pool->password, params->password) < 0
-	|| sg_strdup_opt(&pool->username, params->username) < 0
-	|| sg_strdup_opt(&pool->sentinel_password,
+	|| strdup_opt(&pool->password, params->password) < 0
+	|| strdup_opt(&pool->username, params->username) < 0
+	|| strdup_opt(&pool->sentinel_password,
 			 params->sentinel_password) < 0) {
 	sg_redis_seterr(err, errlen, "redis: out of memory");
 	goto fail;
