@@ -68,6 +68,7 @@ struct sg_follow {
 
 /* Internal answers of the steps of sg_follow_next(). */
 #define STEP_MORE	2	/* look again at once: data may be there */
+#define STEP_READ	3	/* no complete line buffered: read more */
 
 /* say - a note through the caller's log, if any */
 #define say(f, level, ...) do { \
@@ -330,11 +331,47 @@ static int at_eof(struct sg_follow *f)
     return (STEP_MORE);
 }
 
+/*
+ * buffered - the next line already in the buffer (one longer than
+ * SG_FOLLOW_LINE_MAX is cut there, and the rest of it skipped):
+ * STEP_MORE after skipping to a newline, STEP_READ when the buffer holds
+ * no complete line.
+ */
+static int buffered(struct sg_follow *f, const char **line, size_t *len)
+{
+    const char *p, *nl;
+    size_t  n;
+
+    if (f->fill <= f->start)
+	return (STEP_READ);
+    p = f->buf + f->start;
+    n = f->fill - f->start;
+    nl = memchr(p, '\n', n);
+    if (f->skipping) {
+	if (nl) {
+	    f->skipping = 0;
+	    f->start += (size_t) (nl - p) + 1;
+	    f->coff += (nl - p) + 1;
+	    return (STEP_MORE);
+	}
+	f->start = f->fill;
+	f->coff += (off_t) n;
+    } else if (nl) {
+	n = (size_t) (nl - p);
+	return (hand_out(f, p, n < SG_FOLLOW_LINE_MAX ? n :
+			 SG_FOLLOW_LINE_MAX, n + 1, line, len));
+    } else if (n >= SG_FOLLOW_LINE_MAX) {
+	f->skipping = 1;
+	return (hand_out(f, p, SG_FOLLOW_LINE_MAX, SG_FOLLOW_LINE_MAX,
+			 line, len));
+    }
+    return (STEP_READ);
+}
+
 /* sg_follow_next - the next complete line, without blocking */
 int     sg_follow_next(struct sg_follow *f, const char **line, size_t *len)
 {
     struct pollfd pfd;
-    const char *p, *nl;
     size_t  n;
     ssize_t got;
     int     rc;
@@ -346,29 +383,10 @@ int     sg_follow_next(struct sg_follow *f, const char **line, size_t *len)
 	}
 
 	/* A line in the buffer? */
-	if (f->fill > f->start) {
-	    p = f->buf + f->start;
-	    n = f->fill - f->start;
-	    nl = memchr(p, '\n', n);
-	    if (f->skipping) {
-		if (nl) {
-		    f->skipping = 0;
-		    f->start += (size_t) (nl - p) + 1;
-		    f->coff += (nl - p) + 1;
-		    continue;
-		}
-		f->start = f->fill;
-		f->coff += (off_t) n;
-	    } else if (nl) {
-		n = (size_t) (nl - p);
-		return (hand_out(f, p, n < SG_FOLLOW_LINE_MAX ? n :
-				 SG_FOLLOW_LINE_MAX, n + 1, line, len));
-	    } else if (n >= SG_FOLLOW_LINE_MAX) {
-		f->skipping = 1;
-		return (hand_out(f, p, SG_FOLLOW_LINE_MAX, SG_FOLLOW_LINE_MAX,
-				 line, len));
-	    }
-	}
+	if ((rc = buffered(f, line, len)) == STEP_MORE)
+	    continue;
+	if (rc != STEP_READ)
+	    return (rc);
 	if (f->start > 0) {
 	    memmove(f->buf, f->buf + f->start, f->fill - f->start);
 	    f->fill -= f->start;
