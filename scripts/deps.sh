@@ -30,6 +30,9 @@ PACKAGES=(
     # the Debian package and its test (tests/pkg/t_deb.sh): dpkg-buildpackage,
     # dh with the cmake buildsystem and the sysusers sequence, lintian
     debhelper devscripts lintian dpkg-dev
+    # the installed package's user (systemd-sysusers) and unit check
+    # (systemd-analyze verify): a minimal Debian has no systemd
+    systemd
     # integration and end-to-end tests
     redis-server redis-tools redis-sentinel
     postfix sasl2-bin libsasl2-modules swaks

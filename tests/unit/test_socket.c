@@ -17,6 +17,7 @@
 #include <setjmp.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +153,7 @@ static void test_foreign_socket(void **state)
     unlink(sock);
 }
 
-static volatile int racing;
+static atomic_int racing;	/* the attacker runs while set */
 
 /* swapper - the attacker: rename a fresh link over the socket, forever */
 static void *swapper(void *arg)
