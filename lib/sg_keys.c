@@ -16,6 +16,7 @@ static const char *const suffix[SG_AKEY_COUNT] = {
     [SG_AKEY_QUARANTINE] = "quarantine",
     [SG_AKEY_HELD] = "held",
     [SG_AKEY_COUNTERS] = "counters",
+    [SG_AKEY_RESV] = "resv",
 };
 
 /* fits - snprintf's answer as a length, or -1 if the key did not fit */

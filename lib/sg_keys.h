@@ -12,7 +12,11 @@
  *	PREFIX:{LOGIN}:quarantine hash, present while quarantined
  *	PREFIX:{LOGIN}:held	 list, queue ids held while quarantined
  *	PREFIX:{LOGIN}:counters	 hash, engine.lua's private counts
- *	PREFIX:qid:QID		 string "LOGIN TIME" of an accepted message
+ *	PREFIX:{LOGIN}:resv	 hash, reservations of messages in flight:
+ *				 id -> "MSGS RCPTS EXPIRY" (engine.lua)
+ *	PREFIX:qid:QID		 string "LOGIN TIME N" of an accepted message
+ *				 with N recipients, then " B TAGS" once the
+ *				 feed counted B of them bounced
  *	PREFIX:feed:NAME	 string, a log feed's position
  *	PREFIX:events		 stream of quarantines, lifts, tier changes
  *
@@ -41,6 +45,7 @@ enum sg_account_key {
     SG_AKEY_QUARANTINE,			/* "quarantine" */
     SG_AKEY_HELD,			/* "held" */
     SG_AKEY_COUNTERS,			/* "counters" */
+    SG_AKEY_RESV,			/* "resv" */
     SG_AKEY_COUNT			/* number of account keys */
 };
 

@@ -131,9 +131,11 @@ static enum sg_action send_msg(struct world *w, const char *login, double t,
     if (a != SG_ACT_CONTINUE)
 	return (a);
     for (i = 0; i < nrej; i++)
-	assert_int_equal(sg_engine_rcpt(&m, 1, 0), SG_ACT_CONTINUE);
+	assert_int_equal(sg_engine_rcpt_at(w->eng, &w->store, &m, 1, 0, t, err,
+					   sizeof(err)), SG_ACT_CONTINUE);
     for (i = 0; i < n; i++)
-	if (sg_engine_rcpt(&m, 0, 0) == SG_ACT_TEMPFAIL)
+	if (sg_engine_rcpt_at(w->eng, &w->store, &m, 0, 0, t, err,
+			      sizeof(err)) == SG_ACT_TEMPFAIL)
 	    (*tempfailed)++;
     return (sg_engine_commit(w->eng, &w->store, &m, qid, 1, t, err,
 			     sizeof(err)));
@@ -179,7 +181,7 @@ static void test_recipient_limit(void **state)
 		     SG_ACT_CONTINUE);
     assert_string_equal(redis(w, 0, "HGET subguard:{alice@example.net}:counters rcpts"), "3");
     assert_string_equal(redis(w, 0, "HGET subguard:{alice@example.net}:counters refused"), "1");
-    assert_string_equal(redis(w, 0, "GET subguard:qid:QID1"), "alice@example.net 1763798500");
+    assert_string_equal(redis(w, 0, "GET subguard:qid:QID1"), "alice@example.net 1763798500 3");
 
     /* The next message has no room; the retry time is the window's. */
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "alice@example.net",
@@ -245,8 +247,12 @@ static void test_tiers(void **state)
     redis(w, 0, "SET subguard:{dave}:tier bulk");
     sg_engine_begin(w->eng, &w->store, &m, "dave", T0, err, sizeof(err));
     assert_string_equal(m.tier, "bulk");
-    assert_int_equal(m.budget, 1000);
+    /* 1000 an hour: begin reserves a chunk, and more may follow. */
+    assert_int_equal(m.budget, 20);
+    assert_int_equal(m.resv_more, 1);
     assert_string_equal(m.unknown_tier, "");
+    /* Abandoned: its reservation is released for the next message. */
+    sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0, err, sizeof(err));
     redis(w, 0, "SET subguard:{dave}:tier gold");
     sg_engine_begin(w->eng, &w->store, &m, "dave", T0, err, sizeof(err));
     assert_string_equal(m.tier, "default");
@@ -369,13 +375,19 @@ static void test_expiry_and_round_trips(void **state)
 		 + strlen("cmdstat_evalsha:calls="));
     assert_int_equal(after - before, 2);
 
-    /* An abandoned message with nothing to count costs no call at all. */
+    /*
+     * An abandoned message counts nothing but still costs its second
+     * call: it releases the room begin reserved for it.
+     */
     sg_engine_begin(w->eng, &w->store, &m, "ivan3", T0, err, sizeof(err));
+    assert_string_equal(redis(w, 0, "HLEN subguard:{ivan3}:resv"), "1");
     assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
     sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0, err, sizeof(err));
     before = atol(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
 		  + strlen("cmdstat_evalsha:calls="));
-    assert_int_equal(before, after + 1);
+    assert_int_equal(before, after + 2);
+    assert_string_equal(redis(w, 0, "HLEN subguard:{ivan3}:resv"), "0");
+    assert_string_equal(redis(w, 0, "EXISTS subguard:{ivan3}:counters"), "0");
 }
 
 /* Hostile logins stay in their own keys. */

@@ -27,6 +27,7 @@ static void test_account_keys(void **state)
 	"subguard:{bob@biz.example}:quarantine"},
 	{SG_AKEY_HELD, "held", "subguard:{bob@biz.example}:held"},
 	{SG_AKEY_COUNTERS, "counters", "subguard:{bob@biz.example}:counters"},
+	{SG_AKEY_RESV, "resv", "subguard:{bob@biz.example}:resv"},
     };
     char    buf[SG_KEY_MAX];
     size_t  i;
