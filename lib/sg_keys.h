@@ -71,4 +71,12 @@ extern int sg_key_feed(char *buf, size_t len, const char *prefix,
 /* sg_key_events - PREFIX:events, the stream support reads */
 extern int sg_key_events(char *buf, size_t len, const char *prefix);
 
+/*
+ * sg_qid_short - 1 if qid looks like a Postfix short queue id (upper
+ * case hex, what enable_long_queue_ids = no gives). Short ids are
+ * reused within hours, so a bounce of a later message with the same id
+ * could be read as one of an earlier message: the feed warns.
+ */
+extern int sg_qid_short(const char *qid);
+
 #endif
