@@ -449,7 +449,7 @@ enum sg_action sg_engine_reserve(const struct sg_engine *e,
     const char *argv[SG_RESERVE_NKEYS + SG_RESERVE_NARGS];
     const char **arg = argv + SG_RESERVE_NKEYS;
     struct sg_reply r = {0, 0};
-    unsigned long granted;
+    unsigned long granted, ask;
     int     t = tier_index(e, m->tier);
 
     err[0] = 0;
@@ -463,8 +463,14 @@ enum sg_action sg_engine_reserve(const struct sg_engine *e,
 	m->store_rc = SG_STORE_ERROR;
 	return (SG_ACT_STORE_DOWN);
     }
+    /*
+     * Ask for as many again as the message holds: a message of N
+     * recipients makes about log2(N / reserve_recipients) calls.
+     */
+    ask = m->budget > 0 && (unsigned long) m->budget > chunk(cfg) ?
+	(unsigned long) m->budget : chunk(cfg);
     snprintf(tnow, sizeof(tnow), "%.3f", now);
-    snprintf(want, sizeof(want), "%lu", chunk(cfg));
+    snprintf(want, sizeof(want), "%lu", ask);
     snprintf(ttl, sizeof(ttl), "%lu", cfg->reserve_ttl);
     argv[SG_RESERVE_K_COUNTERS] = keys[SG_RESERVE_K_COUNTERS];
     argv[SG_RESERVE_K_RESV] = keys[SG_RESERVE_K_RESV];
@@ -486,10 +492,10 @@ enum sg_action sg_engine_reserve(const struct sg_engine *e,
     }
     granted = sg_reply_ulong(&r, SG_RESERVE_R_GRANTED);
     sg_reply_free(&r);
-    if (granted > chunk(cfg))
-	granted = chunk(cfg);
+    if (granted > ask)
+	granted = ask;
     m->budget += (long) granted;
-    m->resv_more = granted == chunk(cfg);
+    m->resv_more = granted == ask;
     return (SG_ACT_CONTINUE);
 }
 

@@ -14,8 +14,9 @@
  *	sg_engine_rcpt() decides each recipient locally against the
  *	recipients begin reserved (reserve_recipients of them, at most): no
  *	store call per recipient. A message with more recipients asks for
- *	more with sg_engine_reserve() (engine.lua "reserve"), one round trip
- *	per reserve_recipients recipients.
+ *	more with sg_engine_reserve() (engine.lua "reserve"): each call asks
+ *	for as many again as the message holds, so a message of N
+ *	recipients makes about log2(N / reserve_recipients) such calls.
  *
  *	sg_engine_commit() at end of message (or when the message is
  *	abandoned) adds the counts in one call (engine.lua "commit"), which
@@ -148,8 +149,8 @@ extern enum sg_action sg_engine_rcpt(struct sg_msg *, int mta_rejected,
 
 /*
  * sg_engine_reserve - the message's reserved recipients are used up
- * (sg_engine_rcpt said SG_ACT_RESERVE): reserve up to reserve_recipients
- * more in one store call. Returns SG_ACT_CONTINUE (m->budget grew by
+ * (sg_engine_rcpt said SG_ACT_RESERVE): reserve as many again as it
+ * holds (reserve_recipients at least) in one store call. Returns SG_ACT_CONTINUE (m->budget grew by
  * what was granted, maybe nothing) or SG_ACT_STORE_DOWN (err). Either
  * way no further reserve is asked for when nothing more was granted.
  */
