@@ -5,11 +5,13 @@
  *	per-message decisions: limits, tiers, quarantine
  * DESCRIPTION
  *	The engine turns one message's life (MAIL FROM, each RCPT, end of
- *	message) into at most two store calls and a decision at each step:
+ *	message) into two store calls (more only for a message past
+ *	reserve_recipients) and a decision at each step:
  *
  *	sg_engine_begin() at MAIL FROM asks the store (engine.lua "begin")
- *	for the account's tier, quarantine state and how many recipients it
- *	may still send; it counts nothing but a refused attempt.
+ *	for the account's tier, quarantine state and room, and reserves one
+ *	message and up to reserve_recipients recipients for this message; it
+ *	counts nothing but a refused attempt.
  *
  *	sg_engine_rcpt() decides each recipient locally against the
  *	recipients begin reserved (reserve_recipients of them, at most): no
@@ -19,8 +21,9 @@
  *	recipients makes about log2(N / reserve_recipients) such calls.
  *
  *	sg_engine_commit() at end of message (or when the message is
- *	abandoned) adds the counts in one call (engine.lua "commit"), which
- *	also decides quarantine and whether this message is held.
+ *	abandoned) settles: in one call (engine.lua "commit") it removes the
+ *	message's reservation and adds the counts, decides quarantine and
+ *	whether this message is held.
  *
  *	Reserve-then-settle: begin reserves one message and a chunk of
  *	recipients for this message in the login's reservation hash, in the

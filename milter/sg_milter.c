@@ -7,11 +7,16 @@
  *	subguard negotiates away every protocol step it does not use (HELO,
  *	DATA, headers, body, unknown commands) and asks for recipients the
  *	MTA has already rejected (SMFIP_RCPT_REJ): those are failures worth
- *	counting. Per message there are at most two Redis round trips: one
- *	at MAIL FROM (sg_engine_begin) and one at end of message or abort
- *	(sg_engine_commit); each RCPT is decided in memory. Only the first
- *	is waited for, as a rule: a commit that cannot quarantine, hold or
- *	refuse the message goes to sg_commitq.c and is sent after the reply.
+ *	counting. Per message there are two Redis round trips: one at MAIL
+ *	FROM (sg_engine_begin, which reserves room for the message) and one
+ *	at end of message or abort (sg_engine_commit, which settles it);
+ *	each RCPT is decided in memory against the reserved recipients, and
+ *	only a message past reserve_recipients asks for more
+ *	(sg_engine_reserve, about log2(N / reserve_recipients) calls). Only
+ *	the first is waited for, as a rule: a commit that cannot quarantine,
+ *	hold or refuse the message goes to sg_commitq.c and is sent after
+ *	the reply, unless this node has lately learned that the login is
+ *	quarantined (lib/sg_quarseen.c): then it is committed at once.
  *
  *	libmilter may run one connection's callbacks on different threads
  *	(never at once), so all state lives in the context from smfi_setpriv.
