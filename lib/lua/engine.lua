@@ -570,8 +570,8 @@ local function begin_op()
   local K_TIER = KEYS[1]			-- SG_BEGIN_K_TIER
   local K_QUARANTINE = KEYS[2]			-- SG_BEGIN_K_QUARANTINE
   local K_COUNTERS = KEYS[3]			-- SG_BEGIN_K_COUNTERS
-  local A_DEFAULT_TIER = ARGV[3]		-- SG_BEGIN_A_DEFAULT_TIER
   local K_RESV = KEYS[4]				-- SG_BEGIN_K_RESV
+  local A_DEFAULT_TIER = ARGV[3]		-- SG_BEGIN_A_DEFAULT_TIER
   local A_REFUSE_QUARANTINED = ARGV[4] == '1'	-- SG_BEGIN_A_REFUSE_QUARANTINED
   local A_RESV_ID = ARGV[5]			-- SG_BEGIN_A_RESV_ID
   local A_RESV_RCPTS = tonumber(ARGV[6])	-- SG_BEGIN_A_RESV_RCPTS
@@ -597,13 +597,14 @@ local function begin_op()
   local qr = check(h, last, 'r', tier.qr) or {-1}
   local limited = A_RESV_ID ~= '' and (#tier.m > 0 or #tier.r > 0)
   if limited then
-    -- Other messages in flight hold part of the room.
+    -- Other messages in flight hold part of the room; the counts the
+    -- log shows include what they hold.
     local sm, sr = resv_read(K_RESV, A_RESV_ID)
     if m[1] >= 0 then
-      m[1] = max(0, m[1] - sm)
+      m[1], m[5] = max(0, m[1] - sm), m[5] + sm
     end
     if r[1] >= 0 then
-      r[1] = max(0, r[1] - sr)
+      r[1], r[5] = max(0, r[1] - sr), r[5] + sr
     end
   end
   local status = 'ok'
