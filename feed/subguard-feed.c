@@ -86,6 +86,7 @@ struct feed {
     /* Totals, for the summary. */
     unsigned long lines, ignored, delivered, deferred, bad, foreign;
     unsigned long outcomes, counted, unknown, quarantined;
+    int     warned_short_qid;		/* said once: short queue ids */
 };
 
 /* usage - how to call */
@@ -298,6 +299,13 @@ static int outcome(struct feed *fd, const struct sg_delivery *d)
     int     rc, wait = RETRY_MIN_MS;
 
     sg_log_safe(d->qid, qid, sizeof(qid));
+    if (!fd->warned_short_qid && sg_qid_short(d->qid)) {
+	fd->warned_short_qid = 1;
+	sg_log(LOG_WARNING, "qid=%s is a short Postfix queue id: short ids "
+	       "are reused, so a bounce of a later message may meet an "
+	       "earlier message's record (counted at most up to its "
+	       "recipients); set enable_long_queue_ids = yes in main.cf", qid);
+    }
     for (;;) {
 	rc = sg_engine_outcome(fd->rt->engine, &fd->rt->store, d->qid, d->rcpt,
 			       d->cls,

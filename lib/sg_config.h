@@ -82,6 +82,8 @@ struct sg_config {
     enum sg_qaction quarantine_action;
     unsigned long hold_max;		/* held messages per login, then refuse */
     unsigned long queue_id_ttl;		/* seconds; covers the MTA queue life */
+    unsigned long reserve_recipients;	/* recipients begin reserves */
+    unsigned long reserve_ttl;		/* seconds a reservation lives */
     unsigned long milter_timeout;	/* seconds, libmilter I/O timeout */
     char    syslog_facility[16];	/* default "mail" */
     char    default_tier[SG_NAME_MAX];	/* default "default" */

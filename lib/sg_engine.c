@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sg_engine_impl.h"
 
@@ -94,6 +97,41 @@ void    sg_detection_numbers(const struct sg_tier *t, double d[4])
     d[3] = log(b / (1 - a));
 }
 
+/*
+ * node_id - 16 random hex digits naming this process's reservations, so
+ * that nodes sharing one Redis never take each other's ids
+ */
+static void node_id(char *buf, size_t len)
+{
+    unsigned char r[8];
+    size_t  i;
+
+    if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t) sizeof(r)) {
+	unsigned long x = (unsigned long) time(0) * 2654435761u
+	    ^ (unsigned long) getpid() << 20;
+
+	for (i = 0; i < sizeof(r); i++, x >>= 8)
+	    r[i] = (unsigned char) x;
+    }
+    for (i = 0; i < sizeof(r) && 2 * i + 2 < len; i++)
+	snprintf(buf + 2 * i, 3, "%02x", r[i]);
+}
+
+/* resv_id - a reservation id unique to this message: node, counter */
+static void resv_id(const struct sg_engine *e, char *buf, size_t len)
+{
+    static unsigned long counter;
+    unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+
+    snprintf(buf, len, "%s.%lx", e->node, n);
+}
+
+/* chunk - recipients reserved at a time */
+static unsigned long chunk(const struct sg_config *cfg)
+{
+    return (cfg->reserve_recipients ? cfg->reserve_recipients : 1);
+}
+
 /* sg_engine_new - prepare the tier table once per configuration */
 struct sg_engine *sg_engine_new(const struct sg_config *cfg)
 {
@@ -105,6 +143,7 @@ struct sg_engine *sg_engine_new(const struct sg_config *cfg)
 	return (0);
     e->cfg = cfg;
     e->tdefault = 0;
+    node_id(e->node, sizeof(e->node));
 
     /*
      * Two arguments a tier, its name and its numbers in one string: Redis
@@ -279,7 +318,7 @@ enum sg_action sg_engine_begin(const struct sg_engine *e,
 			               double now, char *err, size_t errlen)
 {
     const struct sg_config *cfg = e->cfg;
-    char    keys[SG_BEGIN_NKEYS][SG_KEY_MAX], tnow[32];
+    char    keys[SG_BEGIN_NKEYS][SG_KEY_MAX], tnow[32], rcpts[24], ttl[24];
     const char *argv[SG_CALL_MAX], **arg = argv + SG_BEGIN_NKEYS;
     struct sg_reply r = {0, 0};
 
@@ -296,7 +335,9 @@ enum sg_action sg_engine_begin(const struct sg_engine *e,
 	|| sg_account_key(keys[SG_BEGIN_K_QUARANTINE], SG_KEY_MAX,
 			  cfg->key_prefix, m->login, SG_AKEY_QUARANTINE) < 0
 	|| sg_account_key(keys[SG_BEGIN_K_COUNTERS], SG_KEY_MAX,
-			  cfg->key_prefix, m->login, SG_AKEY_COUNTERS) < 0) {
+			  cfg->key_prefix, m->login, SG_AKEY_COUNTERS) < 0
+	|| sg_account_key(keys[SG_BEGIN_K_RESV], SG_KEY_MAX,
+			  cfg->key_prefix, m->login, SG_AKEY_RESV) < 0) {
 	snprintf(err, errlen, "key too long");
 	m->store_rc = SG_STORE_ERROR;
 	return (SG_ACT_STORE_DOWN);
@@ -305,11 +346,18 @@ enum sg_action sg_engine_begin(const struct sg_engine *e,
     argv[SG_BEGIN_K_TIER] = keys[SG_BEGIN_K_TIER];
     argv[SG_BEGIN_K_QUARANTINE] = keys[SG_BEGIN_K_QUARANTINE];
     argv[SG_BEGIN_K_COUNTERS] = keys[SG_BEGIN_K_COUNTERS];
+    argv[SG_BEGIN_K_RESV] = keys[SG_BEGIN_K_RESV];
+    resv_id(e, m->resv_id, sizeof(m->resv_id));
+    snprintf(rcpts, sizeof(rcpts), "%lu", chunk(cfg));
+    snprintf(ttl, sizeof(ttl), "%lu", cfg->reserve_ttl);
     arg[SG_BEGIN_A_OP] = SG_OP_BEGIN;
     arg[SG_BEGIN_A_NOW] = tnow;
     arg[SG_BEGIN_A_DEFAULT_TIER] = cfg->default_tier;
     arg[SG_BEGIN_A_REFUSE_QUARANTINED] =
 	cfg->quarantine_action == SG_QACT_HOLD ? "0" : "1";
+    arg[SG_BEGIN_A_RESV_ID] = m->resv_id;
+    arg[SG_BEGIN_A_RESV_RCPTS] = rcpts;
+    arg[SG_BEGIN_A_RESV_TTL] = ttl;
     if ((m->store_rc = sg_engine_call(e, store, SG_BEGIN_NKEYS,
 				      SG_BEGIN_NKEYS + SG_BEGIN_A_TIERS, argv,
 				      1, &r, err, errlen)) != SG_STORE_OK)
@@ -319,13 +367,17 @@ enum sg_action sg_engine_begin(const struct sg_engine *e,
 	return (SG_ACT_STORE_DOWN);
     }
     m->begun = 1;
+    /* A full chunk: the window may hold more for a long message. */
+    m->resv_more = m->budget >= 0 && (unsigned long) m->budget >= chunk(cfg);
     switch (m->status) {
     case SG_BEGIN_QUARANTINED:
 	m->committed = 1;			/* nothing more to count */
+	m->resv_id[0] = 0;			/* nothing was reserved */
 	return (SG_ACT_QUARANTINE_REFUSE);
     case SG_BEGIN_MESSAGES:
 	m->limit = SG_LIMIT_MESSAGES;
 	m->committed = 1;
+	m->resv_id[0] = 0;
 	return (SG_ACT_TEMPFAIL);
     default:
 	return (SG_ACT_CONTINUE);
@@ -365,6 +417,8 @@ enum sg_action sg_engine_rcpt(struct sg_msg *m, int mta_rejected,
 	return (SG_ACT_CONTINUE);
     }
     if (m->budget >= 0 && (long) m->accepted >= m->budget) {
+	if (m->resv_more)
+	    return (SG_ACT_RESERVE);		/* counted once decided */
 	m->refused++;
 	m->limit = SG_LIMIT_RECIPIENTS;
 	return (SG_ACT_TEMPFAIL);
@@ -384,6 +438,83 @@ static int tier_index(const struct sg_engine *e, const char *name)
     return (e->tdefault);
 }
 
+/* sg_engine_reserve - more recipients for a message, if there is room */
+enum sg_action sg_engine_reserve(const struct sg_engine *e,
+			                 const struct sg_store *store,
+			                 struct sg_msg *m, double now, char *err,
+			                 size_t errlen)
+{
+    const struct sg_config *cfg = e->cfg;
+    char    keys[SG_RESERVE_NKEYS][SG_KEY_MAX], tnow[32], want[24], ttl[24];
+    const char *argv[SG_RESERVE_NKEYS + SG_RESERVE_NARGS];
+    const char **arg = argv + SG_RESERVE_NKEYS;
+    struct sg_reply r = {0, 0};
+    unsigned long granted, ask;
+    int     t = tier_index(e, m->tier);
+
+    err[0] = 0;
+    m->resv_more = 0;
+    if (e->tlen[t] != 2
+	|| sg_account_key(keys[SG_RESERVE_K_COUNTERS], SG_KEY_MAX,
+			  cfg->key_prefix, m->login, SG_AKEY_COUNTERS) < 0
+	|| sg_account_key(keys[SG_RESERVE_K_RESV], SG_KEY_MAX,
+			  cfg->key_prefix, m->login, SG_AKEY_RESV) < 0) {
+	snprintf(err, errlen, "key too long");
+	m->store_rc = SG_STORE_ERROR;
+	return (SG_ACT_STORE_DOWN);
+    }
+    /*
+     * Ask for as many again as the message holds: a message of N
+     * recipients makes about log2(N / reserve_recipients) calls.
+     */
+    ask = m->budget > 0 && (unsigned long) m->budget > chunk(cfg) ?
+	(unsigned long) m->budget : chunk(cfg);
+    snprintf(tnow, sizeof(tnow), "%.3f", now);
+    snprintf(want, sizeof(want), "%lu", ask);
+    snprintf(ttl, sizeof(ttl), "%lu", cfg->reserve_ttl);
+    argv[SG_RESERVE_K_COUNTERS] = keys[SG_RESERVE_K_COUNTERS];
+    argv[SG_RESERVE_K_RESV] = keys[SG_RESERVE_K_RESV];
+    arg[SG_RESERVE_A_OP] = SG_OP_RESERVE;
+    arg[SG_RESERVE_A_NOW] = tnow;
+    arg[SG_RESERVE_A_RESV_ID] = m->resv_id;
+    arg[SG_RESERVE_A_WANT] = want;
+    arg[SG_RESERVE_A_RESV_TTL] = ttl;
+    arg[SG_RESERVE_A_TIER_NAME] = e->targ[e->toff[t]];
+    arg[SG_RESERVE_A_TIER_SPEC] = e->targ[e->toff[t] + 1];
+    if ((m->store_rc = sg_engine_call(e, store, SG_RESERVE_NKEYS,
+				      SG_RESERVE_NKEYS + SG_RESERVE_NARGS,
+				      argv, 0, &r, err, errlen))
+	!= SG_STORE_OK)
+	return (SG_ACT_STORE_DOWN);
+    if (sg_reply_check(&r, SG_RESERVE_NREPLY, SG_OP_RESERVE, err, errlen) < 0) {
+	m->store_rc = SG_STORE_ERROR;
+	return (SG_ACT_STORE_DOWN);
+    }
+    granted = sg_reply_ulong(&r, SG_RESERVE_R_GRANTED);
+    sg_reply_free(&r);
+    if (granted > ask)
+	granted = ask;
+    m->budget += (long) granted;
+    m->resv_more = granted == ask;
+    return (SG_ACT_CONTINUE);
+}
+
+/* sg_engine_rcpt_at - one recipient, with more room asked for if needed */
+enum sg_action sg_engine_rcpt_at(const struct sg_engine *e,
+			                 const struct sg_store *store,
+			                 struct sg_msg *m, int mta_rejected,
+			                 const char *rcpt, double now, char *err,
+			                 size_t errlen)
+{
+    enum sg_action act = sg_engine_rcpt(m, mta_rejected, rcpt);
+
+    if (act != SG_ACT_RESERVE)
+	return (act);
+    if (sg_engine_reserve(e, store, m, now, err, errlen) == SG_ACT_STORE_DOWN)
+	return (SG_ACT_STORE_DOWN);
+    return (sg_engine_rcpt(m, mta_rejected, rcpt));
+}
+
 /* commit_keys - the commit call's keys; -1 if one does not fit */
 static int commit_keys(const struct sg_config *cfg, const struct sg_msg *m,
 		               const char *qid, struct sg_commit *c)
@@ -398,7 +529,9 @@ static int commit_keys(const struct sg_config *cfg, const struct sg_msg *m,
 	|| sg_account_key(c->keys[SG_COMMIT_K_HELD], SG_KEY_MAX, prefix,
 			  m->login, SG_AKEY_HELD) < 0
 	|| sg_key_qid(c->keys[SG_COMMIT_K_QID], SG_KEY_MAX, prefix, qid) < 0
-	|| sg_key_events(c->keys[SG_COMMIT_K_EVENTS], SG_KEY_MAX, prefix) < 0)
+	|| sg_key_events(c->keys[SG_COMMIT_K_EVENTS], SG_KEY_MAX, prefix) < 0
+	|| sg_account_key(c->keys[SG_COMMIT_K_RESV], SG_KEY_MAX, prefix,
+			  m->login, SG_AKEY_RESV) < 0)
 	return (-1);
     for (k = 0; k < SG_COMMIT_NKEYS; k++)
 	c->argv[k] = c->keys[k];
@@ -421,7 +554,7 @@ int     sg_engine_commit_prepare(const struct sg_engine *e, struct sg_msg *m,
     if (!m->begun || m->committed)
 	return (0);
     m->committed = 1;
-    if (!message && m->rejected == 0 && m->refused == 0)
+    if (!message && m->rejected == 0 && m->refused == 0 && !m->resv_id[0])
 	return (0);				/* nothing worth a round trip */
     if (qid == 0)
 	qid = "";
@@ -457,6 +590,7 @@ int     sg_engine_commit_prepare(const struct sg_engine *e, struct sg_msg *m,
     arg[SG_COMMIT_A_TAGS] = m->tags;
     arg[SG_COMMIT_A_TIER_NAME] = e->targ[e->toff[t]];
     arg[SG_COMMIT_A_TIER_SPEC] = e->targ[e->toff[t] + 1];
+    arg[SG_COMMIT_A_RESV_ID] = m->resv_id;
     c->argc = SG_COMMIT_NKEYS + SG_COMMIT_NARGS;
     c->nkeys = SG_COMMIT_NKEYS;
     return (1);

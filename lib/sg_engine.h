@@ -5,24 +5,38 @@
  *	per-message decisions: limits, tiers, quarantine
  * DESCRIPTION
  *	The engine turns one message's life (MAIL FROM, each RCPT, end of
- *	message) into at most two store calls and a decision at each step:
+ *	message) into two store calls (more only for a message past
+ *	reserve_recipients) and a decision at each step:
  *
  *	sg_engine_begin() at MAIL FROM asks the store (engine.lua "begin")
- *	for the account's tier, quarantine state and how many recipients it
- *	may still send; it counts nothing but a refused attempt.
+ *	for the account's tier, quarantine state and room, and reserves one
+ *	message and up to reserve_recipients recipients for this message; it
+ *	counts nothing but a refused attempt.
  *
- *	sg_engine_rcpt() decides each recipient locally against that budget:
- *	no store call per recipient, whatever their number.
+ *	sg_engine_rcpt() decides each recipient locally against the
+ *	recipients begin reserved (reserve_recipients of them, at most): no
+ *	store call per recipient. A message with more recipients asks for
+ *	more with sg_engine_reserve() (engine.lua "reserve"): each call asks
+ *	for as many again as the message holds, so a message of N
+ *	recipients makes about log2(N / reserve_recipients) such calls.
  *
  *	sg_engine_commit() at end of message (or when the message is
- *	abandoned) adds the counts in one call (engine.lua "commit"), which
- *	also decides quarantine and whether this message is held.
+ *	abandoned) settles: in one call (engine.lua "commit") it removes the
+ *	message's reservation and adds the counts, decides quarantine and
+ *	whether this message is held.
  *
- *	Counting is atomic per call in Redis, so nodes sharing one Redis
- *	enforce one limit per login; two messages of one login in flight at
- *	the same moment on different nodes can each be granted the same
- *	remaining room, so a limit can be overrun by at most the recipients
- *	of messages in flight at once.
+ *	Reserve-then-settle: begin reserves one message and a chunk of
+ *	recipients for this message in the login's reservation hash, in the
+ *	same atomic call that finds the room (limit, less the sliding
+ *	estimate, less the other messages' live reservations); commit
+ *	removes the reservation in the call that counts what was sent. So
+ *	messages in flight at once, on one node or on many nodes sharing
+ *	one Redis, never share room, and a window's limit holds. Bounds: a
+ *	reservation expires reserve_ttl after its last begin or reserve (a
+ *	dead node holds room no longer), so a message that takes longer
+ *	than that from MAIL to end of message may overrun by its own
+ *	recipients; and with on_redis_error = accept nothing is counted
+ *	while Redis is down.
  *
  *	The engine is shared by the milter and the replay; it never sleeps,
  *	reads the clock or talks to a socket: time and the store come in.
@@ -46,7 +60,9 @@ enum sg_action {
     SG_ACT_HOLD,		/* EOM: quarantine into the hold queue */
     SG_ACT_QUARANTINE_REFUSE,	/* quarantine text, 550 or 451 */
     SG_ACT_STORE_DOWN,		/* store failed: follow on_redis_error */
-    SG_ACT_IGNORE		/* not authenticated: pass untouched */
+    SG_ACT_IGNORE,		/* not authenticated: pass untouched */
+    SG_ACT_RESERVE		/* RCPT: the reserved recipients are used
+				 * up; ask for more (sg_engine_reserve) */
 };
 
 #define SG_TAGS_MAX	16	/* failing recipients remembered a message */
@@ -95,7 +111,9 @@ struct sg_msg {
     int     store_rc;			/* last store status, SG_STORE_* */
     int     committed;
     enum sg_begin_status status;	/* what begin found */
-    long    budget;			/* recipients still allowed; -1: any */
+    long    budget;			/* recipients reserved; -1: any */
+    char    resv_id[48];		/* its reservation, "" if none */
+    int     resv_more;			/* a reserve call may grant more */
     long    quarantine_room;		/* recipients before quarantine_
 					 * recipients is passed; -1: no limit */
     unsigned long rcpt_limit, rcpt_secs, rcpt_retry, rcpts_in_window;
@@ -131,6 +149,29 @@ extern enum sg_action sg_engine_begin(const struct sg_engine *,
  */
 extern enum sg_action sg_engine_rcpt(struct sg_msg *, int mta_rejected,
 				             const char *rcpt);
+
+/*
+ * sg_engine_reserve - the message's reserved recipients are used up
+ * (sg_engine_rcpt said SG_ACT_RESERVE): reserve as many again as it
+ * holds (reserve_recipients at least) in one store call. Returns SG_ACT_CONTINUE (m->budget grew by
+ * what was granted, maybe nothing) or SG_ACT_STORE_DOWN (err). Either
+ * way no further reserve is asked for when nothing more was granted.
+ */
+extern enum sg_action sg_engine_reserve(const struct sg_engine *,
+				                const struct sg_store *,
+				                struct sg_msg *, double now,
+				                char *err, size_t errlen);
+
+/*
+ * sg_engine_rcpt_at - sg_engine_rcpt, asking the store for more room
+ * when the message needs it: CONTINUE, TEMPFAIL or STORE_DOWN (the
+ * recipient is then undecided: the caller follows on_redis_error).
+ */
+extern enum sg_action sg_engine_rcpt_at(const struct sg_engine *,
+				                const struct sg_store *,
+				                struct sg_msg *, int mta_rejected,
+				                const char *rcpt, double now,
+				                char *err, size_t errlen);
 
 /* sg_rcpt_tag - a short tag of an address (case and <> ignored) */
 extern void sg_rcpt_tag(const char *rcpt, char tag[SG_TAG_LEN]);

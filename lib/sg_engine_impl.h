@@ -23,6 +23,8 @@ struct sg_engine {
     int     toff[SG_MAX_TIERS];		/* where each tier starts in targ */
     int     tlen[SG_MAX_TIERS];
     int     tdefault;			/* index of the default tier */
+    char    node[17];			/* random: reservation ids unique
+					 * across nodes */
 };
 
 /* Keys and fixed arguments of any one call, TIERS not counted. */

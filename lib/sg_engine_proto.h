@@ -34,6 +34,7 @@
 #define SG_OP_OUTCOME	"outcome"
 #define SG_OP_POSITION	"position"
 #define SG_OP_INSPECT	"inspect"
+#define SG_OP_RESERVE	"reserve"
 
 /*
  * Every operation's first two arguments: its name and the time (seconds
@@ -45,12 +46,15 @@
 
 /*
  * begin - at MAIL FROM: may this account send a message, and how many
- * recipients? Counts nothing but a refused attempt.
+ * recipients? Reserves, in the reservation hash, one message and up to
+ * RESV_RCPTS recipients under RESV_ID until commit settles them (or
+ * RESV_TTL seconds pass); counts nothing else but a refused attempt.
  */
 enum sg_begin_key {
     SG_BEGIN_K_TIER,			/* PREFIX:{LOGIN}:tier */
     SG_BEGIN_K_QUARANTINE,		/* PREFIX:{LOGIN}:quarantine */
     SG_BEGIN_K_COUNTERS,		/* PREFIX:{LOGIN}:counters */
+    SG_BEGIN_K_RESV,			/* PREFIX:{LOGIN}:resv */
     SG_BEGIN_NKEYS
 };
 enum sg_begin_arg {
@@ -58,13 +62,17 @@ enum sg_begin_arg {
     SG_BEGIN_A_NOW = SG_A_NOW,
     SG_BEGIN_A_DEFAULT_TIER,		/* the tier without a tier key */
     SG_BEGIN_A_REFUSE_QUARANTINED,	/* "1": refuse at MAIL; "0": hold */
+    SG_BEGIN_A_RESV_ID,			/* this message's reservation, or ""
+					 * to reserve nothing */
+    SG_BEGIN_A_RESV_RCPTS,		/* recipients to reserve, at most */
+    SG_BEGIN_A_RESV_TTL,		/* seconds a reservation lives */
     SG_BEGIN_A_TIERS,			/* TIERS, to the end */
 };
 enum sg_begin_reply {
     SG_BEGIN_R_STATUS,			/* ok|hold|messages|quarantined */
     SG_BEGIN_R_TIER,			/* the tier in use */
     SG_BEGIN_R_UNKNOWN_TIER,		/* a tier key naming no tier, or "" */
-    SG_BEGIN_R_BUDGET,			/* recipients allowed; -1: any */
+    SG_BEGIN_R_BUDGET,			/* recipients reserved; -1: any */
     SG_BEGIN_R_RCPT_LIMIT,		/* the binding recipient window: */
     SG_BEGIN_R_RCPT_SECS,		/* its limit, length and */
     SG_BEGIN_R_RCPT_RETRY,		/* seconds until it has room */
@@ -89,6 +97,7 @@ enum sg_commit_key {
     SG_COMMIT_K_HELD,			/* PREFIX:{LOGIN}:held */
     SG_COMMIT_K_QID,			/* PREFIX:qid:QID */
     SG_COMMIT_K_EVENTS,			/* PREFIX:events */
+    SG_COMMIT_K_RESV,			/* PREFIX:{LOGIN}:resv */
     SG_COMMIT_NKEYS
 };
 enum sg_commit_arg {
@@ -107,6 +116,7 @@ enum sg_commit_arg {
     SG_COMMIT_A_TAGS,			/* tags of the rejected recipients */
     SG_COMMIT_A_TIER_NAME,		/* the message's TIER: name, */
     SG_COMMIT_A_TIER_SPEC,		/* numbers */
+    SG_COMMIT_A_RESV_ID,		/* the reservation it settles, or "" */
     SG_COMMIT_NARGS
 };
 enum sg_commit_reply {
@@ -150,6 +160,31 @@ enum sg_outcome_reply {
     SG_OUTCOME_R_REASON,		/* the quarantine's, or "" */
     SG_OUTCOME_R_SEEN,			/* as commit's */
     SG_OUTCOME_NREPLY
+};
+
+/*
+ * reserve - a message needs more recipients than begin reserved: reserve
+ * up to WANT more under its RESV_ID, within what the windows and the
+ * other messages' reservations leave.
+ */
+enum sg_reserve_key {
+    SG_RESERVE_K_COUNTERS,		/* PREFIX:{LOGIN}:counters */
+    SG_RESERVE_K_RESV,			/* PREFIX:{LOGIN}:resv */
+    SG_RESERVE_NKEYS
+};
+enum sg_reserve_arg {
+    SG_RESERVE_A_OP = SG_A_OP,		/* "reserve" */
+    SG_RESERVE_A_NOW = SG_A_NOW,
+    SG_RESERVE_A_RESV_ID,		/* the message's reservation */
+    SG_RESERVE_A_WANT,			/* recipients wanted */
+    SG_RESERVE_A_RESV_TTL,		/* seconds it lives from now */
+    SG_RESERVE_A_TIER_NAME,		/* the message's TIER: name, */
+    SG_RESERVE_A_TIER_SPEC,		/* numbers */
+    SG_RESERVE_NARGS
+};
+enum sg_reserve_reply {
+    SG_RESERVE_R_GRANTED,		/* recipients reserved, 0..WANT */
+    SG_RESERVE_NREPLY
 };
 
 /* position - where a log feed stopped. */

@@ -7,6 +7,7 @@
  *	See sg_keys.h for the list of keys and what each holds.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "sg_keys.h"
 
@@ -16,6 +17,7 @@ static const char *const suffix[SG_AKEY_COUNT] = {
     [SG_AKEY_QUARANTINE] = "quarantine",
     [SG_AKEY_HELD] = "held",
     [SG_AKEY_COUNTERS] = "counters",
+    [SG_AKEY_RESV] = "resv",
 };
 
 /* fits - snprintf's answer as a length, or -1 if the key did not fit */
@@ -66,4 +68,12 @@ int     sg_key_feed(char *buf, size_t len, const char *prefix,
 int     sg_key_events(char *buf, size_t len, const char *prefix)
 {
     return (fits(snprintf(buf, len, "%s:events", prefix), len));
+}
+
+/* sg_qid_short - a Postfix short queue id: hex digits only, reused */
+int     sg_qid_short(const char *qid)
+{
+    size_t  n = strspn(qid, "0123456789ABCDEF");
+
+    return (n > 0 && qid[n] == 0);
 }

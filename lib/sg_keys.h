@@ -12,7 +12,11 @@
  *	PREFIX:{LOGIN}:quarantine hash, present while quarantined
  *	PREFIX:{LOGIN}:held	 list, queue ids held while quarantined
  *	PREFIX:{LOGIN}:counters	 hash, engine.lua's private counts
- *	PREFIX:qid:QID		 string "LOGIN TIME" of an accepted message
+ *	PREFIX:{LOGIN}:resv	 hash, reservations of messages in flight:
+ *				 id -> "MSGS RCPTS EXPIRY" (engine.lua)
+ *	PREFIX:qid:QID		 string "LOGIN TIME N" of an accepted message
+ *				 with N recipients, then " B TAGS" once the
+ *				 feed counted B of them bounced
  *	PREFIX:feed:NAME	 string, a log feed's position
  *	PREFIX:events		 stream of quarantines, lifts, tier changes
  *
@@ -41,6 +45,7 @@ enum sg_account_key {
     SG_AKEY_QUARANTINE,			/* "quarantine" */
     SG_AKEY_HELD,			/* "held" */
     SG_AKEY_COUNTERS,			/* "counters" */
+    SG_AKEY_RESV,			/* "resv" */
     SG_AKEY_COUNT			/* number of account keys */
 };
 
@@ -65,5 +70,13 @@ extern int sg_key_feed(char *buf, size_t len, const char *prefix,
 
 /* sg_key_events - PREFIX:events, the stream support reads */
 extern int sg_key_events(char *buf, size_t len, const char *prefix);
+
+/*
+ * sg_qid_short - 1 if qid looks like a Postfix short queue id (upper
+ * case hex, what enable_long_queue_ids = no gives). Short ids are
+ * reused within hours, so a bounce of a later message with the same id
+ * could be read as one of an earlier message: the feed warns.
+ */
+extern int sg_qid_short(const char *qid);
 
 #endif

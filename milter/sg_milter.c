@@ -7,11 +7,16 @@
  *	subguard negotiates away every protocol step it does not use (HELO,
  *	DATA, headers, body, unknown commands) and asks for recipients the
  *	MTA has already rejected (SMFIP_RCPT_REJ): those are failures worth
- *	counting. Per message there are at most two Redis round trips: one
- *	at MAIL FROM (sg_engine_begin) and one at end of message or abort
- *	(sg_engine_commit); each RCPT is decided in memory. Only the first
- *	is waited for, as a rule: a commit that cannot quarantine, hold or
- *	refuse the message goes to sg_commitq.c and is sent after the reply.
+ *	counting. Per message there are two Redis round trips: one at MAIL
+ *	FROM (sg_engine_begin, which reserves room for the message) and one
+ *	at end of message or abort (sg_engine_commit, which settles it);
+ *	each RCPT is decided in memory against the reserved recipients, and
+ *	only a message past reserve_recipients asks for more
+ *	(sg_engine_reserve, about log2(N / reserve_recipients) calls). Only
+ *	the first is waited for, as a rule: a commit that cannot quarantine,
+ *	hold or refuse the message goes to sg_commitq.c and is sent after
+ *	the reply, unless this node has lately learned that the login is
+ *	quarantined (lib/sg_quarseen.c): then it is committed at once.
  *
  *	libmilter may run one connection's callbacks on different threads
  *	(never at once), so all state lives in the context from smfi_setpriv.
@@ -28,6 +33,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +44,7 @@
 
 #include "sg_milter.h"
 #include "sg_negotiate.h"
+#include "sg_quarseen.h"
 
 #define MAX_LINES	32		/* libmilter's limit for a reply */
 
@@ -50,6 +57,10 @@ struct sg_conn {
     unsigned long ticket;		/* the last message's queued commit */
 };
 
+/* The logins this node learned lately are quarantined. */
+static struct sg_quarseen quarseen;
+static pthread_mutex_t quarseen_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* wall_clock - now, in seconds */
 static double wall_clock(void)
 {
@@ -57,6 +68,28 @@ static double wall_clock(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* sg_milter_quarantine_seen - note what an answer said of a quarantine */
+void    sg_milter_quarantine_seen(const char *login, int quarantined)
+{
+    pthread_mutex_lock(&quarseen_lock);
+    if (quarantined)
+	sg_quarseen_add(&quarseen, login, wall_clock());
+    else
+	sg_quarseen_clear(&quarseen, login);
+    pthread_mutex_unlock(&quarseen_lock);
+}
+
+/* quarantine_known - whether this node learned login is quarantined */
+static int quarantine_known(const char *login)
+{
+    int     yes;
+
+    pthread_mutex_lock(&quarseen_lock);
+    yes = sg_quarseen_has(&quarseen, login, wall_clock());
+    pthread_mutex_unlock(&quarseen_lock);
+    return (yes);
 }
 
 /* conn_get - this connection's state; made on first use */
@@ -291,6 +324,8 @@ static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
     if (c->msg.unknown_tier[0])
 	sg_log(LOG_WARNING, "login=%s has unknown tier \"%s\"; using %s",
 	       c->msg.login, c->msg.unknown_tier, c->msg.tier);
+    if (c->msg.begun)
+	sg_milter_quarantine_seen(c->msg.login, c->msg.qreason[0] != 0);
     switch (act) {
     case SG_ACT_IGNORE:
 	message_done(c);
@@ -332,7 +367,9 @@ static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct sg_conn *c = smfi_getpriv(ctx);
+    char    err[256];
     int     mta_rejected;
+    enum sg_action act;
 
     if (c == 0 || c->rt == 0)
 	return (SMFIS_CONTINUE);
@@ -342,7 +379,22 @@ static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
      * {rcpt_mailer} is "error" for them. Our answer to those is ignored.
      */
     mta_rejected = strcmp(macro(ctx, "{rcpt_mailer}"), "error") == 0;
-    if (sg_engine_rcpt(&c->msg, mta_rejected, argv[0]) != SG_ACT_TEMPFAIL)
+    act = sg_engine_rcpt(&c->msg, mta_rejected, argv[0]);
+    if (act == SG_ACT_RESERVE) {
+	/* Past the reserved chunk: one round trip for more room. */
+	if (sg_engine_reserve(c->rt->engine, &c->rt->store, &c->msg,
+			      wall_clock(), err, sizeof(err))
+	    == SG_ACT_STORE_DOWN) {
+	    sfsistat st = store_trouble(ctx, c, "rcpt", err);
+
+	    if (st != SMFIS_ACCEPT)
+		return (st);
+	    c->msg.budget = -1;			/* on_redis_error = accept */
+	    return (SMFIS_CONTINUE);
+	}
+	act = sg_engine_rcpt(&c->msg, mta_rejected, argv[0]);
+    }
+    if (act != SG_ACT_TEMPFAIL)
 	return (SMFIS_CONTINUE);
     if (!c->logged_rcpt_tempfail) {
 	char    w[16];
@@ -376,6 +428,7 @@ static sfsistat sg_eom(SMFICTX *ctx)
      * is sent after the reply, batched with others: see sg_commitq.c.
      */
     if (sg_engine_commit_deferrable(&c->msg, 1)
+	&& !quarantine_known(c->msg.login)
 	&& sg_commitq_put(c->rt, &c->msg, qid, 1, wall_clock(),
 			  c->client, &c->ticket) == 0) {
 	log_decision(ctx, c, LOG_INFO, "accept", "eom", 0);
@@ -384,6 +437,9 @@ static sfsistat sg_eom(SMFICTX *ctx)
     }
     act = sg_engine_commit(c->rt->engine, &c->rt->store, &c->msg, qid, 1,
 			   wall_clock(), err, sizeof(err));
+    if (c->msg.newly_quarantined || act == SG_ACT_HOLD
+	|| act == SG_ACT_QUARANTINE_REFUSE)
+	sg_milter_quarantine_seen(c->msg.login, 1);
     /* Support's hands seen in Redis since the account's last message. */
     if (c->msg.seen.what == SG_SEEN_LIFT)
 	log_decision(ctx, c, LOG_NOTICE, "lift", "eom",

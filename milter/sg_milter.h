@@ -21,6 +21,13 @@
 /* sg_milter.c */
 extern struct smfiDesc sg_milter_desc;
 
+/*
+ * sg_milter_quarantine_seen - what a store answer said of a login's
+ * quarantine: 1 quarantined (its next message is committed at end of
+ * message, not deferred), 0 not. Thread-safe; see sg_quarseen.h.
+ */
+extern void sg_milter_quarantine_seen(const char *login, int quarantined);
+
 /* sg_commitq.c */
 extern int sg_commitq_put(struct sg_runtime *, const struct sg_msg *,
 			          const char *qid, int eom, double now,

@@ -13,7 +13,7 @@
  *	in the daemon and the log feed: lib/sg_engine and engine.lua, on a
  *	real Redis, with the trace's clock instead of the wall clock:
  *
- *	submit		sg_engine_begin at MAIL, sg_engine_rcpt for each
+ *	submit		sg_engine_begin at MAIL, sg_engine_rcpt_at for each
  *			recipient (smtp other than 250: rejected by the MTA),
  *			sg_engine_commit at end of message, qid = msg.
  *	delivery	as subguard-feed would: sg_engine_outcome for a final
@@ -278,8 +278,15 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 
 	    const char *to = json_object_get_string(field(r, "to"));
 
-	    if (sg_engine_rcpt(&m, mta_rejected, to) == SG_ACT_CONTINUE
-		&& !mta_rejected && to && (a->rcpt[a->nrcpt] = strdup(to)))
+	    enum sg_action ra = sg_engine_rcpt_at(eng, store, &m, mta_rejected,
+						 to, t, err, sizeof(err));
+
+	    if (ra == SG_ACT_STORE_DOWN) {
+		fprintf(stderr, "subguard-replay: redis: %s\n", err);
+		exit(1);
+	    }
+	    if (ra == SG_ACT_CONTINUE && !mta_rejected && to
+		&& (a->rcpt[a->nrcpt] = strdup(to)))
 		a->nrcpt++;
 	}
 	if (act == SG_ACT_CONTINUE)

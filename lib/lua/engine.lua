@@ -13,7 +13,9 @@
 -- name; tests/unit/test_proto.c holds the two sides together.
 --
 -- begin    at MAIL FROM: may this account send a message, and how many
---          recipients? Counts nothing but refused attempts. Status ok,
+--          recipients? Reserves one message and a chunk of recipients
+--          (see "Reservations"); counts nothing but refused attempts.
+--          Status ok,
 --          hold (quarantined, mail is held), messages (message limit
 --          reached) or quarantined (refused at MAIL).
 --
@@ -24,14 +26,18 @@
 --          the last update, else "".
 --
 -- outcome  a final delivery outcome from the MTA's log (the feed, or the
---          replay): nrcpt recipients of queue id qid bounced. The login and
---          the time the message was sent are looked up from the qid key
---          that commit wrote ("LOGIN TIME"); the account's keys are then
+--          replay): nrcpt recipients of queue id qid bounced. The login,
+--          the time the message was sent and its accepted recipients
+--          are looked up from the qid key that commit wrote ("LOGIN
+--          TIME N"); no more than N bounces count, each recipient once
+--          (see bounce_cap); the account's keys are then
 --          derived here from the prefix and the suffixes the caller
 --          passes (lib/sg_keys.c owns them), so this operation needs a
 --          single Redis, not a Cluster. The feed's position is saved in
 --          the same call (see counted_before); with class "none" only the
 --          position is saved.
+--
+-- reserve  more recipients for a message in flight than begin reserved.
 --
 -- position where a feed stopped.
 --
@@ -495,6 +501,49 @@ local function update(k, login, tier, add, tags, qid, source)
   return quarantined, newly, reason, seen
 end
 
+-- Reservations. A message in flight holds room in the reservation hash
+-- (PREFIX:{LOGIN}:resv): field its id, value "MSGS RCPTS EXPIRY". begin
+-- reserves one message and a chunk of recipients, reserve adds more,
+-- commit removes the entry in the call that counts what was sent. Room
+-- is the limit less the sliding estimate less every live reservation,
+-- so concurrent messages, on one node or many, never share the same
+-- room. Entries past EXPIRY are dropped by whichever call reads the
+-- hash next, and the hash itself expires, so a node that died holds
+-- room for RESV_TTL at most.
+
+-- resv_read - the live reservations: sums of messages and recipients
+-- over all entries but except, and except's own entry {m, r} or nil.
+-- Expired entries are removed.
+local function resv_read(key, except)
+  local flat = redis.call('HGETALL', key)
+  local sm, sr, own, dead = 0, 0, nil, {}
+  for i = 1, #flat, 2 do
+    local m, r, x = string.match(flat[i + 1], '^(%d+) (%d+) ([%d.]+)$')
+    m, r, x = tonumber(m), tonumber(r), tonumber(x)
+    if not x or x <= now then
+      dead[#dead + 1] = flat[i]
+    elseif flat[i] == except then
+      own = {m, r}
+    else
+      sm, sr = sm + m, sr + r
+    end
+  end
+  if #dead > 0 then
+    redis.call('HDEL', key, unpack(dead))
+  end
+  return sm, sr, own
+end
+
+-- resv_write - set id's reservation to m messages, r recipients, for ttl
+local function resv_write(key, id, m, r, ttl)
+  redis.call('HSET', key, id, string.format('%d %d %d', m, r,
+                                            math.ceil(now + ttl)))
+  local keep = math.ceil(ttl) + 1
+  if redis.call('TTL', key) < keep then
+    redis.call('EXPIRE', key, keep)
+  end
+end
+
 -- The operations: KEYS[i] and ARGV[i] here are SG_..._K_ and _A_ i - 1
 -- in lib/sg_engine_proto.h; replies follow their lists in order.
 
@@ -521,9 +570,13 @@ local function begin_op()
   local K_TIER = KEYS[1]			-- SG_BEGIN_K_TIER
   local K_QUARANTINE = KEYS[2]			-- SG_BEGIN_K_QUARANTINE
   local K_COUNTERS = KEYS[3]			-- SG_BEGIN_K_COUNTERS
+  local K_RESV = KEYS[4]				-- SG_BEGIN_K_RESV
   local A_DEFAULT_TIER = ARGV[3]		-- SG_BEGIN_A_DEFAULT_TIER
   local A_REFUSE_QUARANTINED = ARGV[4] == '1'	-- SG_BEGIN_A_REFUSE_QUARANTINED
-  local A_TIERS = 5				-- SG_BEGIN_A_TIERS
+  local A_RESV_ID = ARGV[5]			-- SG_BEGIN_A_RESV_ID
+  local A_RESV_RCPTS = tonumber(ARGV[6])	-- SG_BEGIN_A_RESV_RCPTS
+  local A_RESV_TTL = tonumber(ARGV[7])		-- SG_BEGIN_A_RESV_TTL
+  local A_TIERS = 8				-- SG_BEGIN_A_TIERS
 
   local tier, unknown = pick_tier(A_TIERS, redis.call('GET', K_TIER),
                                   A_DEFAULT_TIER)
@@ -542,6 +595,18 @@ local function begin_op()
   local r = check(h, last, 'r', tier.r) or {-1, 0, 0, 0, 0}
   local m = check(h, last, 'm', tier.m) or {-1, 0, 0, 0, 0}
   local qr = check(h, last, 'r', tier.qr) or {-1}
+  local limited = A_RESV_ID ~= '' and (#tier.m > 0 or #tier.r > 0)
+  if limited then
+    -- Other messages in flight hold part of the room; the counts the
+    -- log shows include what they hold.
+    local sm, sr = resv_read(K_RESV, A_RESV_ID)
+    if m[1] >= 0 then
+      m[1], m[5] = max(0, m[1] - sm), m[5] + sm
+    end
+    if r[1] >= 0 then
+      r[1], r[5] = max(0, r[1] - sr), r[5] + sr
+    end
+  end
   local status = 'ok'
   if (qreason ~= '' and A_REFUSE_QUARANTINED) or m[1] == 0 then
     status = (qreason ~= '' and A_REFUSE_QUARANTINED) and 'quarantined'
@@ -553,6 +618,12 @@ local function begin_op()
     end
   elseif qreason ~= '' then
     status = 'hold'
+  end
+  if limited and status ~= 'messages' and status ~= 'quarantined' then
+    if r[1] >= 0 then
+      r[1] = min(r[1], A_RESV_RCPTS)
+    end
+    resv_write(K_RESV, A_RESV_ID, 1, max(r[1], 0), A_RESV_TTL)
   end
   return reply(BEGIN_REPLY, {
     status = status, tier = tier.name, unknown_tier = unknown,
@@ -591,7 +662,18 @@ local function commit_op()
   local A_TAGS = ARGV[13]			-- SG_COMMIT_A_TAGS
   local A_TIER_NAME = ARGV[14]			-- SG_COMMIT_A_TIER_NAME
   local A_TIER_SPEC = ARGV[15]			-- SG_COMMIT_A_TIER_SPEC
+  local K_RESV = KEYS[6]			-- SG_COMMIT_K_RESV
+  local A_RESV_ID = ARGV[16]			-- SG_COMMIT_A_RESV_ID
 
+  -- Settle: the reservation goes, the counts below take its place.
+  if A_RESV_ID ~= '' then
+    redis.call('HDEL', K_RESV, A_RESV_ID)
+  end
+  if A_MESSAGE == 0 and A_ACCEPTED == 0 and A_REJECTED == 0
+     and A_REFUSED == 0 then
+    return reply(COMMIT_REPLY, {action = 'accept', newly_quarantined = 0,
+                                reason = '', held = 0, seen = ''})
+  end
   local tier = read_tier(A_TIER_NAME, A_TIER_SPEC)
   local k = {quar = K_QUARANTINE, cnt = K_COUNTERS, events = K_EVENTS}
   local quarantined, newly, reason, seen = update(k, A_LOGIN, tier,
@@ -599,8 +681,8 @@ local function commit_op()
      refused = A_REFUSED}, A_TAGS, A_QID, 'submission')
 
   if A_MESSAGE == 1 and A_QID ~= '' then
-    redis.call('SET', K_QID, A_LOGIN .. ' ' .. math.floor(now), 'EX',
-               tonumber(A_QID_TTL))
+    redis.call('SET', K_QID, string.format('%s %d %d', A_LOGIN, floor(now),
+               A_ACCEPTED), 'EX', tonumber(A_QID_TTL))
   end
   local action, nheld = 'accept', 0
   if quarantined and A_MESSAGE == 1 then
@@ -614,6 +696,38 @@ local function commit_op()
   end
   return reply(COMMIT_REPLY, {action = action, newly_quarantined = newly,
                               reason = reason, held = nheld, seen = seen})
+end
+
+-- reserve's reply (SG_RESERVE_R_*)
+local RESERVE_REPLY = {
+  'granted',				-- SG_RESERVE_R_GRANTED
+}
+
+-- reserve_op - more recipients for a message in flight, if there is room
+local function reserve_op()
+  local K_COUNTERS = KEYS[1]			-- SG_RESERVE_K_COUNTERS
+  local K_RESV = KEYS[2]			-- SG_RESERVE_K_RESV
+  local A_RESV_ID = ARGV[3]			-- SG_RESERVE_A_RESV_ID
+  local A_WANT = tonumber(ARGV[4])		-- SG_RESERVE_A_WANT
+  local A_RESV_TTL = tonumber(ARGV[5])		-- SG_RESERVE_A_RESV_TTL
+  local A_TIER_NAME = ARGV[6]			-- SG_RESERVE_A_TIER_NAME
+  local A_TIER_SPEC = ARGV[7]			-- SG_RESERVE_A_TIER_SPEC
+
+  local tier = read_tier(A_TIER_NAME, A_TIER_SPEC)
+  -- Read as if quarantined: a lift's fresh start is commit's to make.
+  local h, last = load(K_COUNTERS, true)
+  local r = check(h, last, 'r', tier.r)
+  local _, sr, own = resv_read(K_RESV, A_RESV_ID)
+  -- An entry that expired meanwhile is taken up again.
+  own = own or {1, 0}
+  local granted = A_WANT
+  if r then
+    granted = max(0, min(A_WANT, r[1] - sr - own[2]))
+  end
+  if granted > 0 then
+    resv_write(K_RESV, A_RESV_ID, own[1], own[2] + granted, A_RESV_TTL)
+  end
+  return reply(RESERVE_REPLY, {granted = granted})
 end
 
 -- position's reply (SG_POSITION_R_*)
@@ -654,6 +768,47 @@ local function counted_before(key, position)
   return false
 end
 
+-- qid_record - the qid key's value: "LOGIN TIME N", then " B TAGS" once
+-- bounces were counted (B of the N accepted recipients; TAGS, comma
+-- separated, the tags of those that bounced). A record of an older
+-- version, "LOGIN TIME", has no n: its bounces are not capped.
+local function qid_record(text)
+  local f = {}
+  for w in string.gmatch(text, '%S+') do
+    f[#f + 1] = w
+  end
+  return {login = f[1], at = tonumber(f[2]), n = tonumber(f[3]),
+          b = tonumber(f[4]) or 0, tags = f[5] or ''}
+end
+
+-- bounce_cap - how many of nrcpt bounced recipients of a queue id count:
+-- never more than the message had accepted, each recipient (its tag) at
+-- most once, and none for a message with no accepted recipient. A log
+-- line repeated, forged or belonging to a later message that reused the
+-- queue id can add nothing past that. Writes what it counted back to
+-- the qid key, keeping its expiry.
+local function bounce_cap(key, q, nrcpt, tag)
+  if q.n == nil then
+    return nrcpt
+  end
+  local left = q.n - q.b
+  if left <= 0 or nrcpt <= 0 then
+    return 0
+  end
+  if tag ~= '' and string.find(',' .. q.tags .. ',', ',' .. tag .. ',', 1,
+                               true) then
+    return 0
+  end
+  local n = min(nrcpt, left)
+  local tags = q.tags
+  if tag ~= '' then
+    tags = tags == '' and tag or tags .. ',' .. tag
+  end
+  redis.call('SET', key, string.format('%s %d %d %d %s', q.login, q.at or 0,
+             q.n, q.b + n, tags), 'KEEPTTL')
+  return n
+end
+
 -- outcome_op - a bounce from the MTA's log, counted for its account
 local function outcome_op()
   local K_QID = KEYS[1]				-- SG_OUTCOME_K_QID
@@ -671,11 +826,8 @@ local function outcome_op()
   local A_TIERS = 12				-- SG_OUTCOME_A_TIERS
 
   local sent = K_QID ~= '' and redis.call('GET', K_QID)
-  local login, at = nil, nil
-  if sent then
-    login, at = string.match(sent, '^(%S+) (%d+)$')
-    login = login or sent
-  end
+  local q = sent and qid_record(sent) or {}
+  local login = q.login
   local none = {login = '', newly_quarantined = 0, reason = '', seen = ''}
   if K_POSITION ~= '' and A_POSITION ~= ''
      and counted_before(K_POSITION, A_POSITION) then
@@ -689,13 +841,18 @@ local function outcome_op()
   local base = A_PREFIX .. ':{' .. login .. '}:'
   local tier = pick_tier(A_TIERS, redis.call('GET', base .. A_SUFFIX_TIER),
                          A_DEFAULT_TIER)
+  local n = bounce_cap(K_QID, q, A_NRCPT, A_TAG)
+  if n == 0 then
+    none.login = login
+    return reply(OUTCOME_REPLY, none)
+  end
   local qid = string.match(K_QID, '([^:]*)$')
   local k = {quar = base .. A_SUFFIX_QUARANTINE,
              cnt = base .. A_SUFFIX_COUNTERS, events = K_EVENTS}
-  local policy = A_CLASS == 'policy' and A_NRCPT or 0
+  local policy = A_CLASS == 'policy' and n or 0
   local _, newly, reason, seen = update(k, login, tier,
-    {m = 0, r = 0, x = 0, b = A_NRCPT, policy = policy, refused = 0,
-     at = tonumber(at)}, A_TAG, qid, 'feed')
+    {m = 0, r = 0, x = 0, b = n, policy = policy, refused = 0,
+     at = q.at}, A_TAG, qid, 'feed')
   return reply(OUTCOME_REPLY, {login = login, newly_quarantined = newly,
                                reason = reason, seen = seen})
 end
@@ -797,7 +954,8 @@ local function inspect_op()
   return out
 end
 
-local OPS = {begin = begin_op, commit = commit_op, position = position_op,
+local OPS = {begin = begin_op, reserve = reserve_op, commit = commit_op,
+             position = position_op,
              outcome = outcome_op, inspect = inspect_op}
 if OPS[op] then
   return OPS[op]()

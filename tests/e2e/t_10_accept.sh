@@ -72,11 +72,14 @@ sg_assert_counter 1 alice@example.net msgs "counters msgs"
 sg_assert_eq 1 "$(sg_redis exists "$cnt")" "counters key exists"
 sg_assert_counter 3 alice@example.net rcpts "counters rcpts"
 sg_assert_counter 0 alice@example.net refused "counters refused"
-# subguard:qid:QID holds "LOGIN TIME" (for the delivery-log feed).
+# subguard:qid:QID holds "LOGIN TIME N" (for the delivery-log feed: N,
+# the recipients accepted, caps the bounces that can count).
 sent=$(sg_redis get "subguard:qid:$qid")
-sg_assert_match '^alice@example\.net [0-9]{10}$' "$sent" "subguard:qid:$qid (login and time sent)"
-(( ${sent#* } <= $(date +%s) && ${sent#* } > $(date +%s) - 60 )) ||
-    sg_fail "subguard:qid:$qid: time sent ${sent#* } is not within the last minute"
+sg_assert_match '^alice@example\.net [0-9]{10} 3$' "$sent" "subguard:qid:$qid (login, time sent, recipients)"
+at=${sent#* }
+at=${at%% *}
+(( at <= $(date +%s) && at > $(date +%s) - 60 )) ||
+    sg_fail "subguard:qid:$qid: time sent $at is not within the last minute"
 ttl=$(sg_redis ttl "$cnt")
 sg_assert_match '^[1-9][0-9]*$' "$ttl" "TTL of the counters key (it must expire)"
 sg_assert_eq 0 "$(sg_redis exists 'subguard:{alice@example.net}:quarantine')" "quarantine key"

@@ -85,7 +85,8 @@ sg_assert_eq "login bob@example.net
 tier       'subguard:{bob@example.net}:tier'
 quarantine 'subguard:{bob@example.net}:quarantine'
 held       'subguard:{bob@example.net}:held'
-counters   'subguard:{bob@example.net}:counters'" "$out" "subguard -k 'Bob@Example.NET'"
+counters   'subguard:{bob@example.net}:counters'
+resv       'subguard:{bob@example.net}:resv'" "$out" "subguard -k 'Bob@Example.NET'"
 
 # --- SIGHUP -------------------------------------------------------------------
 sg_user henry 'henry-pw'

@@ -4,9 +4,9 @@
 # 1000 by default). See tests/miltertest/fault_many_rcpts.lua.
 # Proves:
 #  - every recipient is decided in memory: two Redis commands per message
-#    (INFO commandstats), whether all 10000 are accepted or 9900 of them
-#    refused by the limit; the counts are right (rcpts 10000; 100 and
-#    refused 9900);
+#    (INFO commandstats) and about log2(N / reserve_recipients) "reserve"
+#    calls, whether all 10000 are accepted or 9900 of them refused by the
+#    limit; the counts are right (rcpts 10000; 100 and refused 9900);
 #  - one log line per message, not per recipient: one action=tempfail
 #    stage=rcpt line for the 9900 refusals;
 #  - subguard's memory does not keep what the messages needed: VmRSS after

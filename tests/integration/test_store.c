@@ -131,9 +131,11 @@ static enum sg_action send_msg(struct world *w, const char *login, double t,
     if (a != SG_ACT_CONTINUE)
 	return (a);
     for (i = 0; i < nrej; i++)
-	assert_int_equal(sg_engine_rcpt(&m, 1, 0), SG_ACT_CONTINUE);
+	assert_int_equal(sg_engine_rcpt_at(w->eng, &w->store, &m, 1, 0, t, err,
+					   sizeof(err)), SG_ACT_CONTINUE);
     for (i = 0; i < n; i++)
-	if (sg_engine_rcpt(&m, 0, 0) == SG_ACT_TEMPFAIL)
+	if (sg_engine_rcpt_at(w->eng, &w->store, &m, 0, 0, t, err,
+			      sizeof(err)) == SG_ACT_TEMPFAIL)
 	    (*tempfailed)++;
     return (sg_engine_commit(w->eng, &w->store, &m, qid, 1, t, err,
 			     sizeof(err)));
@@ -179,7 +181,7 @@ static void test_recipient_limit(void **state)
 		     SG_ACT_CONTINUE);
     assert_string_equal(redis(w, 0, "HGET subguard:{alice@example.net}:counters rcpts"), "3");
     assert_string_equal(redis(w, 0, "HGET subguard:{alice@example.net}:counters refused"), "1");
-    assert_string_equal(redis(w, 0, "GET subguard:qid:QID1"), "alice@example.net 1763798500");
+    assert_string_equal(redis(w, 0, "GET subguard:qid:QID1"), "alice@example.net 1763798500 3");
 
     /* The next message has no room; the retry time is the window's. */
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "alice@example.net",
@@ -245,8 +247,12 @@ static void test_tiers(void **state)
     redis(w, 0, "SET subguard:{dave}:tier bulk");
     sg_engine_begin(w->eng, &w->store, &m, "dave", T0, err, sizeof(err));
     assert_string_equal(m.tier, "bulk");
-    assert_int_equal(m.budget, 1000);
+    /* 1000 an hour: begin reserves a chunk, and more may follow. */
+    assert_int_equal(m.budget, 20);
+    assert_int_equal(m.resv_more, 1);
     assert_string_equal(m.unknown_tier, "");
+    /* Abandoned: its reservation is released for the next message. */
+    sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0, err, sizeof(err));
     redis(w, 0, "SET subguard:{dave}:tier gold");
     sg_engine_begin(w->eng, &w->store, &m, "dave", T0, err, sizeof(err));
     assert_string_equal(m.tier, "default");
@@ -369,13 +375,196 @@ static void test_expiry_and_round_trips(void **state)
 		 + strlen("cmdstat_evalsha:calls="));
     assert_int_equal(after - before, 2);
 
-    /* An abandoned message with nothing to count costs no call at all. */
+    /*
+     * An abandoned message counts nothing but still costs its second
+     * call: it releases the room begin reserved for it.
+     */
     sg_engine_begin(w->eng, &w->store, &m, "ivan3", T0, err, sizeof(err));
+    assert_string_equal(redis(w, 0, "HLEN subguard:{ivan3}:resv"), "1");
     assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
     sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0, err, sizeof(err));
     before = atol(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
 		  + strlen("cmdstat_evalsha:calls="));
-    assert_int_equal(before, after + 1);
+    assert_int_equal(before, after + 2);
+    assert_string_equal(redis(w, 0, "HLEN subguard:{ivan3}:resv"), "0");
+    assert_string_equal(redis(w, 0, "EXISTS subguard:{ivan3}:counters"), "0");
+}
+
+/*
+ * Ten messages of one login in flight at once, across two nodes (two
+ * engines, one Redis): all begin, then all take recipients, then all
+ * commit. With 2 messages and 10 recipients an hour, at most 2 messages
+ * and 10 recipients get through, whatever the interleaving.
+ */
+static void test_concurrent_messages_hold_the_limit(void **state)
+{
+    struct world *a = world_new("10/1h", "2/1h", "", "");
+    struct world *b = world_new("10/1h", "2/1h", "", "");
+    struct world *node[2] = {a, b};
+    struct sg_msg m[10];
+    enum sg_action act[10];
+    char    err[256], qid[16];
+    unsigned accepted = 0;
+    int     i, j, begun = 0;
+
+    (void) state;
+    a->cfg.reserve_recipients = 4;		/* so that reserve is used */
+    b->cfg.reserve_recipients = 4;
+    for (i = 0; i < 10; i++) {
+	act[i] = sg_engine_begin(node[i % 2]->eng, &node[i % 2]->store, &m[i],
+				 "conc", T0 + i * 0.1, err, sizeof(err));
+	begun += act[i] == SG_ACT_CONTINUE;
+	if (act[i] == SG_ACT_TEMPFAIL)
+	    assert_int_equal(m[i].limit, SG_LIMIT_MESSAGES);
+    }
+    assert_int_equal(begun, 2);
+    assert_string_equal(redis(a, 0, "HLEN subguard:{conc}:resv"), "2");
+    for (j = 0; j < 10; j++)
+	for (i = 0; i < 10; i++)
+	    if (act[i] == SG_ACT_CONTINUE)
+		sg_engine_rcpt_at(node[i % 2]->eng, &node[i % 2]->store, &m[i],
+				  0, 0, T0 + 1 + j * 0.1, err, sizeof(err));
+    for (i = 0; i < 10; i++) {
+	if (act[i] != SG_ACT_CONTINUE)
+	    continue;
+	accepted += m[i].accepted;
+	snprintf(qid, sizeof(qid), "C%d", i);
+	assert_int_equal(sg_engine_commit(node[i % 2]->eng, &node[i % 2]->store,
+					  &m[i], qid, 1, T0 + 3, err,
+					  sizeof(err)), SG_ACT_CONTINUE);
+    }
+    assert_int_equal(accepted, 10);
+    assert_string_equal(redis(a, 0, "HGET subguard:{conc}:counters msgs"), "2");
+    assert_string_equal(redis(a, 0, "HGET subguard:{conc}:counters rcpts"), "10");
+    assert_string_equal(redis(a, 0, "HGET subguard:{conc}:counters refused"), "18");
+    /* Settled: nothing is left reserved. */
+    assert_string_equal(redis(a, 0, "HLEN subguard:{conc}:resv"), "0");
+    world_free(a);
+    world_free(b);
+}
+
+/*
+ * reserve grants what the windows and the other reservations leave;
+ * commit frees the unused part of a reservation for the others.
+ */
+static void test_reserve_and_settle(void **state)
+{
+    struct world *w = world_new("10/1h", "100/1h", "", "");
+    struct sg_msg m1, m2;
+    char    err[256];
+
+    (void) state;
+    w->cfg.reserve_recipients = 6;
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m1, "res", T0, err,
+				     sizeof(err)), SG_ACT_CONTINUE);
+    assert_int_equal(m1.budget, 6);
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m2, "res", T0, err,
+				     sizeof(err)), SG_ACT_CONTINUE);
+    assert_int_equal(m2.budget, 4);		/* 10 less m1's 6 */
+    assert_int_equal(m2.resv_more, 0);
+    /* m1 uses 2 of its 6 and ends: the other 4 are free again. */
+    sg_engine_rcpt(&m1, 0, 0);
+    sg_engine_rcpt(&m1, 0, 0);
+    assert_int_equal(sg_engine_commit(w->eng, &w->store, &m1, "R1", 1, T0 + 1,
+				      err, sizeof(err)), SG_ACT_CONTINUE);
+    m2.resv_more = 1;				/* ask, as a full chunk would */
+    m2.accepted = 4;
+    assert_int_equal(sg_engine_reserve(w->eng, &w->store, &m2, T0 + 2, err,
+				       sizeof(err)), SG_ACT_CONTINUE);
+    assert_int_equal(m2.budget, 8);		/* 10 - 2 sent - 4 held + 4 */
+    assert_int_equal(m2.resv_more, 0);
+    assert_string_equal(redis(w, 0, "HLEN subguard:{res}:resv"), "1");
+    assert_non_null(strstr(redis(w, 0, "HGET subguard:{res}:resv %s",
+				 m2.resv_id), "1 8 "));
+    world_free(w);
+}
+
+/*
+ * A reservation whose node died expires reserve_ttl after its last
+ * grant: the room comes back, and the next call that reads the hash
+ * drops the entry; the hash itself has an expiry.
+ */
+static void test_reservation_expires(void **state)
+{
+    struct world *w = world_new("10/1h", "1/1h", "", "");
+    struct sg_msg m;
+    char    err[256];
+    long    ttl;
+
+    (void) state;
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0, err,
+				     sizeof(err)), SG_ACT_CONTINUE);
+    ttl = atol(redis(w, 0, "TTL subguard:{gone}:resv"));
+    assert_in_range(ttl, 600, 700);
+    /* Never committed: the node died. Within the ttl the room is held. */
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0 + 599,
+				     err, sizeof(err)), SG_ACT_TEMPFAIL);
+    assert_int_equal(m.limit, SG_LIMIT_MESSAGES);
+    /* Past it, the room is back and the dead entry is gone. */
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0 + 601,
+				     err, sizeof(err)), SG_ACT_CONTINUE);
+    assert_int_equal(m.budget, 10);
+    assert_string_equal(redis(w, 0, "HLEN subguard:{gone}:resv"), "1");
+    assert_non_null(strstr(redis(w, 0, "HGET subguard:{gone}:resv %s",
+				 m.resv_id), "1 10 "));
+    world_free(w);
+}
+
+/*
+ * Bounces of a queue id never count past the recipients the message had
+ * accepted, each recipient once; a repeated line adds nothing; an
+ * unknown queue id counts nothing; a record with 0 accepted neither.
+ */
+static void test_bounce_caps(void **state)
+{
+    struct world *w = world_new("1000/1h", "1000/1h", "", "");
+    struct sg_outcome out;
+    char    err[256], to[32];
+    int     tf, i, rc;
+
+    (void) state;
+    assert_int_equal(send_msg(w, "cap", T0, 2, 0, "CAP1", &tf), SG_ACT_CONTINUE);
+    assert_non_null(strstr(redis(w, 0, "GET subguard:qid:CAP1"), " 2"));
+    /* The same recipient's line twice: once. */
+    for (i = 0; i < 2; i++) {
+	rc = sg_engine_outcome(w->eng, &w->store, "CAP1", "<a@x.example>",
+			       SG_DSN_MAILBOX, 1, T0 + 10 + i, 0, 0, &out, err,
+			       sizeof(err));
+	assert_int_equal(rc, 1);
+	assert_string_equal(out.login, "cap");
+    }
+    assert_string_equal(redis(w, 0, "HGET subguard:{cap}:counters bounced"), "1");
+    /* Five more recipients: only one more fits the two accepted. */
+    for (i = 0; i < 5; i++) {
+	snprintf(to, sizeof(to), "<f%d@x.example>", i);
+	sg_engine_outcome(w->eng, &w->store, "CAP1", to, SG_DSN_MAILBOX, 1,
+			  T0 + 20 + i, 0, 0, &out, err, sizeof(err));
+    }
+    assert_string_equal(redis(w, 0, "HGET subguard:{cap}:counters bounced"), "2");
+    /* A line about many recipients cannot pass the cap either. */
+    sg_engine_outcome(w->eng, &w->store, "CAP1", 0, SG_DSN_OTHER, 50, T0 + 30,
+		      0, 0, &out, err, sizeof(err));
+    assert_string_equal(redis(w, 0, "HGET subguard:{cap}:counters bounced"), "2");
+    assert_true(atol(redis(w, 0, "TTL subguard:qid:CAP1")) > 0);
+    /* Unknown queue id. */
+    assert_int_equal(sg_engine_outcome(w->eng, &w->store, "NOSUCH", "<z@x>",
+				       SG_DSN_MAILBOX, 1, T0 + 40, 0, 0, &out,
+				       err, sizeof(err)), 0);
+    assert_string_equal(out.login, "");
+    /* A record with no accepted recipient counts nothing. */
+    {
+	const char *set[] = {"SET", "subguard:qid:ZERO", "cap 1763798400 0"};
+	size_t  lens[] = {3, 17, 16};
+	struct sg_reply r = {0, 0};
+
+	assert_int_equal(sg_redis_command(w->redis, 3, set, lens, &r, err,
+					  sizeof(err)), SG_STORE_OK);
+	sg_reply_free(&r);
+    }
+    sg_engine_outcome(w->eng, &w->store, "ZERO", "<y@x.example>",
+		      SG_DSN_MAILBOX, 1, T0 + 50, 0, 0, &out, err, sizeof(err));
+    assert_string_equal(redis(w, 0, "HGET subguard:{cap}:counters bounced"), "2");
+    world_free(w);
 }
 
 /* Hostile logins stay in their own keys. */
@@ -734,6 +923,11 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_manual_quarantine_reject, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_recipient_ceiling, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_two_nodes_one_limit, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_concurrent_messages_hold_the_limit,
+					setup, teardown),
+	cmocka_unit_test_setup_teardown(test_reserve_and_settle, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_reservation_expires, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_bounce_caps, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_expiry_and_round_trips, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_odd_logins, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_failure_test_quarantines, setup, teardown),

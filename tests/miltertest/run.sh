@@ -22,8 +22,17 @@ sed -e "s|@DIR@|$dir|g" -e "s|@REDIS@|$SG_REDIS|g" \
 	"$SG_SRC/tests/miltertest/subguard.conf" >"$dir/subguard.conf"
 "$SG_BUILD/subguard" -f -c "$dir/subguard.conf" 2>"$dir/subguard.log" &
 pid=$!
+pid2=
+# A script that says "-- nodes: 2" gets a second subguard on the same
+# Redis, its socket in SG_MILTER2: two MTA nodes sharing one Redis.
+if grep -q '^-- nodes: 2' "$script"; then
+	sed -e "s|milter.sock|milter2.sock|" "$dir/subguard.conf" >"$dir/subguard2.conf"
+	"$SG_BUILD/subguard" -f -c "$dir/subguard2.conf" 2>"$dir/subguard2.log" &
+	pid2=$!
+	export SG_MILTER2=unix:$dir/milter2.sock
+fi
 for _ in $(seq 100); do
-	[ -S "$dir/milter.sock" ] && break
+	[ -S "$dir/milter.sock" ] && { [ -z "$pid2" ] || [ -S "$dir/milter2.sock" ]; } && break
 	sleep 0.05
 done
 miltertest -s "$script"
@@ -31,9 +40,14 @@ rc=$?
 kill "$pid"
 wait "$pid"
 stop=$?
+if [ -n "$pid2" ]; then
+	kill "$pid2"
+	wait "$pid2" || stop=$?
+fi
 if [ $rc -ne 0 ] || [ $stop -ne 0 ]; then
 	echo "miltertest exit $rc, subguard exit $stop; subguard log:"
 	cat "$dir/subguard.log"
+	[ -z "$pid2" ] || cat "$dir/subguard2.log"
 	[ $rc -ne 0 ] || rc=$stop
 fi
 exit $rc

@@ -112,6 +112,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.quarantine_action, SG_QACT_HOLD);
     assert_int_equal(cfg.hold_max, 50);
     assert_int_equal(cfg.queue_id_ttl, 6 * 86400);
+    assert_int_equal(cfg.reserve_recipients, 20);
+    assert_int_equal(cfg.reserve_ttl, 600);
     assert_int_equal(cfg.milter_timeout, 7200);
     assert_string_equal(cfg.syslog_facility, "mail");
     assert_string_equal(cfg.log_format, "syslog");
@@ -213,6 +215,8 @@ static void test_example_file(void **state)
     assert_int_equal(cfg.quarantine_action, def.quarantine_action);
     assert_int_equal(cfg.hold_max, def.hold_max);
     assert_int_equal(cfg.queue_id_ttl, def.queue_id_ttl);
+    assert_int_equal(cfg.reserve_recipients, def.reserve_recipients);
+    assert_int_equal(cfg.reserve_ttl, def.reserve_ttl);
     assert_int_equal(cfg.milter_timeout, def.milter_timeout);
     assert_string_equal(cfg.syslog_facility, def.syslog_facility);
     assert_string_equal(cfg.log_format, def.log_format);
@@ -688,6 +692,8 @@ static void test_values(void **state)
 	    "quarantine_action = tempfail\n"
 	    "hold_max = 0\n"
 	    "queue_id_ttl = 1w\n"
+	    "reserve_recipients = 50\n"
+	    "reserve_ttl = 2m\n"
 	    "milter_timeout = 90\n"
 	    "syslog_facility = local3\n"
 	    "[feed]\n"
@@ -713,6 +719,8 @@ static void test_values(void **state)
     assert_int_equal(cfg.quarantine_action, SG_QACT_TEMPFAIL);
     assert_int_equal(cfg.hold_max, 0);
     assert_int_equal(cfg.queue_id_ttl, 604800);
+    assert_int_equal(cfg.reserve_recipients, 50);
+    assert_int_equal(cfg.reserve_ttl, 120);
     assert_int_equal(cfg.milter_timeout, 90);
     assert_string_equal(cfg.syslog_facility, "local3");
     assert_string_equal(cfg.log_format, "journal-json");

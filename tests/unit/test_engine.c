@@ -84,19 +84,25 @@ static void test_begin_arguments(void **state)
     e = sg_engine_new(&cfg);
     assert_int_equal(sg_engine_begin(e, &store, &m, "Bob", 1000.5, err,
 				     sizeof(err)), SG_ACT_CONTINUE);
-    assert_int_equal(rec.nkeys, 3);
+    assert_int_equal(rec.nkeys, 4);
     assert_string_equal(rec.argv[0], "subguard:{bob}:tier");
     assert_string_equal(rec.argv[1], "subguard:{bob}:quarantine");
     assert_string_equal(rec.argv[2], "subguard:{bob}:counters");
-    assert_string_equal(rec.argv[3], "begin");
-    assert_string_equal(rec.argv[4], "1000.500");
-    assert_string_equal(rec.argv[5], "default");
-    assert_string_equal(rec.argv[6], "0");	/* hold: no refusal at MAIL */
+    assert_string_equal(rec.argv[3], "subguard:{bob}:resv");
+    assert_string_equal(rec.argv[4], "begin");
+    assert_string_equal(rec.argv[5], "1000.500");
+    assert_string_equal(rec.argv[6], "default");
+    assert_string_equal(rec.argv[7], "0");	/* hold: no refusal at MAIL */
+    /* The reservation: an id of this node and message, chunk, ttl. */
+    assert_string_equal(rec.argv[8], m.resv_id);
+    assert_true(strlen(m.resv_id) > 17 && m.resv_id[16] == '.');
+    assert_string_equal(rec.argv[9], "20");
+    assert_string_equal(rec.argv[10], "600");
     /* The tier: its name, then its numbers as one JSON argument: five
      * lists of [limit, seconds], then the failure test (off here). */
-    assert_int_equal(rec.argc, 7 + 2);
-    assert_string_equal(rec.argv[7], "default");
-    assert_string_equal(rec.argv[8], "{\"m\":[],\"r\":[[100,60],[1000,3600]],"
+    assert_int_equal(rec.argc, 11 + 2);
+    assert_string_equal(rec.argv[11], "default");
+    assert_string_equal(rec.argv[12], "{\"m\":[],\"r\":[[100,60],[1000,3600]],"
 			"\"qr\":[],\"qx\":[[20,3600]],\"qf\":[],"
 			"\"d\":[0.000000,0.000000,0.000000,0.000000]}");
     assert_int_equal(m.budget, 2);
@@ -125,17 +131,19 @@ static void test_begin_arguments(void **state)
 	rec.nanswer = 5;
 	assert_int_equal(sg_engine_commit(e, &store, &m, "ABC123", 1, 1001, err,
 					  sizeof(err)), SG_ACT_HOLD);
-	assert_int_equal(rec.nkeys, 5);
+	assert_int_equal(rec.nkeys, 6);
 	assert_string_equal(rec.argv[3], "subguard:qid:ABC123");
 	assert_string_equal(rec.argv[4], "subguard:events");
-	assert_string_equal(rec.argv[5], "commit");
-	assert_string_equal(rec.argv[9], "2");
-	assert_string_equal(rec.argv[10], "1");
+	assert_string_equal(rec.argv[5], "subguard:{bob}:resv");
+	assert_string_equal(rec.argv[6], "commit");
+	assert_string_equal(rec.argv[10], "2");
 	assert_string_equal(rec.argv[11], "1");
 	assert_string_equal(rec.argv[12], "1");
-	assert_string_equal(rec.argv[17], m.tags);
-	assert_string_equal(rec.argv[18], "default");
-	assert_int_equal(rec.argc, 20);
+	assert_string_equal(rec.argv[13], "1");
+	assert_string_equal(rec.argv[18], m.tags);
+	assert_string_equal(rec.argv[19], "default");
+	assert_string_equal(rec.argv[21], m.resv_id);	/* settled */
+	assert_int_equal(rec.argc, 22);
 	assert_int_equal(m.newly_quarantined, 1);
 	assert_string_equal(m.qreason, "why");
 	assert_int_equal(m.held, 3);
@@ -145,6 +153,66 @@ static void test_begin_arguments(void **state)
 					  sizeof(err)), SG_ACT_CONTINUE);
 	assert_int_equal(rec.calls, 2);
     }
+    sg_engine_free(e);
+}
+
+/*
+ * Past the reserved chunk a recipient asks for more: RESERVE, then one
+ * "reserve" call with the message's id and tier, and the budget grows by
+ * what was granted; a short grant stops further calls.
+ */
+static void test_reserve(void **state)
+{
+    static const char *const ok[] = {
+	"ok", "default", "", "2", "1000", "3600", "60", "0", "0", "0", "",
+	"998", "5", "-1",
+    };
+    static const char *const one[] = {"1"};
+    struct sg_config cfg;
+    struct sg_engine *e;
+    struct recorder rec = {.answer = ok, .nanswer = 14};
+    struct sg_store store = {record, &rec, 0};
+    struct sg_msg m;
+    char    err[128], id[48];
+
+    (void) state;
+    config(&cfg);
+    cfg.reserve_recipients = 2;			/* begin's grant is a full chunk */
+    e = sg_engine_new(&cfg);
+    assert_int_equal(sg_engine_begin(e, &store, &m, "bob", 1, err, sizeof(err)),
+		     SG_ACT_CONTINUE);
+    snprintf(id, sizeof(id), "%s", m.resv_id);
+    assert_int_equal(m.resv_more, 1);
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_RESERVE);
+    assert_int_equal(m.accepted, 2);		/* undecided: not counted */
+    assert_int_equal(m.refused, 0);
+    rec.answer = one;
+    rec.nanswer = 1;
+    assert_int_equal(sg_engine_rcpt_at(e, &store, &m, 0, 0, 2, err, sizeof(err)),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(rec.calls, 2);
+    assert_int_equal(rec.nkeys, SG_RESERVE_NKEYS);
+    assert_int_equal(rec.argc, SG_RESERVE_NKEYS + SG_RESERVE_NARGS);
+    assert_string_equal(rec.argv[SG_RESERVE_K_COUNTERS], "subguard:{bob}:counters");
+    assert_string_equal(rec.argv[SG_RESERVE_K_RESV], "subguard:{bob}:resv");
+#define RA(i) (rec.argv[SG_RESERVE_NKEYS + (i)])
+    assert_string_equal(RA(SG_RESERVE_A_OP), "reserve");
+    assert_string_equal(RA(SG_RESERVE_A_NOW), "2.000");
+    assert_string_equal(RA(SG_RESERVE_A_RESV_ID), id);
+    assert_string_equal(RA(SG_RESERVE_A_WANT), "2");
+    assert_string_equal(RA(SG_RESERVE_A_RESV_TTL), "600");
+    assert_string_equal(RA(SG_RESERVE_A_TIER_NAME), "default");
+#undef RA
+    assert_int_equal(m.budget, 3);
+    assert_int_equal(m.accepted, 3);
+    assert_int_equal(m.resv_more, 0);		/* 1 of 2: the room is used */
+    /* No more calls: the next recipient is tempfailed in memory. */
+    assert_int_equal(sg_engine_rcpt_at(e, &store, &m, 0, 0, 3, err, sizeof(err)),
+		     SG_ACT_TEMPFAIL);
+    assert_int_equal(rec.calls, 2);
+    assert_int_equal(m.refused, 1);
     sg_engine_free(e);
 }
 
@@ -497,6 +565,7 @@ int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_begin_arguments),
+	cmocka_unit_test(test_reserve),
 	cmocka_unit_test(test_bad_reply),
 	cmocka_unit_test(test_deferrable),
 	cmocka_unit_test(test_seen_parse),

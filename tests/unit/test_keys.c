@@ -27,6 +27,7 @@ static void test_account_keys(void **state)
 	"subguard:{bob@biz.example}:quarantine"},
 	{SG_AKEY_HELD, "held", "subguard:{bob@biz.example}:held"},
 	{SG_AKEY_COUNTERS, "counters", "subguard:{bob@biz.example}:counters"},
+	{SG_AKEY_RESV, "resv", "subguard:{bob@biz.example}:resv"},
     };
     char    buf[SG_KEY_MAX];
     size_t  i;
@@ -76,9 +77,23 @@ static void test_too_long(void **state)
     assert_int_equal(sg_key_events(small, sizeof(small), "sg"), 9);
 }
 
+/* Postfix short queue ids are told from long ones and Sendmail's. */
+static void test_qid_short(void **state)
+{
+    (void) state;
+    assert_true(sg_qid_short("3F2A1C0B7D"));
+    assert_true(sg_qid_short("4BCD1"));
+    assert_false(sg_qid_short("4Xs1Jc0sHkz1Qn"));	/* long */
+    assert_false(sg_qid_short("3kK2Bq6WnTz5xm"));
+    assert_false(sg_qid_short("4B1JxYZk012345"));	/* Sendmail */
+    assert_false(sg_qid_short(""));
+    assert_false(sg_qid_short("abc123"));
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_qid_short),
 	cmocka_unit_test(test_account_keys),
 	cmocka_unit_test(test_other_keys),
 	cmocka_unit_test(test_too_long),
