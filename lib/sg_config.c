@@ -394,6 +394,18 @@ static void finish(struct parse *p)
     }
     if (!p->failed)
 	check_redis_ha(p);
+    /*
+     * A message may take milter_timeout between two milter steps (nothing
+     * is sent to the milter while the body comes in); its room must stay
+     * reserved until its end, or a slow message's room is handed out twice.
+     */
+    if (!p->failed && p->cfg->reserve_ttl < p->cfg->milter_timeout) {
+	i = (size_t) (sg_param_find("subguard", "reserve_ttl") - sg_params);
+	fail_at(p, p->lines[i], "reserve_ttl (%lus) must be at least "
+		"milter_timeout (%lus): a message may take that long to reach "
+		"its end, and its room must stay reserved until then",
+		p->cfg->reserve_ttl, p->cfg->milter_timeout);
+    }
 }
 
 /* parse_source - read a prepared source; 0 or -1 with p->err */

@@ -127,7 +127,7 @@ const struct sg_param sg_params[] = {
     {"subguard", "queue_id_ttl", "6d", set_duration, FIELD(queue_id_ttl), 0, 0},
     {"subguard", "reserve_recipients", "20", set_count,
     FIELD(reserve_recipients), 0, 0},
-    {"subguard", "reserve_ttl", "10m", set_duration, FIELD(reserve_ttl), 0, 0},
+    {"subguard", "reserve_ttl", "2h", set_duration, FIELD(reserve_ttl), 0, 0},
     {"subguard", "milter_timeout", "2h", set_duration, FIELD(milter_timeout),
     0, 0},
     {"subguard", "syslog_facility", "mail", set_word, FIELD(syslog_facility),

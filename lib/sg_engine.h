@@ -33,9 +33,9 @@
  *	messages in flight at once, on one node or on many nodes sharing
  *	one Redis, never share room, and a window's limit holds. Bounds: a
  *	reservation expires reserve_ttl after its last begin or reserve (a
- *	dead node holds room no longer), so a message that takes longer
- *	than that from MAIL to end of message may overrun by its own
- *	recipients; and with on_redis_error = accept nothing is counted
+ *	dead node holds room no longer; at least milter_timeout, so a slow
+ *	upload keeps its room; docs/SECURITY.md says what remains); and
+ *	with on_redis_error = accept nothing is counted
  *	while Redis is down.
  *
  *	The engine is shared by the milter and the replay; it never sleeps,

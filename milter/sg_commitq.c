@@ -79,7 +79,7 @@ static void report(struct sg_pending *p, enum sg_action act, const char *err)
     /* The login's next message on this node is not deferred. */
     if (m->newly_quarantined || act == SG_ACT_HOLD
 	|| act == SG_ACT_QUARANTINE_REFUSE)
-	sg_milter_quarantine_seen(m->login, 1);
+	sg_milter_quarantine_seen(m->login, 1, 0, p->rt->cfg.milter_timeout);
     if (m->seen.what == SG_SEEN_LIFT)
 	sg_log_message(LOG_NOTICE, m, p->client, p->qid, dry, "lift",
 		       "commit", "reason=\"quarantine lifted in Redis\"");

@@ -70,14 +70,20 @@ static double wall_clock(void)
     return (ts.tv_sec + ts.tv_nsec / 1e9);
 }
 
-/* sg_milter_quarantine_seen - note what an answer said of a quarantine */
-void    sg_milter_quarantine_seen(const char *login, int quarantined)
+/*
+ * sg_milter_quarantine_seen - note what an answer said of a quarantine.
+ * asked: when the call was sent (a "not quarantined" answer clears only
+ * what was noted before it); kept: how long a message begun before the
+ * quarantine may still reach its end (milter_timeout).
+ */
+void    sg_milter_quarantine_seen(const char *login, int quarantined,
+				          double asked, unsigned long kept)
 {
     pthread_mutex_lock(&quarseen_lock);
     if (quarantined)
-	sg_quarseen_add(&quarseen, login, wall_clock());
+	sg_quarseen_add(&quarseen, login, wall_clock(), kept + 60.0);
     else
-	sg_quarseen_clear(&quarseen, login);
+	sg_quarseen_clear(&quarseen, login, asked);
     pthread_mutex_unlock(&quarseen_lock);
 }
 
@@ -293,6 +299,7 @@ static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
     const char *login = smfi_getsymval(ctx, "{auth_authen}");
     char    err[256], plain[1024];
     enum sg_action act;
+    double  asked;
 
     (void) argv;
     if (c == 0)
@@ -312,8 +319,9 @@ static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
 	c->ticket = 0;
     }
     login = plain_login(ctx, &c->rt->cfg, login, plain, sizeof(plain));
+    asked = wall_clock();
     act = sg_engine_begin(c->rt->engine, &c->rt->store, &c->msg, login,
-			  wall_clock(), err, sizeof(err));
+			  asked, err, sizeof(err));
     if (c->msg.login_form == SG_LOGIN_HASHED) {
 	char    raw[96];
 
@@ -325,7 +333,8 @@ static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
 	sg_log(LOG_WARNING, "login=%s has unknown tier \"%s\"; using %s",
 	       c->msg.login, c->msg.unknown_tier, c->msg.tier);
     if (c->msg.begun)
-	sg_milter_quarantine_seen(c->msg.login, c->msg.qreason[0] != 0);
+	sg_milter_quarantine_seen(c->msg.login, c->msg.qreason[0] != 0, asked,
+				  c->rt->cfg.milter_timeout);
     switch (act) {
     case SG_ACT_IGNORE:
 	message_done(c);
@@ -389,7 +398,12 @@ static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
 
 	    if (st != SMFIS_ACCEPT)
 		return (st);
-	    c->msg.budget = -1;			/* on_redis_error = accept */
+	    /*
+	     * on_redis_error = accept: this recipient passes, and the next
+	     * asks Redis again; one slow answer does not unlimit the rest.
+	     */
+	    c->msg.budget = (long) c->msg.accepted + 1;
+	    (void) sg_engine_rcpt(&c->msg, mta_rejected, argv[0]);
 	    return (SMFIS_CONTINUE);
 	}
 	act = sg_engine_rcpt(&c->msg, mta_rejected, argv[0]);
@@ -439,7 +453,8 @@ static sfsistat sg_eom(SMFICTX *ctx)
 			   wall_clock(), err, sizeof(err));
     if (c->msg.newly_quarantined || act == SG_ACT_HOLD
 	|| act == SG_ACT_QUARANTINE_REFUSE)
-	sg_milter_quarantine_seen(c->msg.login, 1);
+	sg_milter_quarantine_seen(c->msg.login, 1, 0,
+				  c->rt->cfg.milter_timeout);
     /* Support's hands seen in Redis since the account's last message. */
     if (c->msg.seen.what == SG_SEEN_LIFT)
 	log_decision(ctx, c, LOG_NOTICE, "lift", "eom",

@@ -26,7 +26,8 @@ extern struct smfiDesc sg_milter_desc;
  * quarantine: 1 quarantined (its next message is committed at end of
  * message, not deferred), 0 not. Thread-safe; see sg_quarseen.h.
  */
-extern void sg_milter_quarantine_seen(const char *login, int quarantined);
+extern void sg_milter_quarantine_seen(const char *login, int quarantined,
+				              double asked, unsigned long kept);
 
 /* sg_commitq.c */
 extern int sg_commitq_put(struct sg_runtime *, const struct sg_msg *,

@@ -841,7 +841,13 @@ local function outcome_op()
   local base = A_PREFIX .. ':{' .. login .. '}:'
   local tier = pick_tier(A_TIERS, redis.call('GET', base .. A_SUFFIX_TIER),
                          A_DEFAULT_TIER)
-  local n = bounce_cap(K_QID, q, A_NRCPT, A_TAG)
+  -- Postfix's expiry names no recipient: it counts once per queue id, so
+  -- the same line read again (a second feed, a log read twice) adds nothing.
+  local tag = A_TAG
+  if tag == '' and A_CLASS == 'expired' then
+    tag = 'expired'
+  end
+  local n = bounce_cap(K_QID, q, A_NRCPT, tag)
   if n == 0 then
     none.login = login
     return reply(OUTCOME_REPLY, none)

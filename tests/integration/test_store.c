@@ -495,13 +495,13 @@ static void test_reservation_expires(void **state)
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0, err,
 				     sizeof(err)), SG_ACT_CONTINUE);
     ttl = atol(redis(w, 0, "TTL subguard:{gone}:resv"));
-    assert_in_range(ttl, 600, 700);
+    assert_in_range(ttl, 7200, 7300);	/* the default reserve_ttl, 2h */
     /* Never committed: the node died. Within the ttl the room is held. */
-    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0 + 599,
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0 + 7199,
 				     err, sizeof(err)), SG_ACT_TEMPFAIL);
     assert_int_equal(m.limit, SG_LIMIT_MESSAGES);
     /* Past it, the room is back and the dead entry is gone. */
-    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0 + 601,
+    assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0 + 7201,
 				     err, sizeof(err)), SG_ACT_CONTINUE);
     assert_int_equal(m.budget, 10);
     assert_string_equal(redis(w, 0, "HLEN subguard:{gone}:resv"), "1");
@@ -546,6 +546,12 @@ static void test_bounce_caps(void **state)
 		      0, 0, &out, err, sizeof(err));
     assert_string_equal(redis(w, 0, "HGET subguard:{cap}:counters bounced"), "2");
     assert_true(atol(redis(w, 0, "TTL subguard:qid:CAP1")) > 0);
+    /* A whole-message expiry (no recipient named) counts once a qid. */
+    assert_int_equal(send_msg(w, "exp", T0, 3, 0, "EXP1", &tf), SG_ACT_CONTINUE);
+    for (i = 0; i < 3; i++)
+	sg_engine_outcome(w->eng, &w->store, "EXP1", 0, SG_DSN_EXPIRED, 1,
+			  T0 + 35 + i, 0, 0, &out, err, sizeof(err));
+    assert_string_equal(redis(w, 0, "HGET subguard:{exp}:counters bounced"), "1");
     /* Unknown queue id. */
     assert_int_equal(sg_engine_outcome(w->eng, &w->store, "NOSUCH", "<z@x>",
 				       SG_DSN_MAILBOX, 1, T0 + 40, 0, 0, &out,

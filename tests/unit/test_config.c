@@ -113,7 +113,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.hold_max, 50);
     assert_int_equal(cfg.queue_id_ttl, 6 * 86400);
     assert_int_equal(cfg.reserve_recipients, 20);
-    assert_int_equal(cfg.reserve_ttl, 600);
+    assert_int_equal(cfg.reserve_ttl, 7200);
     assert_int_equal(cfg.milter_timeout, 7200);
     assert_string_equal(cfg.syslog_facility, "mail");
     assert_string_equal(cfg.log_format, "syslog");

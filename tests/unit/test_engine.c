@@ -97,7 +97,7 @@ static void test_begin_arguments(void **state)
     assert_string_equal(rec.argv[8], m.resv_id);
     assert_true(strlen(m.resv_id) > 17 && m.resv_id[16] == '.');
     assert_string_equal(rec.argv[9], "20");
-    assert_string_equal(rec.argv[10], "600");
+    assert_string_equal(rec.argv[10], "7200");
     /* The tier: its name, then its numbers as one JSON argument: five
      * lists of [limit, seconds], then the failure test (off here). */
     assert_int_equal(rec.argc, 11 + 2);
@@ -202,7 +202,7 @@ static void test_reserve(void **state)
     assert_string_equal(RA(SG_RESERVE_A_NOW), "2.000");
     assert_string_equal(RA(SG_RESERVE_A_RESV_ID), id);
     assert_string_equal(RA(SG_RESERVE_A_WANT), "2");
-    assert_string_equal(RA(SG_RESERVE_A_RESV_TTL), "600");
+    assert_string_equal(RA(SG_RESERVE_A_RESV_TTL), "7200");
     assert_string_equal(RA(SG_RESERVE_A_TIER_NAME), "default");
 #undef RA
     assert_int_equal(m.budget, 3);
