@@ -459,6 +459,11 @@ static const struct error_case error_cases[] = {
     {"password_file relative",
 	"[redis]\npassword_file = secret\n",
     NAME ":2: password_file must be empty or an absolute path"},
+    {"reserve_ttl below milter_timeout",
+	"[subguard]\nmilter_timeout = 1h\nreserve_ttl = 10m\n",
+    NAME ":3: reserve_ttl (600s) must be at least milter_timeout (3600s): a "
+    "message may take that long to reach its end, and its room must stay "
+    "reserved until then"},
     {"notify_command relative",
 	"[subguard]\nnotify_command = notify -c x\n",
     NAME ":2: notify_command must be empty or an absolute path, possibly "
