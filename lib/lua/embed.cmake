@@ -1,11 +1,19 @@
 # embed.cmake - turn lib/lua/NAME.lua files into C strings (sg_scripts.c).
 # Called by the build with -DOUT=file -DNAMES=a;b -DDIR=lib/lua.
+# A script may come in two files: NAME_core.lua (the model: helpers every
+# operation uses) and NAME.lua (the operations); Redis gets one script,
+# NAME_core.lua followed by NAME.lua.
 set(src "/* Generated from lib/lua/ by embed.cmake. Do not edit. */\n")
 string(APPEND src "#include \"sg_store.h\"\n\n")
 set(table "const char *const sg_script_source[SG_SCRIPT_COUNT] = {\n")
 set(names "const char *const sg_script_name[SG_SCRIPT_COUNT] = {\n")
 foreach(n ${NAMES})
-  file(READ ${DIR}/${n}.lua hex HEX)
+  set(hex "")
+  if(EXISTS ${DIR}/${n}_core.lua)
+    file(READ ${DIR}/${n}_core.lua hex HEX)
+  endif()
+  file(READ ${DIR}/${n}.lua ops HEX)
+  string(APPEND hex "${ops}")
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
   string(APPEND src "static const char lua_${n}[] = {${bytes}0x00};\n")
   string(APPEND table "    lua_${n},\n")
