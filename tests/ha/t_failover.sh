@@ -32,25 +32,6 @@ set -euo pipefail
 MASTER=sgm
 declare -A HA_PIDS=()
 
-# ha_ports N - N distinct free TCP ports on 127.0.0.1 (held open together
-# while chosen, so they differ)
-ha_ports() {
-    "$SG_PY" - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
-
-# ha_alive PID - the process exists and is not a zombie
-ha_alive() {
-    [[ -r /proc/$1/status ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
-}
-
 # ha_cli PORT ARGS... - redis-cli on a loopback port, raw output
 ha_cli() {
     local port=$1
@@ -149,7 +130,7 @@ sg_user two two-pw
 sg_user fb fb-pw
 
 # --- Redis: master, replica, three sentinels ------------------------------
-read -r MPORT RPORT S1 S2 S3 <<<"$(ha_ports 5)"
+read -r MPORT RPORT S1 S2 S3 <<<"$(sg__free_ports 5)"
 SPORTS=("$S1" "$S2" "$S3")
 for n in m r; do
     port=$MPORT
@@ -354,7 +335,7 @@ sg_assert_eq 1 "$(sg_subguard_log_count "redis master $MASTER now at 127\.0\.0\.
 sg_feed_stop
 sg_assert_eq 0 "$SG_FEED_RC" "the feed's exit status on SIGTERM"
 
-ha_alive "$B_PID" || sg_fail "node B died"
+sg__alive "$B_PID" || sg_fail "node B died"
 sg_subguard_running || sg_fail "node A died"
 kill -TERM "$B_PID"
 wait "$B_PID" || true
