@@ -84,6 +84,24 @@ compromised (modes spread evenly: burst, low_and_slow, sprayer, phishing)
     undeliverable recipients of spam campaigns as a detection signal
     (Stringhini et al., "B@bel", USENIX Security 2012).
 
+Issue 14's populations (every scenario but "classic", which keeps the first
+evaluation's population byte for byte):
+    small_group: a consumer who once writes one message to 8-40 old
+      acquaintances, 15-35% of them gone (ASSUMPTION from the commonly cited
+      list decay of ~22-23% a year, HubSpot; ZeroBounce's yearly reports).
+    greeting_abroad: greetings to the whole book (50-400) from a hotel
+      network abroad (172.16.0.0/12, never used before), that day's mail too.
+    traveller: everyday mail from hotel networks for 1..days days; the phone
+      keeps its address (home-routed roaming).
+    stale_bulk_big: an old list of 10,000-50,000 at 4-8% failures in 1-3 h.
+    phishing: the owner's whole book of 50-300 contacts in 1-2 h, from a new
+      network (70%) or the home network (30%), labelled "net".
+    compromised: the owner is a business with p=0.3 (0.15 in classic).
+    receiver incident (--incident): freemail.example refuses everyone with
+      5.7.1 for 2.5 h from 14:00 on day 2 (issue 14's observation), written
+      to incidents.jsonl as ground truth.
+    domain mix: freemail.example 25% of recipients (ASSUMPTION), _DOMAINS_V2.
+
 Delivery events (one final outcome per MTA-accepted recipient):
     delivered 2.0.0 after 0.3 s + log-normal median 2 s (tail to minutes,
     capped at 15 min); bounces: 70% after ~16 s median (the remote MX refused
