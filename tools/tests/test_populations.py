@@ -228,7 +228,7 @@ class TestMixed(unittest.TestCase):
             n = sum(len(e["rcpts"]) for e in camp)
             self.assertTrue(9900 <= n <= 50000, n)
             ts = [e["t"] for e in camp]
-            self.assertLessEqual(max(ts) - min(ts), 3 * 3600)
+            self.assertLessEqual(max(ts) - min(ts), 2 * 3600)
             f, n2 = self.failures(camp)
             self.assertTrue(0.04 - 1.0 / n2 <= f / n2 <= 0.08 + 1.0 / n2, f / n2)
 
