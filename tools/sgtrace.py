@@ -93,7 +93,7 @@ evaluation's population byte for byte):
       network abroad (172.16.0.0/12, never used before), that day's mail too.
     traveller: everyday mail from hotel networks for 1..days days; the phone
       keeps its address (home-routed roaming).
-    stale_bulk_big: an old list of 10,000-50,000 at 4-8% failures in 1-2 h.
+    stale_bulk_big: an old list of 20,000-80,000 at 4-8% failures in 1-2 h.
     greeting: books of 50-400 (300 in classic): greetings to 300-400
       contacts from home are what issue 14 saw the 300/h limit delay.
     phishing: the owner's whole book of 50-300 contacts in 1-2 h, from a new
@@ -692,12 +692,12 @@ class Generator:
 
     def bulk_sender(self, rng, u, stale, big=False):
         """big (stale_bulk_big, issue 14): an old list of log-uniform
-        10,000-50,000 addresses at 4-8% failures, sent in 1-2 hours ("in an
+        20,000-80,000 addresses at 4-8% failures, sent in 1-2 hours ("in an
         hour", as issue 14 saw it): the campaign whose absolute failure count
         grows with its size."""
         u.home = Net.server(rng)
         if big:
-            list_n = int(loguniform(rng, 10000, 50000))
+            list_n = int(loguniform(rng, 20000, 80000))
         else:
             list_n = int(lognormal_median(rng, 3000, 0.9, 1000, 40000))
         batch = rng.choices((1, 10, 20, 50, 100), weights=(15, 15, 20, 30, 20))[0]

@@ -226,7 +226,7 @@ class TestMixed(unittest.TestCase):
             size = sizes.most_common(1)[0][0]
             camp = [e for e in self.by_user[u] if e["size"] == size]
             n = sum(len(e["rcpts"]) for e in camp)
-            self.assertTrue(9900 <= n <= 50000, n)
+            self.assertTrue(19800 <= n <= 80000, n)
             ts = [e["t"] for e in camp]
             self.assertLessEqual(max(ts) - min(ts), 2 * 3600)
             f, n2 = self.failures(camp)
