@@ -69,6 +69,35 @@ text/plain\;\ version=0.0.4*) ;;
 *) fail "content type \"$type\", want text/plain; version=0.0.4" ;;
 esac
 
+# Hostile clients: binary garbage, a 1 MB request line, a request body
+# sent to GET, and connections left open mid-request. The listener drops
+# or refuses them; a scrape afterwards still answers, and mail goes on.
+python3 - "$port" <<'PY' || fail "hostile clients: could not connect"
+import socket, sys
+port = int(sys.argv[1])
+def conn():
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return s
+for payload in (bytes(range(256)) * 4 + b"\r\n\r\n",
+                b"GET /" + b"A" * (1 << 20) + b" HTTP/1.1\r\n\r\n",
+                b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+                b"GET /metrics?x=%00%ff HTTP/1.1\r\nHost: x\r\n\r\n"):
+    s = conn()
+    try:
+        s.sendall(payload)
+        s.recv(65536)
+    except OSError:
+        pass
+    s.close()
+half = [conn() for _ in range(4)]
+for s in half:
+    s.sendall(b"GET /metr")
+PY
+curl -sf -m 5 -o /dev/null "$SG_METRICS" || fail "no scrape after hostile clients"
+curl -s -m 5 -o /dev/null -w '%{http_code}' "$SG_METRICS?x=1" | grep -qx 200 ||
+	fail "a query string on /metrics is not answered 200"
+kill -0 "$pid" || fail "subguard died of hostile metrics clients"
+
 # The port in use: a second subguard refuses to start, and says so.
 conf "$dir/milter2.sock" >"$dir/subguard2.conf"
 if "$SG_BUILD/subguard" -f -c "$dir/subguard2.conf" 2>"$dir/second.err"; then
