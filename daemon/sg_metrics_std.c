@@ -28,6 +28,7 @@ static struct sg_mseries *m_trip;		/* histogram */
 static struct sg_mseries *m_calls[3];		/* ok, down, error */
 static struct sg_mseries *m_outages;
 static atomic_int outage;			/* as the calls saw it */
+static struct sg_metrics *registry;		/* the process's, for its life */
 
 /* trip - one store call: sg_runtime_trip */
 static void trip(double seconds, int status, struct sg_redis *pool)
@@ -109,6 +110,7 @@ int     sg_metrics_std(struct sg_metrics *m, const char *prog)
     sg_metrics_gauge_fn(f, "result=\"dropped\"", read_notify, "d");
     if (m_trip == 0 || m_calls[2] == 0 || m_outages == 0)
 	return (-1);
+    registry = m;
     sg_runtime_trip = trip;
     return (0);
 }
