@@ -115,6 +115,7 @@ local function read_tier(name, spec)
   end
   local d = t.d
   t.lf, t.ls, t.upper, t.lower = d[1], d[2], d[3], d[4]
+  t.p1 = d[5] or 0
   return t
 end
 
@@ -278,6 +279,11 @@ end
 -- evidence: the rejected (x) and bounced (b) counts that are, the
 -- score change they and the accepted recipients bring, and the list of
 -- recent failing tags (field fr) with this call's tags in front
+--
+-- A bounce weighs add.w (its cause's weight, see sg_dsn_weight()): a
+-- nonexistent address or an expiry is a whole failure, a full mailbox,
+-- a policy refusal or another cause half of one, a policy refusal
+-- during a receiver incident nothing. e is the weighted failure count.
 local function evidence(h, tier, add, tags)
   local fr, repeats = h.fr or '', 0
   for tag in string.gmatch(tags, '%x+') do
@@ -292,8 +298,27 @@ local function evidence(h, tier, add, tags)
   else
     b = math.max(b - repeats, 0)
   end
-  local delta = add.r * tier.ls + x * tier.lf + b * (tier.lf - tier.ls)
-  return x, b, delta, fr
+  local w = add.w or 1
+  local delta = add.r * tier.ls + x * tier.lf + b * w * (tier.lf - tier.ls)
+  return x, b, delta, fr, x + b * w
+end
+
+-- MSG_CAP - the most one message adds to the evidence, as a share of
+-- the test's upper bound. A message's failures come from one address
+-- book at one moment: they are one correlated observation, not many
+-- independent ones, so no single message can quarantine by itself;
+-- a spam run is many messages and crosses within a few.
+local MSG_CAP = 0.6
+
+-- message_cap - of delta, the evidence a message adds now, the part
+-- that counts and the part the cap takes off, given f0 what the message
+-- added before (uncapped; 0 for a new message). Returns counted,
+-- capped, and the message's new uncapped total.
+local function message_cap(tier, f0, delta)
+  local cap = MSG_CAP * tier.upper
+  local f1 = f0 + delta
+  local counted = min(f1, cap) - min(f0, cap)
+  return counted, delta - counted, f1
 end
 
 -- seen_by_hand - what support changed since the last update ("lift",
@@ -339,7 +364,11 @@ end
 -- bucket of the message it bounces (add.at), so a window's failures are
 -- weighed against the recipients they came from, not against whatever
 -- was sent when the bounce came.
-local function count_windows(h, last, tier, add, x, b, put)
+--
+-- Kinds e (weighted failures) and c (evidence the per-message cap took
+-- off) are counted in hundredths, Redis storing integers: the test of
+-- each window weighs the same evidence as the score.
+local function count_windows(h, last, tier, add, x, b, put, ev)
   local est = {}
   local function count(kind, lists, n, at)
     for i = 1, #lists do
@@ -364,9 +393,11 @@ local function count_windows(h, last, tier, add, x, b, put)
     end
   end
   count('m', {tier.m}, add.m)
-  count('r', {tier.r, tier.qr, DETECT}, add.r)
+  count('r', {tier.r, tier.qr, tier.qf, DETECT}, add.r)
   count('x', {tier.qx, tier.qf, DETECT}, x)
   count('b', {tier.qf, DETECT}, b, add.at)
+  count('e', {tier.qf, DETECT}, floor(ev.e * 100 + 0.5), add.at)
+  count('c', {DETECT}, floor(ev.c * 100 + 0.5), add.at)
   return est
 end
 
@@ -394,9 +425,9 @@ local function window_test(tier, est)
   local llr, rwin, rn, rf = nil, DETECT[1][2], 0, 0
   for i = 1, #DETECT do
     local ss = DETECT[i][3]
-    local f = est['x' .. ss] + est['b' .. ss]
+    local f = est['e' .. ss] / 100
     local n = est['r' .. ss] + est['x' .. ss]
-    local e = f * tier.lf + max(n - f, 0) * tier.ls
+    local e = f * tier.lf + max(n - f, 0) * tier.ls - est['c' .. ss] / 100
     if llr == nil or e > llr then
       llr, rwin, rn, rf = e, DETECT[i][2], n, f
     end
@@ -420,7 +451,10 @@ local function over(wins, what, value)
 end
 
 -- quarantine_reason - why this account is to be quarantined now, or ''
--- (the failure test, then the safety nets)
+-- (the failure test, then the safety nets). quarantine_failed counts
+-- weighted failures, and only where they are more than spam_failure of
+-- the window's recipients: the net scales with a campaign's quality,
+-- not with its size (an old list of 30,000 at 5% never crosses it).
 local function quarantine_reason(tier, s, t, est)
   if tier.lf > 0 and s >= tier.upper and t.llr >= tier.upper then
     return string.format('failure test: %d of %d recipients failed in %s ' ..
@@ -430,7 +464,14 @@ local function quarantine_reason(tier, s, t, est)
                          tier.upper)
   end
   return over(tier.qf, 'failed recipients',
-              function(secs) return est['x' .. secs] + est['b' .. secs] end)
+              function(secs)
+                local f = est['e' .. secs] / 100
+                local n = est['r' .. secs] + est['x' .. secs]
+                if n <= 0 or f < tier.p1 * n then
+                  return 0
+                end
+                return f
+              end)
          or over(tier.qx, 'recipients rejected by the MTA',
                  function(secs) return est['x' .. secs] end)
          or over(tier.qr, 'recipients',
@@ -465,20 +506,25 @@ end
 
 -- update - add counts to an account, run the detection, maybe quarantine.
 -- k: {quar, cnt, events}; add: {m, r, x, b, refused, policy, at};
--- tags: of the failing recipients; qid: for the evidence. Returns
--- quarantined, newly, reason, and what changed by hand since the last
--- update ("lift", "tier OLD NEW", or ""), for the caller's log.
+-- tags: of the failing recipients; qid: for the evidence; add.w the
+-- bounces' weight, add.f what the message added before (see
+-- message_cap). Returns quarantined, newly, reason, what changed by
+-- hand since the last update ("lift", "tier OLD NEW", or ""), for the
+-- caller's log, and the message's uncapped evidence so far.
 local function update(k, login, tier, add, tags, qid, source)
   local quarantined = redis.call('EXISTS', k.quar) == 1
   local h, last, lifted = load(k.cnt, quarantined)
-  local x, b, delta, fr = evidence(h, tier, add, tags)
+  local x, b, delta, fr, e = evidence(h, tier, add, tags)
+  local capped, f1
+  delta, capped, f1 = message_cap(tier, add.f or 0, delta)
   local seen = seen_by_hand(k, login, tier, h, lifted)
   local wr = writer(lifted)
   local put = wr.put
 
   put('t', floor(now), tonumber(h.t))
   put('tn', tier.name, h.tn)
-  local est = count_windows(h, last, tier, add, x, b, put)
+  local est = count_windows(h, last, tier, add, x, b, put,
+                            {e = e, c = capped})
   local fq = count_totals(h, add, x, b, qid, put)
   put('fr', fr, h.fr)
 
@@ -502,7 +548,7 @@ local function update(k, login, tier, add, tags, qid, source)
     put('q', h.q or floor(now), h.q)
   end
   save(k, tier, wr, lifted)
-  return quarantined, newly, reason, seen
+  return quarantined, newly, reason, seen, f1
 end
 
 -- Reservations. A message in flight holds room in the reservation hash

@@ -181,7 +181,8 @@ static void test_recipient_limit(void **state)
 		     SG_ACT_CONTINUE);
     assert_string_equal(redis(w, 0, "HGET subguard:{alice@example.net}:counters rcpts"), "3");
     assert_string_equal(redis(w, 0, "HGET subguard:{alice@example.net}:counters refused"), "1");
-    assert_string_equal(redis(w, 0, "GET subguard:qid:QID1"), "alice@example.net 1763798500 3");
+    assert_string_equal(redis(w, 0, "GET subguard:qid:QID1"),
+			"alice@example.net 1763798500 3 0 - 0.000");
 
     /* The next message has no room; the retry time is the window's. */
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "alice@example.net",
@@ -619,11 +620,14 @@ static int bounce(struct world *w, const char *qid, double t, int cls,
 }
 
 /*
- * A spam run: 100 recipients accepted, then bounces. By hand: the score
- * floors at ln(0.01/0.999) = -4.60; each bounce adds ln 7.5 - ln(.85/.98)
- * = 2.157, so the 6th crosses ln(0.99/0.001) = 6.90. The hour alone
- * weighs F failures of 100 as 2.015 F - 0.1424 (100 - F): 6.6 at F = 9,
- * 8.7 at F = 10, so the 10th bounce quarantines.
+ * A spam run: 100 recipients accepted in 10 messages, then bounces. By
+ * hand: the score floors at ln(0.01/0.999) = -4.60; each bounce adds
+ * ln 7.5 - ln(.85/.98) = 2.157. A message adds at most 0.6 of the bound
+ * ln(0.99/0.001) = 6.90, i.e. 4.14: S1's 9 bounces (-1.42 + 9 x 2.157 =
+ * 17.99 uncapped) count 4.14, so one message quarantines nobody. The
+ * hour weighs F failures of 100 as 2.015 F - 0.1424 (100 - F) less what
+ * the cap took (13.85): other messages failing, each adding 2.157,
+ * cross it at F = 17 (34.26 - 11.68 - 13.85 = 8.7; at 16, 6.4).
  */
 static void test_failure_test_quarantines(void **state)
 {
@@ -644,16 +648,27 @@ static void test_failure_test_quarantines(void **state)
 	assert_string_equal(out.login, "spam");
 	assert_int_equal(out.newly_quarantined, 0);
     }
+    /* The message's record remembers what it added, uncapped. */
+    assert_string_equal(redis(w, 0, "GET subguard:qid:S1"),
+			"spam 1763798401 10 9 - 17.990");
     bounce(w, "S2", T0 + 70, SG_DSN_DOMAIN, &out);
+    assert_int_equal(out.newly_quarantined, 0);
+    for (i = 3; i < 9; i++) {
+	snprintf(qid, sizeof(qid), "S%d", i);
+	bounce(w, qid, T0 + 70 + i, SG_DSN_MAILBOX, &out);
+	assert_int_equal(out.newly_quarantined, 0);
+    }
+    bounce(w, "S9", T0 + 80, SG_DSN_DOMAIN, &out);
     assert_int_equal(out.newly_quarantined, 1);
-    assert_non_null(strstr(out.reason, "failure test: 10 of 100 recipients failed in 1h"));
+    assert_non_null(strstr(out.reason, "failure test: 17 of 100 recipients failed in 1h"));
     assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine source"), "feed");
-    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine qids"), "S2 S1");
-    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine failed"), "10");
+    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine qids"),
+			"S9 S8 S7 S6 S5 S4 S3 S2 S1");
+    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine failed"), "17");
     assert_string_equal(redis(w, 0, "XLEN subguard:events"), "1");
     assert_string_equal(redis(w, 4, "XRANGE subguard:events - +"), "quarantine");
     /* Unknown queue ids (not ours) count nothing. */
-    assert_int_equal(bounce(w, "NOPE", T0 + 80, SG_DSN_MAILBOX, &out), 0);
+    assert_int_equal(bounce(w, "NOPE", T0 + 90, SG_DSN_MAILBOX, &out), 0);
     world_free(w);
 }
 
