@@ -503,9 +503,9 @@ double  sg_dsn_weight(enum sg_dsn_class cls)
     case SG_DSN_MAILBOX:
     case SG_DSN_DOMAIN:
     case SG_DSN_EXPIRED:
+    case SG_DSN_POLICY:
 	return (1.0);
     case SG_DSN_FULL:
-    case SG_DSN_POLICY:
     case SG_DSN_OTHER:
 	return (0.5);
     default:

@@ -109,10 +109,11 @@ extern const char *sg_dsn_class_name(enum sg_dsn_class);
 /*
  * sg_dsn_weight - what one final failure of a class weighs as evidence
  * against its sender: 1 for an address that does not exist (mailbox,
- * domain) or could not be reached for days (expired), 0.5 for a full or
- * disabled mailbox, a policy refusal or another cause, 0 for what is no
- * failure. A policy refusal during a receiver incident weighs 0 (the
- * engine decides that, across accounts).
+ * domain), could not be reached for days (expired), or a receiver's
+ * policy or content refusal of this sender's mail; 0.5 for a full or
+ * disabled mailbox or another cause; 0 for what is no failure. A
+ * policy refusal during a receiver incident (many accounts refused by
+ * one domain) weighs 0: the engine decides that, across accounts.
  */
 extern double sg_dsn_weight(enum sg_dsn_class);
 

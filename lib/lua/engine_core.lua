@@ -504,6 +504,23 @@ local function save(k, tier, wr, lifted)
   redis.call('EXPIRE', k.cnt, ttl_of(tier))
 end
 
+-- self_excluded - the evidence the decision about a message weighs: all
+-- of it but that message's own accepted recipients. They have no outcome
+-- yet; presumed delivered at the moment the message itself is judged,
+-- they would let a message vouch for itself (a spammer adds recipients
+-- to wash out his failures). They still count as presumed deliveries
+-- for every later decision. Returns the score to test, and sets t.llr
+-- to the window's evidence without them (capped as the message is).
+local function self_excluded(tier, s0, delta, counted, add, t)
+  if (add.r or 0) == 0 or tier.lf <= 0 then
+    return max(tier.lower, s0 + delta)
+  end
+  local own = add.r * tier.ls
+  local cd = message_cap(tier, add.f or 0, delta - own)
+  t.llr = t.llr - counted + cd
+  return max(tier.lower, s0 + delta - own)
+end
+
 -- update - add counts to an account, run the detection, maybe quarantine.
 -- k: {quar, cnt, events}; add: {m, r, x, b, refused, policy, at};
 -- tags: of the failing recipients; qid: for the evidence; add.w the
@@ -515,8 +532,7 @@ local function update(k, login, tier, add, tags, qid, source)
   local quarantined = redis.call('EXISTS', k.quar) == 1
   local h, last, lifted = load(k.cnt, quarantined)
   local x, b, delta, fr, e = evidence(h, tier, add, tags)
-  local capped, f1
-  delta, capped, f1 = message_cap(tier, add.f or 0, delta)
+  local counted, capped, f1 = message_cap(tier, add.f or 0, delta)
   local seen = seen_by_hand(k, login, tier, h, lifted)
   local wr = writer(lifted)
   local put = wr.put
@@ -528,14 +544,16 @@ local function update(k, login, tier, add, tags, qid, source)
   local fq = count_totals(h, add, x, b, qid, put)
   put('fr', fr, h.fr)
 
-  local s = tonumber(h.s) or 0
+  local s0 = tonumber(h.s) or 0
+  local s = s0
   if tier.lf > 0 then
     s = max(tier.lower, s + delta)
   end
   local t = window_test(tier, est)
   local newly, reason = 0, ''
   if not quarantined then
-    reason = quarantine_reason(tier, s, t, est)
+    local sd = self_excluded(tier, s0, delta, counted, add, t)
+    reason = quarantine_reason(tier, sd, t, est)
     if reason ~= '' then
       quarantined, newly = true, 1
       quarantine(k, login, tier, source, reason, s, t, fq)

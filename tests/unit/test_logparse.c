@@ -1094,7 +1094,8 @@ static void test_prefixes(void **state)
 
 /*
  * Each cause weighs what it says about its sender: an address that does
- * not exist is a whole failure, a full mailbox or a refusal half of one.
+ * not exist or a refusal of its mail is a whole failure, a full mailbox
+ * half of one.
  */
 static void test_weight(void **state)
 {
@@ -1105,7 +1106,7 @@ static void test_weight(void **state)
 	{"5.1.1", "bounced", 1.0}, {"5.1.2", "bounced", 1.0},
 	{"5.4.4", "bounced", 1.0}, {0, "expired", 1.0},
 	{"5.2.2", "bounced", 0.5}, {"5.2.1", "bounced", 0.5},
-	{"5.7.1", "bounced", 0.5}, {"5.3.0", "bounced", 0.5},
+	{"5.7.1", "bounced", 1.0}, {"5.3.0", "bounced", 0.5},
 	{"2.0.0", "sent", 0.0}, {"4.4.1", "deferred", 0.0}, {0, 0, 0.0},
     };
     size_t  i;
