@@ -365,6 +365,10 @@ static void delivery(const struct sg_engine *eng, const struct sg_store *store,
 	fprintf(stderr, "subguard-replay: redis: %s\n", err);
 	exit(1);
     }
+    if (out.incident_state[0])
+	fprintf(stderr, "subguard-replay: action=incident domain=%s state=%s "
+		"logins=%d t=%.0f\n", out.incident_domain, out.incident_state,
+		out.incident_logins, t);
     if (explain && strcmp(out.login, explain) == 0)
 	timeline(eng, store, out.login, t, "delivery %s to=%s "
 		 "dsn=%s (%s)%s%s%s", msg, to, dsn, sg_dsn_class_name(cls),
