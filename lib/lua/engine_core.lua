@@ -33,13 +33,15 @@
 --          replay): nrcpt recipients of queue id qid bounced. The login,
 --          the time the message was sent and its accepted recipients
 --          are looked up from the qid key that commit wrote ("LOGIN
---          TIME N"); no more than N bounces count, each recipient once
+--          TIME N B TAGS F", see qid_record); no more than N bounces count, each recipient once
 --          (see bounce_cap); the account's keys are then
 --          derived here from the prefix and the suffixes the caller
 --          passes (lib/sg_keys.c owns them), so this operation needs a
 --          single Redis, not a Cluster. The feed's position is saved in
 --          the same call (see counted_before); with class "none" only the
---          position is saved.
+--          position is saved. A policy refusal also counts towards a
+--          receiver incident of its domain (see incident_policy), and
+--          any call ends the incidents quiet for long enough.
 --
 -- reserve  more recipients for a message in flight than begin reserved.
 --
@@ -60,9 +62,10 @@
 -- Counting. The counters hash holds, for each window length S in use,
 -- the count of the current fixed bucket of S seconds (field kindS) and of
 -- the previous one (kindSp). kind is m (messages), r (recipients
--- accepted), x (recipients the MTA rejected at submission) or b (accepted
--- recipients that bounced later). A sliding window's count is estimated
--- as cur + prev * (share of the previous bucket still inside the window).
+-- accepted), x (recipients the MTA rejected at submission), b (accepted
+-- recipients that bounced later), e or c (see Detection). A sliding
+-- window's count is estimated as cur + prev * (share of the previous
+-- bucket still inside the window).
 -- t is the time of the last update, which tells which bucket the stored
 -- counts belong to. msgs, rcpts, rejected, bounced, policy and refused
 -- are totals while the key lives; s is the detection score; fq the last
@@ -83,8 +86,14 @@
 -- (F failures of N recipients weigh F lf + (N - F) ls): bounces arrive
 -- after the deliveries they offset, so the order of s can mislead, while
 -- a window, where each bounce counts in the bucket of its message, holds
--- the failures and the recipients they came from. quarantine_failed is
--- an absolute safety net on failures per window.
+-- the failures and the recipients they came from. One message adds at
+-- most MSG_CAP of the bound to the windows (its failures are one
+-- correlated observation, see message_cap), and the decision about a
+-- message leaves out its own accepted recipients (see self_excluded).
+-- Failures are weighed by cause (add.w). quarantine_failed is a safety
+-- net on weighted failures per window, above spam_failure of its
+-- recipients. Kinds e (weighted failures) and c (what the cap took off)
+-- are counted in hundredths.
 --
 -- A spammer's list is full of different dead addresses; a customer who
 -- keeps writing to one old friend's dead mailbox is not a spammer. So a
