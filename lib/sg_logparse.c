@@ -513,6 +513,12 @@ double  sg_dsn_weight(enum sg_dsn_class cls)
     }
 }
 
+/* sg_rcpt_rejection_counts - a refusal at RCPT that is a failure */
+int     sg_rcpt_rejection_counts(const char *status)
+{
+    return (sg_dsn_classify(status, 0) != SG_DSN_DEFERRED);
+}
+
 /* sg_rcpt_domain - the lower-case domain of a recipient, or -1 */
 int     sg_rcpt_domain(const char *rcpt, char *buf, size_t len)
 {

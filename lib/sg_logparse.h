@@ -118,6 +118,16 @@ extern const char *sg_dsn_class_name(enum sg_dsn_class);
 extern double sg_dsn_weight(enum sg_dsn_class);
 
 /*
+ * sg_rcpt_rejection_counts - whether the MTA's refusal of a recipient at
+ * RCPT, its enhanced status status ({rcpt_host} of the error mailer), is
+ * a failure: 0 for a temporary one (4.x.x: too many recipients, a
+ * verification that timed out), which says nothing of the address and
+ * is then neither a failure nor a recipient; 1 otherwise, also when the
+ * status is missing or unreadable.
+ */
+extern int sg_rcpt_rejection_counts(const char *status);
+
+/*
  * sg_rcpt_domain - the domain of a recipient address ("<a@B.example>" ->
  * "b.example") into buf: letters, digits, '.', '-' only, lower case, at
  * most 253 bytes. 0, or -1 (buf empty) if there is none such.

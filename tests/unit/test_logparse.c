@@ -1121,6 +1121,14 @@ static void test_weight(void **state)
 		     t[i].status ? t[i].status : "NULL", w, t[i].w);
     }
     assert_string_equal(sg_dsn_class_name(SG_DSN_FULL), "mailbox-full");
+    /* A refusal at RCPT: temporary ones are no failure. */
+    assert_int_equal(sg_rcpt_rejection_counts("5.1.1"), 1);
+    assert_int_equal(sg_rcpt_rejection_counts("5.7.1"), 1);
+    assert_int_equal(sg_rcpt_rejection_counts("4.5.3"), 0);
+    assert_int_equal(sg_rcpt_rejection_counts("4.1.1"), 0);
+    assert_int_equal(sg_rcpt_rejection_counts(""), 1);
+    assert_int_equal(sg_rcpt_rejection_counts("mx.example"), 1);
+    assert_int_equal(sg_rcpt_rejection_counts(0), 1);
 }
 
 /* The recipient's domain: lower case, or nothing for hostile bytes. */
