@@ -39,6 +39,9 @@
  *	(sliding, as the limits count), read with sg_engine_inspect.
  *	-q prints no verdicts (for benchmarks). -j N shares the accounts out
  *	among N threads (default 4); each account stays in trace order.
+ *	Receiver incidents span accounts: replay traces with them with -j 1
+ *	(with more threads they follow the threads' interleaving, not the
+ *	trace's clock). Incidents that start or end go to standard error.
  * DIAGNOSTICS
  *	A line that is not valid JSON or lacks a field is reported with its
  *	line number on standard error and skipped; the replay goes on.
