@@ -143,8 +143,12 @@ local function commit_op()
      refused = A_REFUSED}, A_TAGS, A_QID, 'submission')
 
   if A_MESSAGE == 1 and A_QID ~= '' then
-    redis.call('SET', K_QID, string.format('%s %d %d 0 - %.3f', A_LOGIN,
-               floor(now), A_ACCEPTED, f1), 'EX', tonumber(A_QID_TTL))
+    -- Without failures at submission F is N ls, which the outcome knows:
+    -- the common record stays short (an embstr).
+    local rec = A_REJECTED > 0 and
+      string.format('%s %d %d 0 - %.3f', A_LOGIN, floor(now), A_ACCEPTED, f1)
+      or string.format('%s %d %d', A_LOGIN, floor(now), A_ACCEPTED)
+    redis.call('SET', K_QID, rec, 'EX', tonumber(A_QID_TTL))
   end
   local action, nheld = 'accept', 0
   if quarantined and A_MESSAGE == 1 then
@@ -236,9 +240,10 @@ end
 -- qid_record - the qid key's value: "LOGIN TIME N B TAGS F": B of the
 -- N accepted recipients bounced so far; TAGS, comma separated, the tags
 -- of those ("-": none); F the evidence the message added so far,
--- uncapped (see message_cap), so its later bounces are capped too. A
--- record of an older version, "LOGIN TIME N" or "LOGIN TIME", lacks
--- the rest: F counts from 0, and without N bounces are not capped.
+-- uncapped (see message_cap), so its later bounces are capped too.
+-- Commit writes "LOGIN TIME N" for a message without failures at
+-- submission: F is then N ls (see outcome_op). A record "LOGIN TIME"
+-- (an older version) has no N: its bounces are not capped.
 local function qid_record(text)
   local f = {}
   for w in string.gmatch(text, '%S+') do
@@ -249,7 +254,7 @@ local function qid_record(text)
     tags = ''
   end
   return {login = f[1], at = tonumber(f[2]), n = tonumber(f[3]),
-          b = tonumber(f[4]) or 0, tags = tags, f = tonumber(f[6]) or 0}
+          b = tonumber(f[4]) or 0, tags = tags, f = tonumber(f[6])}
 end
 
 -- qid_save - write back the qid record q, keeping the key's expiry
@@ -398,6 +403,9 @@ local function outcome_op()
       none.incident_domain, none.incident_state = A_DOMAIN, state
       none.incident_logins = nl
     end
+  end
+  if q.f == nil then
+    q.f = (q.n or 0) * tier.ls			-- its presumed deliveries
   end
   local qid = string.match(K_QID, '([^:]*)$')
   local k = {quar = base .. A_SUFFIX_QUARANTINE,
