@@ -199,6 +199,16 @@ static void saved(struct feed *fd)
     fd->last_save = mono();
 }
 
+/* incident_log - a receiver incident that started or ended */
+static void incident_log(const struct sg_outcome *out)
+{
+    char    domain[300];
+
+    sg_log(LOG_NOTICE, "action=incident domain=%s state=%s logins=%d",
+	   sg_log_safe(out->incident_domain, domain, sizeof(domain)),
+	   out->incident_state, out->incident_logins);
+}
+
 /*
  * save_position - the position alone, when lines were read since the
  * last save. Failure is not fatal: the lines are re-read after a
@@ -224,6 +234,8 @@ static void save_position(struct feed *fd)
 	fd->last_save = mono();			/* not at every line */
 	return;
     }
+    if (out.incident_state[0])
+	incident_log(&out);
     saved(fd);
 }
 
@@ -357,6 +369,8 @@ static int outcome(struct feed *fd, const struct sg_delivery *d)
 	sg_log(LOG_NOTICE, "action=tier source=feed login=%s "
 	       "change=\"%s %s\"", sg_log_safe(out.login, login, sizeof(login)),
 	       out.seen.old_tier, out.seen.new_tier);
+    if (out.incident_state[0])
+	incident_log(&out);
     if (out.newly_quarantined) {
 	fd->quarantined++;
 	sg_fmetrics_quarantine();

@@ -36,6 +36,7 @@ static const char *dsn_class(int cls)
 	[SG_DSN_POLICY] = "policy",
 	[SG_DSN_EXPIRED] = "expired",
 	[SG_DSN_OTHER] = "other",
+	[SG_DSN_FULL] = "full",
     };
 
     return (cls >= 0 && (size_t) cls < sizeof(word) / sizeof(word[0]) ?
@@ -53,6 +54,12 @@ static int read_outcome(struct sg_reply *r, struct sg_outcome *out,
 	strcmp(r->v[SG_OUTCOME_R_NEWLY_QUARANTINED], "1") == 0;
     sg_reply_copy(out->reason, sizeof(out->reason), r, SG_OUTCOME_R_REASON);
     sg_seen_parse(r->v[SG_OUTCOME_R_SEEN], &out->seen);
+    sg_reply_copy(out->incident_domain, sizeof(out->incident_domain), r,
+		  SG_OUTCOME_R_INCIDENT_DOMAIN);
+    sg_reply_copy(out->incident_state, sizeof(out->incident_state), r,
+		  SG_OUTCOME_R_INCIDENT_STATE);
+    if (r->v[SG_OUTCOME_R_INCIDENT_LOGINS])
+	out->incident_logins = atoi(r->v[SG_OUTCOME_R_INCIDENT_LOGINS]);
     sg_reply_free(r);
     return (out->login[0] != 0);
 }
@@ -67,7 +74,8 @@ int     sg_engine_outcome(const struct sg_engine *e,
 {
     const struct sg_config *cfg = e->cfg;
     char    keys[SG_OUTCOME_NKEYS][SG_KEY_MAX], tnow[32], n[16];
-    char    tag[SG_TAG_LEN] = "";
+    char    tag[SG_TAG_LEN] = "", domain[256] = "", weight[16];
+    char    ilogins[24], iwindow[24], iquiet[24];
     const char *argv[SG_CALL_MAX], **arg = argv + SG_OUTCOME_NKEYS;
     const char *class = dsn_class(cls);
     struct sg_reply r = {0, 0};
@@ -92,8 +100,14 @@ int     sg_engine_outcome(const struct sg_engine *e,
 	argv[k] = keys[k];
     snprintf(tnow, sizeof(tnow), "%.3f", now);
     snprintf(n, sizeof(n), "%d", nrcpt > 0 ? nrcpt : 1);
-    if (rcpt && *rcpt)
+    if (rcpt && *rcpt) {
 	sg_rcpt_tag(rcpt, tag);
+	(void) sg_rcpt_domain(rcpt, domain, sizeof(domain));
+    }
+    snprintf(weight, sizeof(weight), "%.2f", sg_dsn_weight(cls));
+    snprintf(ilogins, sizeof(ilogins), "%lu", cfg->incident_logins);
+    snprintf(iwindow, sizeof(iwindow), "%lu", cfg->incident_window);
+    snprintf(iquiet, sizeof(iquiet), "%lu", cfg->incident_quiet);
     arg[SG_OUTCOME_A_OP] = SG_OP_OUTCOME;
     arg[SG_OUTCOME_A_NOW] = tnow;
     arg[SG_OUTCOME_A_PREFIX] = cfg->key_prefix;
@@ -106,6 +120,11 @@ int     sg_engine_outcome(const struct sg_engine *e,
     arg[SG_OUTCOME_A_SUFFIX_QUARANTINE] =
 	sg_account_key_suffix(SG_AKEY_QUARANTINE);
     arg[SG_OUTCOME_A_SUFFIX_COUNTERS] = sg_account_key_suffix(SG_AKEY_COUNTERS);
+    arg[SG_OUTCOME_A_WEIGHT] = weight;
+    arg[SG_OUTCOME_A_DOMAIN] = domain;
+    arg[SG_OUTCOME_A_INCIDENT_LOGINS] = ilogins;
+    arg[SG_OUTCOME_A_INCIDENT_WINDOW] = iwindow;
+    arg[SG_OUTCOME_A_INCIDENT_QUIET] = iquiet;
     if (sg_engine_call(e, store, SG_OUTCOME_NKEYS,
 		       SG_OUTCOME_NKEYS + SG_OUTCOME_A_TIERS, argv, 1, &r, err,
 		       errlen) != SG_STORE_OK)

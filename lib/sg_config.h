@@ -88,6 +88,10 @@ struct sg_config {
     char    syslog_facility[16];	/* default "mail" */
     char    default_tier[SG_NAME_MAX];	/* default "default" */
     char    notify_command[SG_PATH_MAX];	/* run on each new quarantine */
+    /* receiver incidents: policy refusals of many logins by one domain */
+    unsigned long incident_logins;	/* distinct logins; 0: off */
+    unsigned long incident_window;	/* seconds they are counted in */
+    unsigned long incident_quiet;	/* seconds without one: it ends */
 
     /* [redis] */
     char    redis_address[SG_PATH_MAX];	/* unix:/path or host:port */

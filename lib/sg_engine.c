@@ -72,8 +72,8 @@ static void tier_spec(const struct sg_tier *t, char *buf, size_t len)
     }
     sg_detection_numbers(t, d);
     if (n < len)
-	snprintf(buf + n, len - n, "\"d\":[%.6f,%.6f,%.6f,%.6f]}", d[0], d[1],
-		 d[2], d[3]);
+	snprintf(buf + n, len - n, "\"d\":[%.6f,%.6f,%.6f,%.6f,%.6f]}", d[0],
+		 d[1], d[2], d[3], t->spam_failure);
 }
 
 /* sg_detection_numbers - the failure test's lf, ls, upper, lower */

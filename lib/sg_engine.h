@@ -129,6 +129,9 @@ struct sg_msg {
     int     newly_quarantined;
     unsigned long held;			/* messages now held for the login */
     struct sg_seen seen;		/* support's changes since last time */
+    char    incident_domain[256];	/* an incident started or ended */
+    char    incident_state[8];		/* "start", "end" or "" */
+    int     incident_logins;		/* logins refused at its start */
 };
 
 /* sg_engine_new - prepare the engine for one configuration */
@@ -249,6 +252,9 @@ struct sg_outcome {
     int     newly_quarantined;
     char    reason[256];
     struct sg_seen seen;		/* support's changes since last time */
+    char    incident_domain[256];	/* an incident started or ended */
+    char    incident_state[8];		/* "start", "end" or "" */
+    int     incident_logins;		/* logins refused at its start */
 };
 
 /*

@@ -152,6 +152,13 @@ enum sg_outcome_arg {
     SG_OUTCOME_A_SUFFIX_TIER,		/* the account keys' suffixes */
     SG_OUTCOME_A_SUFFIX_QUARANTINE,
     SG_OUTCOME_A_SUFFIX_COUNTERS,
+    SG_OUTCOME_A_WEIGHT,		/* a bounce's weight as evidence, 0-1
+					 * (sg_dsn_weight) */
+    SG_OUTCOME_A_DOMAIN,		/* the recipient's domain, or "" */
+    SG_OUTCOME_A_INCIDENT_LOGINS,	/* logins refused by policy that make
+					 * an incident; 0: incidents off */
+    SG_OUTCOME_A_INCIDENT_WINDOW,	/* ... within these seconds */
+    SG_OUTCOME_A_INCIDENT_QUIET,	/* seconds without one that end it */
     SG_OUTCOME_A_TIERS,			/* TIERS, to the end */
 };
 enum sg_outcome_reply {
@@ -159,6 +166,10 @@ enum sg_outcome_reply {
     SG_OUTCOME_R_NEWLY_QUARANTINED,	/* "1" or "0" */
     SG_OUTCOME_R_REASON,		/* the quarantine's, or "" */
     SG_OUTCOME_R_SEEN,			/* as commit's */
+    SG_OUTCOME_R_INCIDENT_DOMAIN,	/* an incident that started or ended
+					 * in this call, or "" */
+    SG_OUTCOME_R_INCIDENT_STATE,	/* "start", "end" or "" */
+    SG_OUTCOME_R_INCIDENT_LOGINS,	/* logins refused at its start */
     SG_OUTCOME_NREPLY
 };
 

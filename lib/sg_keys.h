@@ -14,7 +14,7 @@
  *	PREFIX:{LOGIN}:counters	 hash, engine.lua's private counts
  *	PREFIX:{LOGIN}:resv	 hash, reservations of messages in flight:
  *				 id -> "MSGS RCPTS EXPIRY" (engine.lua)
- *	PREFIX:qid:QID		 string "LOGIN TIME N" of an accepted message
+ *	PREFIX:qid:QID		 string "LOGIN TIME N B TAGS F" of an accepted message
  *				 with N recipients, then " B TAGS" once the
  *				 feed counted B of them bounced
  *	PREFIX:feed:NAME	 string, a log feed's position

@@ -465,6 +465,8 @@ enum sg_dsn_class sg_dsn_classify(const char *dsn, const char *status)
 	    return (SG_DSN_MAILBOX);
 	if (subject == 7)
 	    return (SG_DSN_POLICY);
+	if (subject == 2)
+	    return (SG_DSN_FULL);
 	return (SG_DSN_OTHER);
     }
 }
@@ -487,7 +489,61 @@ const char *sg_dsn_class_name(enum sg_dsn_class cls)
 	return ("policy");
     case SG_DSN_OTHER:
 	return ("other");
+    case SG_DSN_FULL:
+	return ("mailbox-full");
     default:
 	return ("none");
     }
+}
+
+/* sg_dsn_weight - what one final failure of a class weighs as evidence */
+double  sg_dsn_weight(enum sg_dsn_class cls)
+{
+    switch (cls) {
+    case SG_DSN_MAILBOX:
+    case SG_DSN_DOMAIN:
+    case SG_DSN_EXPIRED:
+    case SG_DSN_POLICY:
+	return (1.0);
+    case SG_DSN_FULL:
+    case SG_DSN_OTHER:
+	return (0.5);
+    default:
+	return (0.0);
+    }
+}
+
+/* sg_rcpt_rejection_counts - a refusal at RCPT that is a failure */
+int     sg_rcpt_rejection_counts(const char *status)
+{
+    return (sg_dsn_classify(status, 0) != SG_DSN_DEFERRED);
+}
+
+/* sg_rcpt_domain - the lower-case domain of a recipient, or -1 */
+int     sg_rcpt_domain(const char *rcpt, char *buf, size_t len)
+{
+    const char *at = rcpt ? strrchr(rcpt, '@') : 0;
+    size_t  n = 0;
+
+    if (len == 0)
+	return (-1);
+    buf[0] = 0;
+    if (at == 0)
+	return (-1);
+    for (at++; *at && *at != '>'; at++) {
+	unsigned char c = (unsigned char) *at;
+
+	if (c >= 'A' && c <= 'Z')
+	    c += 32;
+	if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
+	      || c == '-') || n + 1 >= len || n >= 253) {
+	    buf[0] = 0;
+	    return (-1);
+	}
+	buf[n++] = (char) c;
+    }
+    buf[n] = 0;
+    if (n == 0 || (*at == '>' && at[1] != 0))
+	buf[0] = 0;
+    return (buf[0] ? 0 : -1);
 }

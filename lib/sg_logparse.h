@@ -48,7 +48,8 @@ enum sg_dsn_class {
     SG_DSN_MAILBOX,		/* 5.1.x but 5.1.2: bad mailbox or address */
     SG_DSN_DOMAIN,		/* 5.1.2, 5.4.4: no such domain */
     SG_DSN_POLICY,		/* 5.7.x: remote policy or spam rejection */
-    SG_DSN_OTHER		/* any other 5.x.x */
+    SG_DSN_OTHER,		/* any other 5.x.x */
+    SG_DSN_FULL			/* 5.2.x: mailbox full or disabled */
 };
 
 enum sg_mta { SG_MTA_POSTFIX, SG_MTA_SENDMAIL };
@@ -104,5 +105,33 @@ extern enum sg_dsn_class sg_dsn_classify(const char *dsn, const char *status);
 
 /* sg_dsn_class_name - "delivered", "mailbox", ... for logs */
 extern const char *sg_dsn_class_name(enum sg_dsn_class);
+
+/*
+ * sg_dsn_weight - what one final failure of a class weighs as evidence
+ * against its sender: 1 for an address that does not exist (mailbox,
+ * domain), could not be reached for days (expired), or a receiver's
+ * policy or content refusal of this sender's mail; 0.5 for a full or
+ * disabled mailbox or another cause; 0 for what is no failure. A
+ * policy refusal during a receiver incident (many accounts refused by
+ * one domain) weighs 0: the engine decides that, across accounts.
+ */
+extern double sg_dsn_weight(enum sg_dsn_class);
+
+/*
+ * sg_rcpt_rejection_counts - whether the MTA's refusal of a recipient at
+ * RCPT, its enhanced status status ({rcpt_host} of the error mailer), is
+ * a failure: 0 for a temporary one (4.x.x: too many recipients, a
+ * verification that timed out), which says nothing of the address and
+ * is then neither a failure nor a recipient; 1 otherwise, also when the
+ * status is missing or unreadable.
+ */
+extern int sg_rcpt_rejection_counts(const char *status);
+
+/*
+ * sg_rcpt_domain - the domain of a recipient address ("<a@B.example>" ->
+ * "b.example") into buf: letters, digits, '.', '-' only, lower case, at
+ * most 253 bytes. 0, or -1 (buf empty) if there is none such.
+ */
+extern int sg_rcpt_domain(const char *rcpt, char *buf, size_t len);
 
 #endif

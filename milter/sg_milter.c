@@ -42,6 +42,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "sg_logparse.h"
 #include "sg_milter.h"
 #include "sg_negotiate.h"
 #include "sg_quarseen.h"
@@ -390,6 +391,14 @@ static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
      * {rcpt_mailer} is "error" for them. Our answer to those is ignored.
      */
     mta_rejected = strcmp(macro(ctx, "{rcpt_mailer}"), "error") == 0;
+    /*
+     * {rcpt_host} then holds the status. A temporary refusal (4.x.x) says
+     * nothing of the address: neither a failure nor a recipient, so that
+     * neither a legitimate sender over smtpd_recipient_limit is charged
+     * with failures nor a spammer credited with deliveries.
+     */
+    if (mta_rejected && !sg_rcpt_rejection_counts(macro(ctx, "{rcpt_host}")))
+	return (SMFIS_CONTINUE);
     act = sg_engine_rcpt(&c->msg, mta_rejected, argv[0]);
     if (act == SG_ACT_RESERVE) {
 	/* Past the reserved chunk: one round trip for more room. */

@@ -39,6 +39,9 @@
  *	(sliding, as the limits count), read with sg_engine_inspect.
  *	-q prints no verdicts (for benchmarks). -j N shares the accounts out
  *	among N threads (default 4); each account stays in trace order.
+ *	Receiver incidents span accounts: replay traces with them with -j 1
+ *	(with more threads they follow the threads' interleaving, not the
+ *	trace's clock). Incidents that start or end go to standard error.
  * DIAGNOSTICS
  *	A line that is not valid JSON or lacks a field is reported with its
  *	line number on standard error and skipped; the replay goes on.
@@ -365,6 +368,10 @@ static void delivery(const struct sg_engine *eng, const struct sg_store *store,
 	fprintf(stderr, "subguard-replay: redis: %s\n", err);
 	exit(1);
     }
+    if (out.incident_state[0])
+	fprintf(stderr, "subguard-replay: action=incident domain=%s state=%s "
+		"logins=%d t=%.0f\n", out.incident_domain, out.incident_state,
+		out.incident_logins, t);
     if (explain && strcmp(out.login, explain) == 0)
 	timeline(eng, store, out.login, t, "delivery %s to=%s "
 		 "dsn=%s (%s)%s%s%s", msg, to, dsn, sg_dsn_class_name(cls),

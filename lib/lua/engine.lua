@@ -138,13 +138,17 @@ local function commit_op()
   end
   local tier = read_tier(A_TIER_NAME, A_TIER_SPEC)
   local k = {quar = K_QUARANTINE, cnt = K_COUNTERS, events = K_EVENTS}
-  local quarantined, newly, reason, seen = update(k, A_LOGIN, tier,
+  local quarantined, newly, reason, seen, f1 = update(k, A_LOGIN, tier,
     {m = A_MESSAGE, r = A_ACCEPTED, x = A_REJECTED, b = 0, policy = 0,
      refused = A_REFUSED}, A_TAGS, A_QID, 'submission')
 
   if A_MESSAGE == 1 and A_QID ~= '' then
-    redis.call('SET', K_QID, string.format('%s %d %d', A_LOGIN, floor(now),
-               A_ACCEPTED), 'EX', tonumber(A_QID_TTL))
+    -- Without failures at submission F is N ls, which the outcome knows:
+    -- the common record stays short (an embstr).
+    local rec = A_REJECTED > 0 and
+      string.format('%s %d %d 0 - %.3f', A_LOGIN, floor(now), A_ACCEPTED, f1)
+      or string.format('%s %d %d', A_LOGIN, floor(now), A_ACCEPTED)
+    redis.call('SET', K_QID, rec, 'EX', tonumber(A_QID_TTL))
   end
   local action, nheld = 'accept', 0
   if quarantined and A_MESSAGE == 1 then
@@ -210,6 +214,9 @@ local OUTCOME_REPLY = {
   'newly_quarantined',			-- SG_OUTCOME_R_NEWLY_QUARANTINED
   'reason',				-- SG_OUTCOME_R_REASON
   'seen',				-- SG_OUTCOME_R_SEEN
+  'incident_domain',			-- SG_OUTCOME_R_INCIDENT_DOMAIN
+  'incident_state',			-- SG_OUTCOME_R_INCIDENT_STATE
+  'incident_logins',			-- SG_OUTCOME_R_INCIDENT_LOGINS
 }
 
 -- counted_before - whether a feed line was counted already: a restarted
@@ -230,26 +237,85 @@ local function counted_before(key, position)
   return false
 end
 
--- qid_record - the qid key's value: "LOGIN TIME N", then " B TAGS" once
--- bounces were counted (B of the N accepted recipients; TAGS, comma
--- separated, the tags of those that bounced). A record of an older
--- version, "LOGIN TIME", has no n: its bounces are not capped.
+-- qid_record - the qid key's value: "LOGIN TIME N B TAGS F": B of the
+-- N accepted recipients bounced so far; TAGS, comma separated, the tags
+-- of those ("-": none); F the evidence the message added so far,
+-- uncapped (see message_cap), so its later bounces are capped too.
+-- Commit writes "LOGIN TIME N" for a message without failures at
+-- submission: F is then N ls (see outcome_op). A record "LOGIN TIME"
+-- (an older version) has no N: its bounces are not capped.
 local function qid_record(text)
   local f = {}
   for w in string.gmatch(text, '%S+') do
     f[#f + 1] = w
   end
+  local tags = f[5] or ''
+  if tags == '-' then
+    tags = ''
+  end
   return {login = f[1], at = tonumber(f[2]), n = tonumber(f[3]),
-          b = tonumber(f[4]) or 0, tags = f[5] or ''}
+          b = tonumber(f[4]) or 0, tags = tags, f = tonumber(f[6])}
+end
+
+-- qid_save - write back the qid record q, keeping the key's expiry
+local function qid_save(key, q)
+  redis.call('SET', key, string.format('%s %d %d %d %s %.3f', q.login,
+             q.at or 0, q.n, q.b, q.tags ~= '' and q.tags or '-', q.f),
+             'KEEPTTL')
+end
+
+-- Receiver incidents. When one receiving domain refuses by policy the
+-- mail of many accounts at once, the relay is listed or the receiver
+-- misbehaves: no account's evidence. PREFIX:incident:DOMAIN is a sorted
+-- set of the logins it refused by policy (score: the last time) within
+-- the window; once it holds logins of them, the domain enters the
+-- sorted set PREFIX:incidents (score: its last policy refusal), and
+-- while it is there its policy refusals weigh nothing. It leaves by
+-- itself after quiet seconds without a new policy refusal.
+
+-- incident_end - end the incidents quiet for long enough; the first
+-- ended (domain) or nil
+local function incident_end(prefix, quiet, events)
+  local key = prefix .. ':incidents'
+  local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now - quiet)
+  for i = 1, #gone do
+    redis.call('ZREM', key, gone[i])
+    event(events, 'event', 'incident', 'domain', gone[i], 'state', 'end')
+  end
+  return gone[1]
+end
+
+-- incident_policy - a policy refusal of login by domain: whether an
+-- incident is on for domain, and the state change ("start" or nil)
+-- with the number of distinct logins refused within the window
+local function incident_policy(prefix, domain, login, spec, events)
+  local key = prefix .. ':incident:' .. domain
+  local all = prefix .. ':incidents'
+  redis.call('ZADD', key, now, login)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - spec.window)
+  redis.call('EXPIRE', key, math.ceil(spec.window + spec.quiet))
+  local n = redis.call('ZCARD', key)
+  if redis.call('ZSCORE', all, domain) then
+    redis.call('ZADD', all, now, domain)
+    return true, nil, n
+  end
+  if n < spec.logins then
+    return false, nil, n
+  end
+  redis.call('ZADD', all, now, domain)
+  redis.call('EXPIRE', all, math.ceil(spec.window + spec.quiet) * 48)
+  event(events, 'event', 'incident', 'domain', domain, 'state', 'start',
+        'logins', n)
+  return true, 'start', n
 end
 
 -- bounce_cap - how many of nrcpt bounced recipients of a queue id count:
 -- never more than the message had accepted, each recipient (its tag) at
 -- most once, and none for a message with no accepted recipient. A log
 -- line repeated, forged or belonging to a later message that reused the
--- queue id can add nothing past that. Writes what it counted back to
--- the qid key, keeping its expiry.
-local function bounce_cap(key, q, nrcpt, tag)
+-- queue id can add nothing past that. Notes what it counted in q (the
+-- caller writes it back with qid_save).
+local function bounce_cap(q, nrcpt, tag)
   if q.n == nil then
     return nrcpt
   end
@@ -262,12 +328,10 @@ local function bounce_cap(key, q, nrcpt, tag)
     return 0
   end
   local n = min(nrcpt, left)
-  local tags = q.tags
   if tag ~= '' then
-    tags = tags == '' and tag or tags .. ',' .. tag
+    q.tags = q.tags == '' and tag or q.tags .. ',' .. tag
   end
-  redis.call('SET', key, string.format('%s %d %d %d %s', q.login, q.at or 0,
-             q.n, q.b + n, tags), 'KEEPTTL')
+  q.b = q.b + n
   return n
 end
 
@@ -285,20 +349,34 @@ local function outcome_op()
   local A_SUFFIX_TIER = ARGV[9]			-- SG_OUTCOME_A_SUFFIX_TIER
   local A_SUFFIX_QUARANTINE = ARGV[10]		-- SG_OUTCOME_A_SUFFIX_QUARANTINE
   local A_SUFFIX_COUNTERS = ARGV[11]		-- SG_OUTCOME_A_SUFFIX_COUNTERS
-  local A_TIERS = 12				-- SG_OUTCOME_A_TIERS
+  local A_WEIGHT = tonumber(ARGV[12]) or 1	-- SG_OUTCOME_A_WEIGHT
+  local A_DOMAIN = ARGV[13]			-- SG_OUTCOME_A_DOMAIN
+  local A_INCIDENT_LOGINS = tonumber(ARGV[14])	-- SG_OUTCOME_A_INCIDENT_LOGINS
+  local A_INCIDENT_WINDOW = tonumber(ARGV[15])	-- SG_OUTCOME_A_INCIDENT_WINDOW
+  local A_INCIDENT_QUIET = tonumber(ARGV[16])	-- SG_OUTCOME_A_INCIDENT_QUIET
+  local A_TIERS = 17				-- SG_OUTCOME_A_TIERS
 
   local sent = K_QID ~= '' and redis.call('GET', K_QID)
   local q = sent and qid_record(sent) or {}
   local login = q.login
-  local none = {login = '', newly_quarantined = 0, reason = '', seen = ''}
+  local none = {login = '', newly_quarantined = 0, reason = '', seen = '',
+                incident_domain = '', incident_state = '', incident_logins = 0}
   if K_POSITION ~= '' and A_POSITION ~= ''
      and counted_before(K_POSITION, A_POSITION) then
     none.login = login or ''
     return reply(OUTCOME_REPLY, none)
   end
+  local incidents = A_INCIDENT_LOGINS and A_INCIDENT_LOGINS > 0
+  if incidents then
+    local ended = incident_end(A_PREFIX, A_INCIDENT_QUIET, K_EVENTS)
+    if ended then
+      none.incident_domain, none.incident_state = ended, 'end'
+    end
+  end
   if not login then
     return reply(OUTCOME_REPLY, none)
   end
+  none.login = login
   -- PREFIX:{LOGIN}:SUFFIX, as sg_account_key() in lib/sg_keys.c
   local base = A_PREFIX .. ':{' .. login .. '}:'
   local tier = pick_tier(A_TIERS, redis.call('GET', base .. A_SUFFIX_TIER),
@@ -309,20 +387,39 @@ local function outcome_op()
   if tag == '' and A_CLASS == 'expired' then
     tag = 'expired'
   end
-  local n = bounce_cap(K_QID, q, A_NRCPT, tag)
+  local n = bounce_cap(q, A_NRCPT, tag)
   if n == 0 then
-    none.login = login
     return reply(OUTCOME_REPLY, none)
+  end
+  local weight = A_WEIGHT
+  if incidents and A_CLASS == 'policy' and A_DOMAIN ~= '' then
+    local on, state, nl = incident_policy(A_PREFIX, A_DOMAIN, login,
+      {logins = A_INCIDENT_LOGINS, window = A_INCIDENT_WINDOW,
+       quiet = A_INCIDENT_QUIET}, K_EVENTS)
+    if on then
+      weight = 0
+    end
+    if state then
+      none.incident_domain, none.incident_state = A_DOMAIN, state
+      none.incident_logins = nl
+    end
+  end
+  if q.f == nil then
+    q.f = (q.n or 0) * tier.ls			-- its presumed deliveries
   end
   local qid = string.match(K_QID, '([^:]*)$')
   local k = {quar = base .. A_SUFFIX_QUARANTINE,
              cnt = base .. A_SUFFIX_COUNTERS, events = K_EVENTS}
   local policy = A_CLASS == 'policy' and n or 0
-  local _, newly, reason, seen = update(k, login, tier,
+  local _, newly, reason, seen, f1 = update(k, login, tier,
     {m = 0, r = 0, x = 0, b = n, policy = policy, refused = 0,
-     at = q.at}, A_TAG, qid, 'feed')
-  return reply(OUTCOME_REPLY, {login = login, newly_quarantined = newly,
-                               reason = reason, seen = seen})
+     at = q.at, w = weight, f = q.f}, A_TAG, qid, 'feed')
+  if q.n ~= nil then
+    q.f = f1
+    qid_save(K_QID, q)
+  end
+  none.newly_quarantined, none.reason, none.seen = newly, reason, seen
+  return reply(OUTCOME_REPLY, none)
 end
 
 -- inspect's reply (SG_INSPECT_R_*), then per window INSPECT_WINDOW

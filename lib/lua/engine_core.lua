@@ -33,13 +33,15 @@
 --          replay): nrcpt recipients of queue id qid bounced. The login,
 --          the time the message was sent and its accepted recipients
 --          are looked up from the qid key that commit wrote ("LOGIN
---          TIME N"); no more than N bounces count, each recipient once
+--          TIME N B TAGS F", see qid_record); no more than N bounces count, each recipient once
 --          (see bounce_cap); the account's keys are then
 --          derived here from the prefix and the suffixes the caller
 --          passes (lib/sg_keys.c owns them), so this operation needs a
 --          single Redis, not a Cluster. The feed's position is saved in
 --          the same call (see counted_before); with class "none" only the
---          position is saved.
+--          position is saved. A policy refusal also counts towards a
+--          receiver incident of its domain (see incident_policy), and
+--          any call ends the incidents quiet for long enough.
 --
 -- reserve  more recipients for a message in flight than begin reserved.
 --
@@ -60,9 +62,10 @@
 -- Counting. The counters hash holds, for each window length S in use,
 -- the count of the current fixed bucket of S seconds (field kindS) and of
 -- the previous one (kindSp). kind is m (messages), r (recipients
--- accepted), x (recipients the MTA rejected at submission) or b (accepted
--- recipients that bounced later). A sliding window's count is estimated
--- as cur + prev * (share of the previous bucket still inside the window).
+-- accepted), x (recipients the MTA rejected at submission), b (accepted
+-- recipients that bounced later), e or c (see Detection). A sliding
+-- window's count is estimated as cur + prev * (share of the previous
+-- bucket still inside the window).
 -- t is the time of the last update, which tells which bucket the stored
 -- counts belong to. msgs, rcpts, rejected, bounced, policy and refused
 -- are totals while the key lives; s is the detection score; fq the last
@@ -83,8 +86,14 @@
 -- (F failures of N recipients weigh F lf + (N - F) ls): bounces arrive
 -- after the deliveries they offset, so the order of s can mislead, while
 -- a window, where each bounce counts in the bucket of its message, holds
--- the failures and the recipients they came from. quarantine_failed is
--- an absolute safety net on failures per window.
+-- the failures and the recipients they came from. One message adds at
+-- most MSG_CAP of the bound to the windows (its failures are one
+-- correlated observation, see message_cap), and the decision about a
+-- message leaves out its own accepted recipients (see self_excluded).
+-- Failures are weighed by cause (add.w). quarantine_failed is a safety
+-- net on weighted failures per window, above spam_failure of its
+-- recipients. Kinds e (weighted failures) and c (what the cap took off)
+-- are counted in hundredths.
 --
 -- A spammer's list is full of different dead addresses; a customer who
 -- keeps writing to one old friend's dead mailbox is not a spammer. So a
@@ -115,6 +124,7 @@ local function read_tier(name, spec)
   end
   local d = t.d
   t.lf, t.ls, t.upper, t.lower = d[1], d[2], d[3], d[4]
+  t.p1 = d[5] or 0
   return t
 end
 
@@ -278,6 +288,11 @@ end
 -- evidence: the rejected (x) and bounced (b) counts that are, the
 -- score change they and the accepted recipients bring, and the list of
 -- recent failing tags (field fr) with this call's tags in front
+--
+-- A bounce weighs add.w (its cause's weight, see sg_dsn_weight()): a
+-- nonexistent address or an expiry is a whole failure, a full mailbox,
+-- a policy refusal or another cause half of one, a policy refusal
+-- during a receiver incident nothing. e is the weighted failure count.
 local function evidence(h, tier, add, tags)
   local fr, repeats = h.fr or '', 0
   for tag in string.gmatch(tags, '%x+') do
@@ -292,8 +307,27 @@ local function evidence(h, tier, add, tags)
   else
     b = math.max(b - repeats, 0)
   end
-  local delta = add.r * tier.ls + x * tier.lf + b * (tier.lf - tier.ls)
-  return x, b, delta, fr
+  local w = add.w or 1
+  local delta = add.r * tier.ls + x * tier.lf + b * w * (tier.lf - tier.ls)
+  return x, b, delta, fr, x + b * w
+end
+
+-- MSG_CAP - the most one message adds to the evidence, as a share of
+-- the test's upper bound. A message's failures come from one address
+-- book at one moment: they are one correlated observation, not many
+-- independent ones, so no single message can quarantine by itself;
+-- a spam run is many messages and crosses within a few.
+local MSG_CAP = 0.6
+
+-- message_cap - of delta, the evidence a message adds now, the part
+-- that counts and the part the cap takes off, given f0 what the message
+-- added before (uncapped; 0 for a new message). Returns counted,
+-- capped, and the message's new uncapped total.
+local function message_cap(tier, f0, delta)
+  local cap = MSG_CAP * tier.upper
+  local f1 = f0 + delta
+  local counted = min(f1, cap) - min(f0, cap)
+  return counted, delta - counted, f1
 end
 
 -- seen_by_hand - what support changed since the last update ("lift",
@@ -339,7 +373,11 @@ end
 -- bucket of the message it bounces (add.at), so a window's failures are
 -- weighed against the recipients they came from, not against whatever
 -- was sent when the bounce came.
-local function count_windows(h, last, tier, add, x, b, put)
+--
+-- Kinds e (weighted failures) and c (evidence the per-message cap took
+-- off) are counted in hundredths, Redis storing integers: the test of
+-- each window weighs the same evidence as the score.
+local function count_windows(h, last, tier, add, x, b, put, ev)
   local est = {}
   local function count(kind, lists, n, at)
     for i = 1, #lists do
@@ -364,9 +402,11 @@ local function count_windows(h, last, tier, add, x, b, put)
     end
   end
   count('m', {tier.m}, add.m)
-  count('r', {tier.r, tier.qr, DETECT}, add.r)
+  count('r', {tier.r, tier.qr, tier.qf, DETECT}, add.r)
   count('x', {tier.qx, tier.qf, DETECT}, x)
   count('b', {tier.qf, DETECT}, b, add.at)
+  count('e', {tier.qf, DETECT}, floor(ev.e * 100 + 0.5), add.at)
+  count('c', {DETECT}, floor(ev.c * 100 + 0.5), add.at)
   return est
 end
 
@@ -394,9 +434,9 @@ local function window_test(tier, est)
   local llr, rwin, rn, rf = nil, DETECT[1][2], 0, 0
   for i = 1, #DETECT do
     local ss = DETECT[i][3]
-    local f = est['x' .. ss] + est['b' .. ss]
+    local f = est['e' .. ss] / 100
     local n = est['r' .. ss] + est['x' .. ss]
-    local e = f * tier.lf + max(n - f, 0) * tier.ls
+    local e = f * tier.lf + max(n - f, 0) * tier.ls - est['c' .. ss] / 100
     if llr == nil or e > llr then
       llr, rwin, rn, rf = e, DETECT[i][2], n, f
     end
@@ -420,7 +460,10 @@ local function over(wins, what, value)
 end
 
 -- quarantine_reason - why this account is to be quarantined now, or ''
--- (the failure test, then the safety nets)
+-- (the failure test, then the safety nets). quarantine_failed counts
+-- weighted failures, and only where they are more than spam_failure of
+-- the window's recipients: the net scales with a campaign's quality,
+-- not with its size (an old list of 30,000 at 5% never crosses it).
 local function quarantine_reason(tier, s, t, est)
   if tier.lf > 0 and s >= tier.upper and t.llr >= tier.upper then
     return string.format('failure test: %d of %d recipients failed in %s ' ..
@@ -430,7 +473,14 @@ local function quarantine_reason(tier, s, t, est)
                          tier.upper)
   end
   return over(tier.qf, 'failed recipients',
-              function(secs) return est['x' .. secs] + est['b' .. secs] end)
+              function(secs)
+                local f = est['e' .. secs] / 100
+                local n = est['r' .. secs] + est['x' .. secs]
+                if n <= 0 or f < tier.p1 * n then
+                  return 0
+                end
+                return f
+              end)
          or over(tier.qx, 'recipients rejected by the MTA',
                  function(secs) return est['x' .. secs] end)
          or over(tier.qr, 'recipients',
@@ -463,33 +513,56 @@ local function save(k, tier, wr, lifted)
   redis.call('EXPIRE', k.cnt, ttl_of(tier))
 end
 
+-- self_excluded - the evidence the decision about a message weighs: all
+-- of it but that message's own accepted recipients. They have no outcome
+-- yet; presumed delivered at the moment the message itself is judged,
+-- they would let a message vouch for itself (a spammer adds recipients
+-- to wash out his failures). They still count as presumed deliveries
+-- for every later decision. Returns the score to test, and sets t.llr
+-- to the window's evidence without them (capped as the message is).
+local function self_excluded(tier, s0, delta, counted, add, t)
+  if (add.r or 0) == 0 or tier.lf <= 0 then
+    return max(tier.lower, s0 + delta)
+  end
+  local own = add.r * tier.ls
+  local cd = message_cap(tier, add.f or 0, delta - own)
+  t.llr = t.llr - counted + cd
+  return max(tier.lower, s0 + delta - own)
+end
+
 -- update - add counts to an account, run the detection, maybe quarantine.
 -- k: {quar, cnt, events}; add: {m, r, x, b, refused, policy, at};
--- tags: of the failing recipients; qid: for the evidence. Returns
--- quarantined, newly, reason, and what changed by hand since the last
--- update ("lift", "tier OLD NEW", or ""), for the caller's log.
+-- tags: of the failing recipients; qid: for the evidence; add.w the
+-- bounces' weight, add.f what the message added before (see
+-- message_cap). Returns quarantined, newly, reason, what changed by
+-- hand since the last update ("lift", "tier OLD NEW", or ""), for the
+-- caller's log, and the message's uncapped evidence so far.
 local function update(k, login, tier, add, tags, qid, source)
   local quarantined = redis.call('EXISTS', k.quar) == 1
   local h, last, lifted = load(k.cnt, quarantined)
-  local x, b, delta, fr = evidence(h, tier, add, tags)
+  local x, b, delta, fr, e = evidence(h, tier, add, tags)
+  local counted, capped, f1 = message_cap(tier, add.f or 0, delta)
   local seen = seen_by_hand(k, login, tier, h, lifted)
   local wr = writer(lifted)
   local put = wr.put
 
   put('t', floor(now), tonumber(h.t))
   put('tn', tier.name, h.tn)
-  local est = count_windows(h, last, tier, add, x, b, put)
+  local est = count_windows(h, last, tier, add, x, b, put,
+                            {e = e, c = capped})
   local fq = count_totals(h, add, x, b, qid, put)
   put('fr', fr, h.fr)
 
-  local s = tonumber(h.s) or 0
+  local s0 = tonumber(h.s) or 0
+  local s = s0
   if tier.lf > 0 then
     s = max(tier.lower, s + delta)
   end
   local t = window_test(tier, est)
   local newly, reason = 0, ''
   if not quarantined then
-    reason = quarantine_reason(tier, s, t, est)
+    local sd = self_excluded(tier, s0, delta, counted, add, t)
+    reason = quarantine_reason(tier, sd, t, est)
     if reason ~= '' then
       quarantined, newly = true, 1
       quarantine(k, login, tier, source, reason, s, t, fq)
@@ -502,7 +575,7 @@ local function update(k, login, tier, add, tags, qid, source)
     put('q', h.q or floor(now), h.q)
   end
   save(k, tier, wr, lifted)
-  return quarantined, newly, reason, seen
+  return quarantined, newly, reason, seen, f1
 end
 
 -- Reservations. A message in flight holds room in the reservation hash

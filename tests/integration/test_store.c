@@ -619,11 +619,14 @@ static int bounce(struct world *w, const char *qid, double t, int cls,
 }
 
 /*
- * A spam run: 100 recipients accepted, then bounces. By hand: the score
- * floors at ln(0.01/0.999) = -4.60; each bounce adds ln 7.5 - ln(.85/.98)
- * = 2.157, so the 6th crosses ln(0.99/0.001) = 6.90. The hour alone
- * weighs F failures of 100 as 2.015 F - 0.1424 (100 - F): 6.6 at F = 9,
- * 8.7 at F = 10, so the 10th bounce quarantines.
+ * A spam run: 100 recipients accepted in 10 messages, then bounces. By
+ * hand: the score floors at ln(0.01/0.999) = -4.60; each bounce adds
+ * ln 7.5 - ln(.85/.98) = 2.157. A message adds at most 0.6 of the bound
+ * ln(0.99/0.001) = 6.90, i.e. 4.14: S1's 9 bounces (-1.42 + 9 x 2.157 =
+ * 17.99 uncapped) count 4.14, so one message quarantines nobody. The
+ * hour weighs F failures of 100 as 2.015 F - 0.1424 (100 - F) less what
+ * the cap took (13.85): other messages failing, each adding 2.157,
+ * cross it at F = 17 (34.26 - 11.68 - 13.85 = 8.7; at 16, 6.4).
  */
 static void test_failure_test_quarantines(void **state)
 {
@@ -644,16 +647,27 @@ static void test_failure_test_quarantines(void **state)
 	assert_string_equal(out.login, "spam");
 	assert_int_equal(out.newly_quarantined, 0);
     }
+    /* The message's record remembers what it added, uncapped. */
+    assert_string_equal(redis(w, 0, "GET subguard:qid:S1"),
+			"spam 1763798401 10 9 - 17.990");
     bounce(w, "S2", T0 + 70, SG_DSN_DOMAIN, &out);
+    assert_int_equal(out.newly_quarantined, 0);
+    for (i = 3; i < 9; i++) {
+	snprintf(qid, sizeof(qid), "S%d", i);
+	bounce(w, qid, T0 + 70 + i, SG_DSN_MAILBOX, &out);
+	assert_int_equal(out.newly_quarantined, 0);
+    }
+    bounce(w, "S9", T0 + 80, SG_DSN_DOMAIN, &out);
     assert_int_equal(out.newly_quarantined, 1);
-    assert_non_null(strstr(out.reason, "failure test: 10 of 100 recipients failed in 1h"));
+    assert_non_null(strstr(out.reason, "failure test: 17 of 100 recipients failed in 1h"));
     assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine source"), "feed");
-    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine qids"), "S2 S1");
-    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine failed"), "10");
+    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine qids"),
+			"S9 S8 S7 S6 S5 S4 S3 S2 S1");
+    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine failed"), "17");
     assert_string_equal(redis(w, 0, "XLEN subguard:events"), "1");
     assert_string_equal(redis(w, 4, "XRANGE subguard:events - +"), "quarantine");
     /* Unknown queue ids (not ours) count nothing. */
-    assert_int_equal(bounce(w, "NOPE", T0 + 80, SG_DSN_MAILBOX, &out), 0);
+    assert_int_equal(bounce(w, "NOPE", T0 + 90, SG_DSN_MAILBOX, &out), 0);
     world_free(w);
 }
 
@@ -918,6 +932,178 @@ static void test_inspect_quarantine_and_lift(void **state)
     assert_int_equal(sg_inspect_window(&in, 3600)->rejected, 0);
 }
 
+
+/* refuse - one failed recipient rcpt of qid, of class cls, as the feed */
+static void refuse(struct world *w, const char *qid, const char *rcpt,
+		           double t, int cls, struct sg_outcome *out)
+{
+    char    err[256];
+
+    if (sg_engine_outcome(w->eng, &w->store, qid, rcpt, cls, 1, t, 0, 0, out,
+			  err, sizeof(err)) < 0)
+	fail_msg("outcome: %s", err);
+}
+
+/*
+ * One message's failures are one observation: a consumer writing once to
+ * an old group (5 of 11 gone) and a greeting with 7 of 56 refused at RCPT
+ * are not quarantined, though the score alone crosses. A spam run of two
+ * messages is: its second message is held at its own commit, its own
+ * accepted recipients (no outcome yet) not vouching for it.
+ */
+static void test_one_message_is_one_observation(void **state)
+{
+    struct world *w = world_new("1000/1h", "1000/1h", "", "");
+    struct sg_outcome out;
+    char    to[64];
+    int     tf, i;
+
+    (void) state;
+    detect(w);
+    assert_int_equal(send_msg(w, "ann", T0, 11, 0, "OLD", &tf), SG_ACT_CONTINUE);
+    for (i = 0; i < 5; i++) {
+	snprintf(to, sizeof(to), "friend%d@isp%d.example", i, i);
+	refuse(w, "OLD", to, T0 + 30 + i, SG_DSN_MAILBOX, &out);
+	assert_int_equal(out.newly_quarantined, 0);
+    }
+    assert_true(atof(redis(w, 0, "HGET subguard:{ann}:counters s")) > 6.9);
+    assert_string_equal(redis(w, 0, "EXISTS subguard:{ann}:quarantine"), "0");
+    /* 5 bounces of 11: 5 x 2.157 - 11 x 0.1424, uncapped, in the record. */
+    assert_non_null(strstr(redis(w, 0, "GET subguard:qid:OLD"),
+			   "d696de45 9.220"));
+    assert_int_equal(send_msg(w, "gus", T0, 49, 7, "XMAS", &tf),
+		     SG_ACT_CONTINUE);
+    assert_string_equal(redis(w, 0, "EXISTS subguard:{gus}:quarantine"), "0");
+    /* The run: 10 of 50 refused at RCPT, then 2 of 50. */
+    assert_int_equal(send_msg(w, "run", T0, 40, 10, "R1", &tf),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(send_msg(w, "run", T0 + 60, 48, 2, "R2", &tf),
+		     SG_ACT_HOLD);
+    assert_non_null(strstr(redis(w, 0, "HGET subguard:{run}:quarantine reason"),
+			   "failure test: 12 of 100"));
+    world_free(w);
+}
+
+/*
+ * quarantine_failed counts weighted failures, and only above spam_failure
+ * of the window's recipients: an old list at 6% of 2,000 (120 failures
+ * over a net of 100) is not caught by its size; 30% is.
+ */
+static void test_failed_net_scales(void **state)
+{
+    struct world *w = world_new("1000/1h", "1000/1h", "", "");
+    struct sg_outcome out;
+    char    qid[16], to[64];
+    int     tf, i, j;
+
+    (void) state;
+    w->cfg.tiers[1].spam_failure = 0.25;	/* the test itself is off */
+    windows(&w->cfg.tiers[1].q_failed, "100/1h");
+    windows(&w->cfg.tiers[1].recipients, "100000/1h");
+    windows(&w->cfg.tiers[1].messages, "100000/1h");
+    sg_engine_free(w->eng);
+    w->eng = sg_engine_new(&w->cfg);
+    redis(w, 0, "SET subguard:{shop}:tier bulk");
+    redis(w, 0, "SET subguard:{bad}:tier bulk");
+    for (i = 0; i < 20; i++) {
+	snprintf(qid, sizeof(qid), "L%d", i);
+	assert_int_equal(send_msg(w, "shop", T0 + i, 100, 0, qid, &tf),
+			 SG_ACT_CONTINUE);
+	for (j = 0; j < 6; j++) {
+	    snprintf(to, sizeof(to), "old%d.%d@list.example", i, j);
+	    refuse(w, qid, to, T0 + 30 + i, SG_DSN_MAILBOX, &out);
+	    assert_int_equal(out.newly_quarantined, 0);
+	}
+    }
+    assert_string_equal(redis(w, 0, "HGET subguard:{shop}:counters bounced"),
+			"120");
+    assert_string_equal(redis(w, 0, "EXISTS subguard:{shop}:quarantine"), "0");
+    for (i = 0; i < 4 && !out.newly_quarantined; i++) {
+	snprintf(qid, sizeof(qid), "D%d", i);
+	send_msg(w, "bad", T0 + i, 100, 0, qid, &tf);
+	for (j = 0; j < 30 && !out.newly_quarantined; j++) {
+	    snprintf(to, sizeof(to), "x%d.%d@list.example", i, j);
+	    refuse(w, qid, to, T0 + 30 + i, SG_DSN_MAILBOX, &out);
+	}
+    }
+    assert_int_equal(out.newly_quarantined, 1);
+    assert_non_null(strstr(out.reason, "failed recipients in 1h (quarantine "
+			   "threshold 100)"));
+    world_free(w);
+}
+
+/*
+ * A receiver incident: big.example refuses by policy the mail of 3
+ * logins within the window, so its policy refusals weigh nothing while
+ * it lasts: a customer with 20 of 20 refused there is not quarantined.
+ * An attacker sending meanwhile is caught from his dead addresses. The
+ * incident ends by itself after incident_quiet without a refusal.
+ */
+static void test_receiver_incident(void **state)
+{
+    struct world *w = world_new("1000/1h", "1000/1h", "", "");
+    struct sg_outcome out;
+    char    qid[16], to[64], login[16];
+    int     tf, i, j;
+
+    (void) state;
+    w->cfg.incident_logins = 3;
+    w->cfg.incident_window = 600;
+    w->cfg.incident_quiet = 1800;
+    detect(w);
+    for (i = 0; i < 3; i++) {
+	snprintf(login, sizeof(login), "c%d", i);
+	snprintf(qid, sizeof(qid), "C%d", i);
+	send_msg(w, login, T0 + i, 4, 0, qid, &tf);
+	refuse(w, qid, "<Ann@Big.Example>", T0 + 10 + i, SG_DSN_POLICY, &out);
+	assert_string_equal(out.incident_state, i == 2 ? "start" : "");
+    }
+    assert_string_equal(out.incident_domain, "big.example");
+    assert_int_equal(out.incident_logins, 3);
+    assert_non_null(strstr(redis(w, 0, "ZRANGE subguard:incidents 0 -1"),
+			   "big.example"));
+    assert_string_equal(redis(w, 0, "XLEN subguard:events"), "1");
+    for (i = 0; i < 5; i++) {
+	snprintf(qid, sizeof(qid), "V%d", i);
+	send_msg(w, "victim", T0 + 20 + i, 4, 0, qid, &tf);
+	for (j = 0; j < 4; j++) {
+	    snprintf(to, sizeof(to), "p%d.%d@big.example", i, j);
+	    refuse(w, qid, to, T0 + 30 + i, SG_DSN_POLICY, &out);
+	    assert_int_equal(out.newly_quarantined, 0);
+	}
+    }
+    assert_string_equal(redis(w, 0, "HGET subguard:{victim}:counters policy"),
+			"20");
+    for (i = 0; i < 5 && !out.newly_quarantined; i++) {
+	snprintf(qid, sizeof(qid), "A%d", i);
+	send_msg(w, "mallory", T0 + 40 + i, 10, 0, qid, &tf);
+	for (j = 0; j < 6 && !out.newly_quarantined; j++) {
+	    snprintf(to, sizeof(to), "t%d.%d@%s", i, j,
+		     j < 3 ? "big.example" : "gone.example");
+	    refuse(w, qid, to, T0 + 50 + i, j < 3 ? SG_DSN_POLICY :
+		   SG_DSN_MAILBOX, &out);
+	}
+    }
+    assert_int_equal(out.newly_quarantined, 1);
+    assert_true(i <= 3);
+    /* Quiet for incident_quiet: it ends with the next outcome read. */
+    refuse(w, "NONE", "a@b.example", T0 + 60 + 1801, SG_DSN_MAILBOX, &out);
+    assert_string_equal(out.incident_domain, "big.example");
+    assert_string_equal(out.incident_state, "end");
+    assert_string_equal(redis(w, 0, "ZCARD subguard:incidents"), "0");
+    /* Over: big.example's refusals are evidence again. */
+    for (i = 0; i < 5 && !out.newly_quarantined; i++) {
+	snprintf(qid, sizeof(qid), "W%d", i);
+	send_msg(w, "late", T0 + 4000 + i, 4, 0, qid, &tf);
+	for (j = 0; j < 4 && !out.newly_quarantined; j++) {
+	    snprintf(to, sizeof(to), "q%d.%d@big.example", i, j);
+	    refuse(w, qid, to, T0 + 4010 + i, SG_DSN_POLICY, &out);
+	}
+    }
+    assert_int_equal(out.newly_quarantined, 1);
+    world_free(w);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -944,6 +1130,10 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_inspect_quarantine_and_lift, setup,
 					teardown),
+	cmocka_unit_test_setup_teardown(test_one_message_is_one_observation,
+					setup, teardown),
+	cmocka_unit_test_setup_teardown(test_failed_net_scales, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_receiver_incident, setup, teardown),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));

@@ -104,7 +104,8 @@ static void test_begin_arguments(void **state)
     assert_string_equal(rec.argv[11], "default");
     assert_string_equal(rec.argv[12], "{\"m\":[],\"r\":[[100,60],[1000,3600]],"
 			"\"qr\":[],\"qx\":[[20,3600]],\"qf\":[],"
-			"\"d\":[0.000000,0.000000,0.000000,0.000000]}");
+			"\"d\":[0.000000,0.000000,0.000000,0.000000,"
+			"0.000000]}");
     assert_int_equal(m.budget, 2);
     assert_int_equal(m.quarantine_room, 40);
     assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
@@ -441,6 +442,9 @@ static void test_outcome_arguments(void **state)
     static const char *const bounced[SG_OUTCOME_NREPLY] = {
 	[SG_OUTCOME_R_LOGIN] = "bob", [SG_OUTCOME_R_NEWLY_QUARANTINED] = "1",
 	[SG_OUTCOME_R_REASON] = "why", [SG_OUTCOME_R_SEEN] = "lift",
+	[SG_OUTCOME_R_INCIDENT_DOMAIN] = "big.example",
+	[SG_OUTCOME_R_INCIDENT_STATE] = "start",
+	[SG_OUTCOME_R_INCIDENT_LOGINS] = "12",
     };
     struct sg_config cfg;
     struct sg_engine *e;
@@ -470,6 +474,12 @@ static void test_outcome_arguments(void **state)
     assert_string_equal(ARG(SG_OUTCOME_A_SUFFIX_QUARANTINE), "quarantine");
     assert_string_equal(ARG(SG_OUTCOME_A_SUFFIX_COUNTERS), "counters");
     assert_string_equal(ARG(SG_OUTCOME_A_TIERS), "default");
+    /* The cause's weight, the domain, and the incident's numbers. */
+    assert_string_equal(ARG(SG_OUTCOME_A_WEIGHT), "1.00");
+    assert_string_equal(ARG(SG_OUTCOME_A_DOMAIN), "y");
+    assert_string_equal(ARG(SG_OUTCOME_A_INCIDENT_LOGINS), "10");
+    assert_string_equal(ARG(SG_OUTCOME_A_INCIDENT_WINDOW), "600");
+    assert_string_equal(ARG(SG_OUTCOME_A_INCIDENT_QUIET), "1800");
     a = ARG(SG_OUTCOME_A_TAG);
     assert_int_equal(strlen(a), SG_TAG_LEN - 1);
 #undef ARG
@@ -477,10 +487,13 @@ static void test_outcome_arguments(void **state)
     assert_int_equal(out.newly_quarantined, 1);
     assert_string_equal(out.reason, "why");
     assert_int_equal(out.seen.what, SG_SEEN_LIFT);
+    assert_string_equal(out.incident_domain, "big.example");
+    assert_string_equal(out.incident_state, "start");
+    assert_int_equal(out.incident_logins, 12);
     rec.nanswer = 3;
     assert_int_equal(sg_engine_outcome(e, &store, "Q9", 0, SG_DSN_MAILBOX, 1,
 				       5, 0, 0, &out, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "want 4"));
+    assert_non_null(strstr(err, "want 7"));
     sg_engine_free(e);
 }
 

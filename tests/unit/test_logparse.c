@@ -146,7 +146,7 @@ static const struct want good[] = {
 	"mailbox /var/mail/vhosts/isp.example/full for user full. error "
 	"writing message: File too large)",
 	P_OK, "3F2A81C0E7", "full@isp.example", 1, "5.2.2",
-    SG_DSN_OTHER, SG_MTA_POSTFIX, "status=bounced", SYSLOG},
+    SG_DSN_FULL, SG_MTA_POSTFIX, "status=bounced", SYSLOG},
     {"postfix error agent",
 	"Nov 22 14:00:11 mx1 postfix/error[2213]: 3F2A81C0E8: "
 	"to=<x@blocked.example>, relay=none, delay=0.1, delays=0.1/0/0/0, "
@@ -1091,6 +1091,80 @@ static void test_prefixes(void **state)
     }
 }
 
+
+/*
+ * Each cause weighs what it says about its sender: an address that does
+ * not exist or a refusal of its mail is a whole failure, a full mailbox
+ * half of one.
+ */
+static void test_weight(void **state)
+{
+    static const struct {
+	const char *dsn, *status;
+	double  w;
+    } t[] = {
+	{"5.1.1", "bounced", 1.0}, {"5.1.2", "bounced", 1.0},
+	{"5.4.4", "bounced", 1.0}, {0, "expired", 1.0},
+	{"5.2.2", "bounced", 0.5}, {"5.2.1", "bounced", 0.5},
+	{"5.7.1", "bounced", 1.0}, {"5.3.0", "bounced", 0.5},
+	{"2.0.0", "sent", 0.0}, {"4.4.1", "deferred", 0.0}, {0, 0, 0.0},
+    };
+    size_t  i;
+    double  w;
+
+    (void) state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	w = sg_dsn_weight(sg_dsn_classify(t[i].dsn, t[i].status));
+	if (w != t[i].w)
+	    fail_msg("weight(%s, %s) = %.2f, want %.2f",
+		     t[i].dsn ? t[i].dsn : "NULL",
+		     t[i].status ? t[i].status : "NULL", w, t[i].w);
+    }
+    assert_string_equal(sg_dsn_class_name(SG_DSN_FULL), "mailbox-full");
+    /* A refusal at RCPT: temporary ones are no failure. */
+    assert_int_equal(sg_rcpt_rejection_counts("5.1.1"), 1);
+    assert_int_equal(sg_rcpt_rejection_counts("5.7.1"), 1);
+    assert_int_equal(sg_rcpt_rejection_counts("4.5.3"), 0);
+    assert_int_equal(sg_rcpt_rejection_counts("4.1.1"), 0);
+    assert_int_equal(sg_rcpt_rejection_counts(""), 1);
+    assert_int_equal(sg_rcpt_rejection_counts("mx.example"), 1);
+    assert_int_equal(sg_rcpt_rejection_counts(0), 1);
+}
+
+/* The recipient's domain: lower case, or nothing for hostile bytes. */
+static void test_rcpt_domain(void **state)
+{
+    static const struct {
+	const char *rcpt, *want;
+    } t[] = {
+	{"<Ann@Big.Example>", "big.example"}, {"bob@mx-1.example.net", "mx-1.example.net"},
+	{"a@b@c.example", "c.example"}, {"<a@b.example> ", ""},
+	{"nobody", ""}, {"a@", ""}, {"<a@>", ""}, {"a@b example", ""},
+	{"a@b:c", ""}, {"a@b\nc", ""}, {"a@\xc3\xa9.example", ""}, {"", ""},
+    };
+    char    buf[256], big[400], small[4];
+    size_t  i;
+
+    (void) state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	int     rc = sg_rcpt_domain(t[i].rcpt, buf, sizeof(buf));
+
+	if (strcmp(buf, t[i].want) != 0 || rc != (t[i].want[0] ? 0 : -1))
+	    fail_msg("domain(%s) = \"%s\" (%d), want \"%s\"", t[i].rcpt, buf,
+		     rc, t[i].want);
+    }
+    assert_int_equal(sg_rcpt_domain(0, buf, sizeof(buf)), -1);
+    /* Longer than a domain can be, or than the buffer: nothing. */
+    memset(big, 'a', sizeof(big));
+    big[0] = 'x';
+    big[1] = '@';
+    big[sizeof(big) - 1] = 0;
+    assert_int_equal(sg_rcpt_domain(big, buf, sizeof(buf)), -1);
+    assert_string_equal(buf, "");
+    assert_int_equal(sg_rcpt_domain("a@bcdef", small, sizeof(small)), -1);
+    assert_string_equal(small, "");
+}
+
 /* test_classify - the DSN and status word rules on their own */
 static void test_classify(void **state)
 {
@@ -1116,7 +1190,11 @@ static void test_classify(void **state)
 	{"5.4.1", "bounced", SG_DSN_OTHER},
 	{"5.7.1", "bounced", SG_DSN_POLICY},
 	{"5.7.26", "User", SG_DSN_POLICY},
-	{"5.2.2", "bounced", SG_DSN_OTHER},
+	{"5.2.2", "bounced", SG_DSN_FULL},
+	{"5.2.1", "bounced", SG_DSN_FULL},	/* mailbox disabled */
+	{"5.4.1", "bounced", SG_DSN_OTHER},
+	{"5.3.0", "bounced", SG_DSN_OTHER},
+	{"5.7.1", "bounced", SG_DSN_POLICY},
 	{"5.0.0", 0, SG_DSN_OTHER},
 	{"5.1.1", "deferred", SG_DSN_DEFERRED},
 	{"5.1.1", "SOFTBOUNCE", SG_DSN_DEFERRED},
@@ -1235,6 +1313,8 @@ int     main(void)
 	cmocka_unit_test(test_len),
 	cmocka_unit_test(test_prefixes),
 	cmocka_unit_test(test_classify),
+	cmocka_unit_test(test_weight),
+	cmocka_unit_test(test_rcpt_domain),
 	cmocka_unit_test(test_junk),
     };
 
