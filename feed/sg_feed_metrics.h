@@ -37,8 +37,8 @@ extern void sg_fmetrics_quarantine(void);
 extern void sg_fmetrics_lift(void);
 
 /*
- * sg_fmetrics_incident - one incident (many accounts failing at once,
- * as the detection of a feed names it); counted, for later work
+ * sg_fmetrics_incident - one receiver incident started (many accounts
+ * refused by one domain's policy at once, as an outcome reported it)
  */
 extern void sg_fmetrics_incident(void);
 

@@ -207,6 +207,8 @@ static void incident_log(const struct sg_outcome *out)
     sg_log(LOG_NOTICE, "action=incident domain=%s state=%s logins=%d",
 	   sg_log_safe(out->incident_domain, domain, sizeof(domain)),
 	   out->incident_state, out->incident_logins);
+    if (strcmp(out->incident_state, "start") == 0)
+	sg_fmetrics_incident();
 }
 
 /*
