@@ -88,6 +88,7 @@ int     sg_engine_outcome(const struct sg_engine *e,
 	return (-1);
     }
     sg_key_events(keys[SG_OUTCOME_K_EVENTS], SG_KEY_MAX, cfg->key_prefix);
+    sg_key_index(keys[SG_OUTCOME_K_INDEX], SG_KEY_MAX, cfg->key_prefix);
     for (k = 0; k < SG_OUTCOME_NKEYS; k++)
 	argv[k] = keys[k];
     snprintf(tnow, sizeof(tnow), "%.3f", now);
@@ -106,6 +107,7 @@ int     sg_engine_outcome(const struct sg_engine *e,
     arg[SG_OUTCOME_A_SUFFIX_QUARANTINE] =
 	sg_account_key_suffix(SG_AKEY_QUARANTINE);
     arg[SG_OUTCOME_A_SUFFIX_COUNTERS] = sg_account_key_suffix(SG_AKEY_COUNTERS);
+    arg[SG_OUTCOME_A_SUFFIX_HELD] = sg_account_key_suffix(SG_AKEY_HELD);
     if (sg_engine_call(e, store, SG_OUTCOME_NKEYS,
 		       SG_OUTCOME_NKEYS + SG_OUTCOME_A_TIERS, argv, 1, &r, err,
 		       errlen) != SG_STORE_OK)
