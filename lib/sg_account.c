@@ -187,6 +187,10 @@ static int read_inspect(struct sg_reply *r, struct sg_inspect *in,
     sg_reply_copy(in->qsource, sizeof(in->qsource), r,
 		  SG_INSPECT_R_QUARANTINE_SOURCE);
     in->held = sg_reply_ulong(r, SG_INSPECT_R_HELD);
+    sg_reply_copy(in->held_ids, sizeof(in->held_ids), r,
+		  SG_INSPECT_R_HELD_IDS);
+    sg_reply_copy(in->evidence, sizeof(in->evidence), r,
+		  SG_INSPECT_R_EVIDENCE);
     in->score = strtod(r->v[SG_INSPECT_R_SCORE], 0);
     in->last = strtod(r->v[SG_INSPECT_R_LAST], 0);
     in->msgs = sg_reply_ulong(r, SG_INSPECT_R_MSGS);

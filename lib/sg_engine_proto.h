@@ -249,6 +249,10 @@ enum sg_inspect_reply {
     SG_INSPECT_R_POLICY,		/* recipients or messages */
     SG_INSPECT_R_REFUSED,		/* subguard refused */
     SG_INSPECT_R_NWINDOWS,		/* window groups that follow */
+    SG_INSPECT_R_HELD_IDS,		/* held queue ids (50 at most) */
+    SG_INSPECT_R_EVIDENCE,		/* the quarantine's evidence as
+					 * "name=value ..." (score ratio
+					 * window rcpts failed qids), or "" */
     SG_INSPECT_NREPLY
 };
 /* One window group: counts estimated over the last SECS seconds. */

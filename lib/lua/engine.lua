@@ -365,6 +365,8 @@ local INSPECT_REPLY = {
   'policy',				-- SG_INSPECT_R_POLICY
   'refused',				-- SG_INSPECT_R_REFUSED
   'nwindows',				-- SG_INSPECT_R_NWINDOWS
+  'held_ids',				-- SG_INSPECT_R_HELD_IDS
+  'evidence',				-- SG_INSPECT_R_EVIDENCE
 }
 local INSPECT_WINDOW = {
   'secs',				-- SG_INSPECT_W_SECS
@@ -407,6 +409,19 @@ local function inspect_windows(h, last, tier)
   return out, #lengths
 end
 
+-- inspect_evidence - the quarantine hash's evidence, "name=value ..."
+local function inspect_evidence(key)
+  local names = {'score', 'ratio', 'window', 'rcpts', 'failed', 'qids'}
+  local v = redis.call('HMGET', key, unpack(names))
+  local out = {}
+  for i = 1, #names do
+    if v[i] and v[i] ~= '' then
+      out[#out + 1] = names[i] .. '=' .. string.gsub(v[i], ' ', ',')
+    end
+  end
+  return table.concat(out, ' ')
+end
+
 -- inspect_op - an account's state, read only
 local function inspect_op()
   local K_TIER = KEYS[1]			-- SG_INSPECT_K_TIER
@@ -436,7 +451,9 @@ local function inspect_op()
     held = redis.call('LLEN', K_HELD), score = h.s or '0', last = h.t or 0,
     msgs = h.msgs or 0, rcpts = h.rcpts or 0, rejected = h.rejected or 0,
     bounced = h.bounced or 0, policy = h.policy or 0,
-    refused = h.refused or 0, nwindows = n})
+    refused = h.refused or 0, nwindows = n,
+    held_ids = table.concat(redis.call('LRANGE', K_HELD, 0, 49), ' '),
+    evidence = inspect_evidence(K_QUARANTINE)})
   for i = 1, #windows do
     out[#out + 1] = windows[i]
   end
