@@ -32,7 +32,7 @@
 #include "sg_engine.h"
 #include "sg_log.h"
 #include "sg_login.h"
-#include "sg_runtime.h"
+#include "sg_redis.h"
 
 #define EX_FOUND	0
 #define EX_NONE		1
@@ -50,7 +50,14 @@ struct opts {
     int     max;
 };
 
-static struct sg_runtime *rt;
+/* What subguard builds at start, without its system checks (the daemon's
+ * user need not exist where the desk runs this). */
+static struct ctl {
+    struct sg_config cfg;
+    struct sg_engine *engine;
+    struct sg_redis *redis;
+    struct sg_store store;
+} *rt;
 
 static void usage(void)
 {
@@ -302,12 +309,22 @@ static struct json_object *show_json(const struct sg_inspect *in,
     return (o);
 }
 
+/* count_text - a window's count, "-" where that kind is not counted */
+static const char *count_text(long v, char *buf, size_t len)
+{
+    if (v < 0)
+	snprintf(buf, len, "-");
+    else
+	snprintf(buf, len, "%ld", v);
+    return (buf);
+}
+
 /* show_text - the same for a person */
 static void show_text(struct json_object *o, const struct sg_inspect *in,
 		              const struct sg_desk_events *ev)
 {
     struct json_object *w, *v;
-    char    t[64], d[32];
+    char    t[64], d[32], n[24];
     size_t  i;
 
     printf("login      %s\ntier       %s%s%s\n", in->login, in->tier,
@@ -328,17 +345,18 @@ static void show_text(struct json_object *o, const struct sg_inspect *in,
     for (i = 0; i < json_object_array_length(w); i++) {
 	v = json_object_array_get_idx(w, i);
 	printf("%-8s ", sg_format_duration(in->win[i].secs, d, sizeof(d)));
-	printf(" %5ld/%-5s", in->win[i].messages,
+	printf(" %5s/%-5s", count_text(in->win[i].messages, n, sizeof(n)),
 	       json_object_object_get(v, "messages_limit") ?
 	       json_object_get_string(json_object_object_get(v,
 							 "messages_limit")) :
 	       "-");
-	printf(" %6ld/%-5s", in->win[i].recipients,
+	printf(" %6s/%-5s", count_text(in->win[i].recipients, n, sizeof(n)),
 	       json_object_object_get(v, "recipients_limit") ?
 	       json_object_get_string(json_object_object_get(v,
 						       "recipients_limit")) :
 	       "-");
-	printf(" %8ld %8ld\n", in->win[i].rejected, in->win[i].bounced);
+	printf(" %8s", count_text(in->win[i].rejected, n, sizeof(n)));
+	printf(" %8s\n", count_text(in->win[i].bounced, n, sizeof(n)));
     }
     printf("totals     %lu messages, %lu recipients, %lu rejected, "
 	   "%lu bounced, %lu refused\n", in->msgs, in->rcpts, in->rejected,
@@ -741,20 +759,44 @@ static int run(const struct opts *o, int n, char **w)
     return (EX_USAGE);
 }
 
+/* build - the configuration, the Redis pool and the engine */
+static void build(const char *path)
+{
+    struct sg_redis_params rp;
+    char    err[512], pw[512] = "", spw[512] = "";
+
+    if ((rt = calloc(1, sizeof(*rt))) == 0)
+	die(EX_REDIS, "%s", "out of memory");
+    if (sg_config_load(path, &rt->cfg, err, sizeof(err)) < 0)
+	die(EX_USAGE, "%s", err);
+    if (sg_redis_params_config(&rt->cfg, &rp, pw, sizeof(pw), spw,
+			       sizeof(spw), err, sizeof(err)) < 0)
+	die(EX_USAGE, "%s", err);
+    rp.log = 0;
+    rt->redis = sg_redis_new(&rp, err, sizeof(err));
+    explicit_bzero(pw, sizeof(pw));
+    explicit_bzero(spw, sizeof(spw));
+    if (rt->redis == 0)
+	die(EX_USAGE, "%s", err);
+    if ((rt->engine = sg_engine_new(&rt->cfg)) == 0)
+	die(EX_REDIS, "%s", "out of memory");
+    rt->store = sg_redis_store(rt->redis);
+}
+
 int     main(int argc, char **argv)
 {
     struct opts o;
-    char    err[512];
     int     first, rc;
 
     memset(&o, 0, sizeof(o));
     first = parse(argc, argv, &o);
     if (first >= argc)
 	usage();
-    if (sg_runtime_build(o.conf, &rt, err, sizeof(err)) < 0)
-	die(EX_USAGE, "%s", err);
+    build(o.conf);
     sg_log_open(rt->cfg.syslog_facility, 0);
     rc = run(&o, argc - first, argv + first);
-    sg_runtime_release(rt);
+    sg_engine_free(rt->engine);
+    sg_redis_free(rt->redis);
+    free(rt);
     return (rc);
 }
