@@ -100,12 +100,16 @@ end
 -- quarantine enters the index with an empty held list (hold_max counts
 -- per quarantine, not what a lift by plain DEL left behind); a lift seen
 -- (or any change by hand) drops the account from the index and its
--- held list once the quarantine key is gone. Nothing is done otherwise.
-local function desk_index(index, quar, held, login, newly, seen)
+-- held list once the quarantine key is gone. A quarantine set by hand
+-- with redis-cli HSET enters the index when the account next sends.
+local function desk_index(index, quar, held, login, quarantined, newly, seen)
   if newly == 1 then
     redis.call('DEL', held)
     redis.call('ZADD', index, floor(now), login)
-  elseif seen ~= '' and redis.call('EXISTS', quar) == 0 then
+  elseif quarantined then
+    local since = tonumber(redis.call('HGET', quar, 'since')) or floor(now)
+    redis.call('ZADD', index, 'NX', since, login)
+  elseif seen ~= '' then
     redis.call('DEL', held)
     redis.call('ZREM', index, login)
   end
@@ -158,7 +162,8 @@ local function commit_op()
   local quarantined, newly, reason, seen = update(k, A_LOGIN, tier,
     {m = A_MESSAGE, r = A_ACCEPTED, x = A_REJECTED, b = 0, policy = 0,
      refused = A_REFUSED}, A_TAGS, A_QID, 'submission')
-  desk_index(K_INDEX, K_QUARANTINE, K_HELD, A_LOGIN, newly, seen)
+  desk_index(K_INDEX, K_QUARANTINE, K_HELD, A_LOGIN, quarantined, newly,
+             seen)
 
   if A_MESSAGE == 1 and A_QID ~= '' then
     redis.call('SET', K_QID, string.format('%s %d %d', A_LOGIN, floor(now),
@@ -338,10 +343,11 @@ local function outcome_op()
   local k = {quar = base .. A_SUFFIX_QUARANTINE,
              cnt = base .. A_SUFFIX_COUNTERS, events = K_EVENTS}
   local policy = A_CLASS == 'policy' and n or 0
-  local _, newly, reason, seen = update(k, login, tier,
+  local quarantined, newly, reason, seen = update(k, login, tier,
     {m = 0, r = 0, x = 0, b = n, policy = policy, refused = 0,
      at = q.at}, A_TAG, qid, 'feed')
-  desk_index(K_INDEX, k.quar, base .. A_SUFFIX_HELD, login, newly, seen)
+  desk_index(K_INDEX, k.quar, base .. A_SUFFIX_HELD, login, quarantined,
+             newly, seen)
   return reply(OUTCOME_REPLY, {login = login, newly_quarantined = newly,
                                reason = reason, seen = seen})
 end

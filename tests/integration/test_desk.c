@@ -209,6 +209,13 @@ static void test_lift_seen_drops_index_and_held(void **state)
     assert_int_equal(m.seen.what, SG_SEEN_LIFT);
     assert_string_equal(redis(w, 0, "EXISTS subguard:{fay}:held"), "0");
     assert_string_equal(redis(w, 0, "ZCARD subguard:quarantined"), "0");
+
+    /* The README's manual quarantine, redis-cli HSET: indexed when the
+     * account next sends, under its since. */
+    redis(w, 0, "HSET subguard:{fay}:quarantine reason manual since 1763798000 by support");
+    assert_int_equal(send_msg(w, "fay", T0 + 6, 0, "Q4", &m), SG_ACT_HOLD);
+    assert_string_equal(redis(w, 1, "ZRANGE subguard:quarantined 0 -1 WITHSCORES"),
+			"1763798000");
 }
 
 /* lift: who and why at once, the held ids, no second lift logged later. */
