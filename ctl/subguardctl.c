@@ -83,10 +83,10 @@ static void die(int status, const char *fmt, const char *arg)
     exit(status);
 }
 
-/* put_json - print and free a JSON value */
+/* put_json - print and free a JSON value, on one line (jq, JSON lines) */
 static void put_json(struct json_object *o)
 {
-    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN
 					| JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
 }
