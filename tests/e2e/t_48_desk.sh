@@ -131,7 +131,7 @@ q3=$qid
 send good4@remote.example
 q4=$qid
 sg_wait_for -t 5 sg_subguard_log_has "action=hold .*qid=$q4 .*held=2 " || sg_fail "$q4 not held as 2 of 2"
-sg_assert_eq 2 "$(sg_redis llen "$held")" "held list before the plain DEL"
+sg_assert_eq "$q3 $q4" "$(sg_redis lrange "$held" 0 -1 | paste -sd' ')" "held list before the plain DEL"
 sg_assert_eq 1 "$(sg_redis del "$quar")" "redis-cli DEL of the quarantine"
 ctl --json list
 sg_assert_eq 1 "$rc" "list after a plain DEL: exit ($out)"
