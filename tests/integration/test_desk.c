@@ -23,6 +23,7 @@
 #include "sg_config.h"
 #include "sg_desk.h"
 #include "sg_engine.h"
+#include "sg_logparse.h"
 #include "sg_redis.h"
 
 #define T0	1763798400.0		/* 2025-11-22 08:00 UTC: on an hour */
@@ -92,6 +93,7 @@ static int setup(void **state)
     strcpy(w->cfg.tiers[1].name, "bulk");
     windows(&w->cfg.tiers[1].recipients, "1000/1h");
     windows(&w->cfg.tiers[1].messages, "1000/1h");
+    windows(&w->cfg.tiers[1].q_failed, "3/1h");
     w->cfg.hold_max = 2;
     memset(&rp, 0, sizeof(rp));
     rp.address = getenv("SG_REDIS");
@@ -306,6 +308,38 @@ static void test_desk_quarantine_and_tier(void **state)
     sg_desk_events_free(&ev);
 }
 
+/* The feed's outcome starts a quarantine: indexed, stale held list gone. */
+static void test_outcome_indexes(void **state)
+{
+    struct world *w = *state;
+    struct sg_outcome out;
+    struct sg_msg m;
+    char    err[256], qid[8], rcpt[32];
+    int     i;
+
+    redis(w, 0, "SET subguard:{ida}:tier bulk");
+    /* A held list left by a lift the engine never saw (counters gone). */
+    redis(w, 0, "RPUSH subguard:{ida}:held OLD1 OLD2");
+    for (i = 1; i <= 4; i++) {
+	snprintf(qid, sizeof(qid), "B%d", i);
+	assert_int_equal(send_msg(w, "ida", T0 + i, 0, qid, &m),
+			 SG_ACT_CONTINUE);
+    }
+    for (i = 1; i <= 4; i++) {
+	snprintf(qid, sizeof(qid), "B%d", i);
+	snprintf(rcpt, sizeof(rcpt), "gone%d@remote.example", i);
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, qid, rcpt,
+					   SG_DSN_MAILBOX, 1, T0 + 10 + i, 0,
+					   0, &out, err, sizeof(err)), 1);
+    }
+    assert_int_equal(out.newly_quarantined, 1);
+    assert_string_equal(redis(w, 1, "ZRANGE subguard:quarantined 0 -1 WITHSCORES"),
+			"1763798414");
+    assert_string_equal(redis(w, 0, "EXISTS subguard:{ida}:held"), "0");
+    assert_int_equal(send_msg(w, "ida", T0 + 20, 0, "B5", &m), SG_ACT_HOLD);
+    assert_int_equal(m.held, 1);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +348,7 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_lift_seen_drops_index_and_held,
 					setup, teardown),
 	cmocka_unit_test_setup_teardown(test_desk_lift, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_outcome_indexes, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_desk_quarantine_and_tier, setup,
 					teardown),
     };
