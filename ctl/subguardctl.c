@@ -47,7 +47,7 @@ struct opts {
     int     json;
     const char *by, *why, *login, *type, *since;
     int     clear;
-    int     max;
+    int     max, max_set;
 };
 
 /* What subguard builds at start, without its system checks (the daemon's
@@ -70,7 +70,8 @@ static void usage(void)
 	    "  tier LOGIN NAME|--clear [--by NAME]\n"
 	    "  tiers                        the configured tiers and limits\n"
 	    "  events [--login L] [--type T] [--since 24h] [--max N]\n"
-	    "  report [--since 24h]         the abuse desk's report\n");
+	    "  report [--since 24h]         the abuse desk's report\n"
+	    "  top [--max N]                accounts nearest their limits now\n");
     exit(EX_USAGE);
 }
 
@@ -701,6 +702,57 @@ static int cmd_report(const struct opts *o)
     return (EX_FOUND);
 }
 
+/* top_keep - keep the max nearest accounts, nearest first, in top[] */
+static void top_keep(struct sg_desk_near *top, int *n, int max,
+		             const struct sg_desk_near *a)
+{
+    int     i;
+
+    if (*n == max && a->ratio <= top[max - 1].ratio)
+	return;
+    i = *n < max ? (*n)++ : max - 1;
+    for (; i > 0 && top[i - 1].ratio < a->ratio; i--)
+	top[i] = top[i - 1];
+    top[i] = *a;
+}
+
+/* cmd_top - the accounts nearest their limits or bound now */
+static int cmd_top(const struct opts *o)
+{
+    struct sg_desk_near *top, *v;
+    struct json_object *a = json_object_new_array(), *e;
+    char    cursor[32] = "0", err[256];
+    int     max = o->max_set ? o->max : 20, n = 0, nv, i;
+
+    if ((top = calloc(max, sizeof(*top))) == 0)
+	die(EX_REDIS, "%s", "out of memory");
+    do {
+	if (sg_desk_scan(rt->engine, &rt->store, time(0), cursor,
+			 sizeof(cursor), 500, &v, &nv, err, sizeof(err)) < 0)
+	    die(EX_REDIS, "%s", err);
+	for (i = 0; i < nv; i++)
+	    top_keep(top, &n, max, v + i);
+	free(v);
+    } while (strcmp(cursor, "0") != 0);
+    for (i = 0; i < n; i++) {
+	e = json_object_new_object();
+	jstr(e, "login", top[i].login);
+	jstr(e, "tier", top[i].tier);
+	json_object_object_add(e, "ratio", json_object_new_double(top[i].ratio));
+	jstr(e, "nearest", top[i].what);
+	json_object_array_add(a, e);
+	if (!o->json)
+	    printf("%5.0f%%  %-30s %-12s %s\n", 100 * top[i].ratio,
+		   top[i].login, top[i].tier, top[i].what);
+    }
+    if (o->json)
+	put_json(a);
+    else
+	json_object_put(a);
+    free(top);
+    return (n ? EX_FOUND : EX_NONE);
+}
+
 /* parse - options anywhere among the words */
 static int parse(int argc, char **argv, struct opts *o)
 {
@@ -729,6 +781,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	case 'm':
 	    if ((o->max = atoi(optarg)) <= 0 || o->max > MAX_LIST)
 		die(EX_USAGE, "--max: 1 to 10000, not %s", optarg);
+	    o->max_set = 1;
 	    break;
 	default: usage();
 	}
@@ -747,6 +800,8 @@ static int run(const struct opts *o, int n, char **w)
 	return (cmd_events(o));
     if (n == 1 && strcmp(w[0], "report") == 0)
 	return (cmd_report(o));
+    if (n == 1 && strcmp(w[0], "top") == 0)
+	return (cmd_top(o));
     if (n == 2 && strcmp(w[0], "show") == 0)
 	return (cmd_show(o, w[1]));
     if (n == 2 && strcmp(w[0], "lift") == 0)

@@ -308,6 +308,75 @@ int     sg_desk_quarantine(const struct sg_engine *e,
     return (isnew ? 0 : 1);
 }
 
+/* sg_desk_parse_scan - the next cursor and the accounts of one step */
+int     sg_desk_parse_scan(const struct sg_reply *r, char *cursor,
+			           size_t clen, struct sg_desk_near **v, int *n,
+			           char *err, size_t errlen)
+{
+    struct sg_reply e;
+    int     i;
+
+    *v = 0;
+    *n = 0;
+    if (r->n < SG_SCAN_NREPLY
+	|| count_of(r, SG_SCAN_R_COUNT, SG_SCAN_E_COUNT,
+		    r->n - SG_SCAN_NREPLY, n) < 0
+	|| r->n != SG_SCAN_NREPLY + *n * SG_SCAN_E_COUNT
+	|| r->v[SG_SCAN_R_CURSOR][strspn(r->v[SG_SCAN_R_CURSOR],
+					 "0123456789")] != 0
+	|| !*r->v[SG_SCAN_R_CURSOR]
+	|| (*n && (*v = calloc(*n, sizeof(**v))) == 0)) {
+	snprintf(err, errlen, "engine.lua scan: malformed reply (%d fields)",
+		 r->n);
+	*n = 0;
+	return (-1);
+    }
+    sg_reply_copy(cursor, clen, r, SG_SCAN_R_CURSOR);
+    for (i = 0; i < *n; i++) {
+	e.n = SG_SCAN_E_COUNT;
+	e.v = r->v + SG_SCAN_NREPLY + i * SG_SCAN_E_COUNT;
+	sg_reply_copy((*v)[i].login, sizeof((*v)[i].login), &e,
+		      SG_SCAN_E_LOGIN);
+	sg_reply_copy((*v)[i].tier, sizeof((*v)[i].tier), &e, SG_SCAN_E_TIER);
+	(*v)[i].ratio = strtod(e.v[SG_SCAN_E_RATIO], 0);
+	sg_reply_copy((*v)[i].what, sizeof((*v)[i].what), &e, SG_SCAN_E_WHAT);
+    }
+    return (0);
+}
+
+/* sg_desk_scan - one SCAN step over the accounts' counters */
+int     sg_desk_scan(const struct sg_engine *e, const struct sg_store *store,
+		             double now, char *cursor, size_t clen, int count,
+		             struct sg_desk_near **v, int *n, char *err,
+		             size_t errlen)
+{
+    const struct sg_config *cfg = sg_engine_config(e);
+    char    tnow[32], scount[16];
+    const char *argv[SG_SCAN_A_TIERS], **arg = argv;
+    struct sg_reply r = {0, 0};
+    int     rc;
+
+    *v = 0;
+    *n = 0;
+    snprintf(tnow, sizeof(tnow), "%.3f", now);
+    snprintf(scount, sizeof(scount), "%d", count);
+    arg[SG_SCAN_A_OP] = SG_OP_SCAN;
+    arg[SG_SCAN_A_NOW] = tnow;
+    arg[SG_SCAN_A_PREFIX] = cfg->key_prefix;
+    arg[SG_SCAN_A_CURSOR] = cursor;
+    arg[SG_SCAN_A_COUNT] = scount;
+    arg[SG_SCAN_A_DEFAULT_TIER] = cfg->default_tier;
+    arg[SG_SCAN_A_SUFFIX_TIER] = sg_account_key_suffix(SG_AKEY_TIER);
+    arg[SG_SCAN_A_SUFFIX_QUARANTINE] = sg_account_key_suffix(SG_AKEY_QUARANTINE);
+    arg[SG_SCAN_A_SUFFIX_COUNTERS] = sg_account_key_suffix(SG_AKEY_COUNTERS);
+    if (sg_engine_call(e, store, SG_SCAN_NKEYS, SG_SCAN_A_TIERS, argv, 1, &r,
+		       err, errlen) != SG_STORE_OK)
+	return (-1);
+    rc = sg_desk_parse_scan(&r, cursor, clen, v, n, err, errlen);
+    sg_reply_free(&r);
+    return (rc);
+}
+
 /* sg_desk_tier_check - 0 if name is a configured tier, else 1, err lists */
 int     sg_desk_tier_check(const struct sg_config *cfg, const char *name,
 			           char *err, size_t errlen)

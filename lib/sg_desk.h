@@ -111,4 +111,26 @@ extern int sg_desk_settier(const struct sg_engine *, const struct sg_store *,
 extern int sg_desk_tier_check(const struct sg_config *, const char *name,
 			              char *err, size_t errlen);
 
+/* An account and the limit or bound it is nearest (scan). */
+struct sg_desk_near {
+    char    login[SG_LOGIN_MAX];
+    char    tier[SG_NAME_MAX];
+    double  ratio;			/* use over limit; 1: at it */
+    char    what[128];			/* in words */
+};
+
+/*
+ * sg_desk_parse_scan - a scan reply: the next cursor ("0": done) and
+ * *n entries in *v (malloc'ed; free it)
+ */
+extern int sg_desk_parse_scan(const struct sg_reply *, char *cursor,
+			              size_t clen, struct sg_desk_near **v,
+			              int *n, char *err, size_t errlen);
+
+/* sg_desk_scan - one SCAN step of count keys from cursor (in and out) */
+extern int sg_desk_scan(const struct sg_engine *, const struct sg_store *,
+			        double now, char *cursor, size_t clen,
+			        int count, struct sg_desk_near **v, int *n,
+			        char *err, size_t errlen);
+
 #endif

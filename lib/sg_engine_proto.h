@@ -41,6 +41,7 @@
 #define SG_OP_SETTIER	"settier"
 #define SG_OP_QLIST	"qlist"
 #define SG_OP_EVENTS	"events"
+#define SG_OP_SCAN	"scan"
 
 /*
  * Every operation's first two arguments: its name and the time (seconds
@@ -400,6 +401,42 @@ enum sg_events_entry {
     SG_EVENTS_E_ID,			/* the stream's entry id */
     SG_EVENTS_E_NFIELDS,		/* name/value pairs that follow */
     SG_EVENTS_E_COUNT
+};
+
+/*
+ * scan - one SCAN step over the accounts' counters (COUNT keys at most,
+ * so Redis is never blocked long): for each account, the limit or bound
+ * it is nearest, as use over limit. The reply is SG_SCAN_NREPLY fields,
+ * then SG_SCAN_R_COUNT groups of SG_SCAN_E_COUNT fields. Cursor "0"
+ * starts and, in the reply, ends.
+ */
+enum sg_scan_key {
+    SG_SCAN_NKEYS
+};
+enum sg_scan_arg {
+    SG_SCAN_A_OP = SG_A_OP,		/* "scan" */
+    SG_SCAN_A_NOW = SG_A_NOW,		/* windows are estimated at now */
+    SG_SCAN_A_PREFIX,			/* key_prefix */
+    SG_SCAN_A_CURSOR,
+    SG_SCAN_A_COUNT,			/* SCAN's COUNT */
+    SG_SCAN_A_DEFAULT_TIER,
+    SG_SCAN_A_SUFFIX_TIER,		/* the account keys' suffixes */
+    SG_SCAN_A_SUFFIX_QUARANTINE,
+    SG_SCAN_A_SUFFIX_COUNTERS,
+    SG_SCAN_A_TIERS,			/* TIERS, to the end */
+};
+enum sg_scan_reply {
+    SG_SCAN_R_CURSOR,			/* the next cursor; "0": done */
+    SG_SCAN_R_COUNT,			/* entries that follow */
+    SG_SCAN_NREPLY
+};
+enum sg_scan_entry {
+    SG_SCAN_E_LOGIN,
+    SG_SCAN_E_TIER,
+    SG_SCAN_E_RATIO,			/* use over limit, "%.4f"; 1: at it */
+    SG_SCAN_E_WHAT,			/* in words: "45 of 50 recipients in
+					 * 1h", "score 5.10 of bound 6.90" */
+    SG_SCAN_E_COUNT
 };
 
 #endif

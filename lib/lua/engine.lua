@@ -676,11 +676,88 @@ local function events_op()
   return head
 end
 
+-- scan's reply (SG_SCAN_R_*), then per account SCAN_ENTRY
+local SCAN_REPLY = {
+  'cursor',				-- SG_SCAN_R_CURSOR
+  'count',				-- SG_SCAN_R_COUNT
+}
+local SCAN_ENTRY = {
+  'login',				-- SG_SCAN_E_LOGIN
+  'tier',				-- SG_SCAN_E_TIER
+  'ratio',				-- SG_SCAN_E_RATIO
+  'what',				-- SG_SCAN_E_WHAT
+}
+
+-- scan_nearest - the limit or bound an account is nearest: use over
+-- limit, and in words
+local function scan_nearest(h, last, tier)
+  local best, what = 0, ''
+  for _, k in ipairs({{'m', tier.m, 'messages'}, {'r', tier.r, 'recipients'}}) do
+    for i = 1, #k[2] do
+      local w = k[2][i]
+      local _, _, e = window(h, last, k[1], w)
+      if w[1] > 0 and e / w[1] > best then
+        best = e / w[1]
+        what = string.format('%d of %d %s in %s', floor(e + 0.5), w[1], k[3],
+                             human(w[2]))
+      end
+    end
+  end
+  local s = tonumber(h.s) or 0
+  if tier.lf > 0 and tier.upper > 0 and s / tier.upper > best then
+    best = s / tier.upper
+    what = string.format('score %.2f of bound %.2f', s, tier.upper)
+  end
+  return best, what
+end
+
+-- scan_op - one SCAN step: each account's nearest limit or bound
+local function scan_op()
+  local A_PREFIX = ARGV[3]			-- SG_SCAN_A_PREFIX
+  local A_CURSOR = ARGV[4]			-- SG_SCAN_A_CURSOR
+  local A_COUNT = ARGV[5]			-- SG_SCAN_A_COUNT
+  local A_DEFAULT_TIER = ARGV[6]		-- SG_SCAN_A_DEFAULT_TIER
+  local A_SUFFIX_TIER = ARGV[7]			-- SG_SCAN_A_SUFFIX_TIER
+  local A_SUFFIX_QUARANTINE = ARGV[8]		-- SG_SCAN_A_SUFFIX_QUARANTINE
+  local A_SUFFIX_COUNTERS = ARGV[9]		-- SG_SCAN_A_SUFFIX_COUNTERS
+  local A_TIERS = 10				-- SG_SCAN_A_TIERS
+
+  local r = redis.call('SCAN', A_CURSOR, 'MATCH',
+                       A_PREFIX .. ':{*}:' .. A_SUFFIX_COUNTERS,
+                       'COUNT', A_COUNT)
+  local out, n = {}, 0
+  for _, key in ipairs(r[2]) do
+    -- PREFIX:{LOGIN}:SUFFIX, as sg_account_key() in lib/sg_keys.c
+    local login = string.sub(key, #A_PREFIX + 3, -(#A_SUFFIX_COUNTERS + 3))
+    local base = A_PREFIX .. ':{' .. login .. '}:'
+    local tier = pick_tier(A_TIERS, redis.call('GET', base .. A_SUFFIX_TIER),
+                           A_DEFAULT_TIER)
+    if tier then
+      local h, last = load(key, redis.call('EXISTS',
+                                           base .. A_SUFFIX_QUARANTINE) == 1)
+      local ratio, what = scan_nearest(h, last, tier)
+      local e = reply(SCAN_ENTRY, {login = login, tier = tier.name,
+                                   ratio = string.format('%.4f', ratio),
+                                   what = what})
+      for j = 1, #e do
+        out[#out + 1] = e[j]
+      end
+      n = n + 1
+    end
+  end
+  local head = reply(SCAN_REPLY, {cursor = r[1], count = n})
+  for j = 1, #out do
+    head[#head + 1] = out[j]
+  end
+  return head
+end
+
 local OPS = {begin = begin_op, reserve = reserve_op, commit = commit_op,
              position = position_op,
              outcome = outcome_op, inspect = inspect_op,
              lift = lift_op, quarantine = quarantine_op,
-             settier = settier_op, qlist = qlist_op, events = events_op}
+             settier = settier_op, qlist = qlist_op, events = events_op,
+             scan = scan_op}
 if OPS[op] then
   return OPS[op]()
 end

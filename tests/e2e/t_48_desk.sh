@@ -5,7 +5,8 @@
 # hold, subguardctl reading subguard's own configuration:
 #  1. a spray (4 recipients the MTA rejects) quarantines: "list" names the
 #     login with its reason and 1 held message (text and --json), "show"
-#     the tier with its limits, the evidence and the held queue id;
+#     the tier with its limits, the evidence and the held queue id, "top"
+#     the account with the limit it is nearest;
 #  2. "tier LOGIN bussiness" (misspelt) is refused with exit 2 and the
 #     tier names, Redis untouched; "tier LOGIN business" sets it; "tiers"
 #     lists the names and limits;
@@ -90,6 +91,9 @@ sg_assert_match "held +1: $q1" "$out" "show: held queue id"
 sg_assert_match "evidence .*rcpts=5 failed=4 qids=$q1" "$out" "show: evidence"
 sg_assert_match $'\n''1h +1/50 +1/50 +4 +0'$'\n' "$out" "show: the hour's use beside its limits"
 sg_assert_match "event .* quarantine reason=4 recipients rejected" "$out" "show: events"
+ctl top
+sg_assert_eq 0 "$rc" "top: exit ($out)"
+sg_assert_match "$login +default +1 of 50 (messages|recipients) in 1h" "$out" "top"
 
 # 2. Tiers are checked.
 ctl tier "$login" bussiness

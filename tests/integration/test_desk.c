@@ -340,6 +340,41 @@ static void test_outcome_indexes(void **state)
     assert_int_equal(m.held, 1);
 }
 
+/* scan: every account with its nearest limit, in steps, to cursor 0. */
+static void test_scan_nearest(void **state)
+{
+    struct world *w = *state;
+    struct sg_desk_near *v;
+    struct sg_msg m;
+    char    cursor[32] = "0", err[256], login[16];
+    int     i, n, steps = 0, seen = 0, found = 0;
+
+    for (i = 0; i < 30; i++) {
+	snprintf(login, sizeof(login), "u%02d", i);
+	assert_int_equal(send_msg(w, login, T0, 0, "S", &m), SG_ACT_CONTINUE);
+    }
+    redis(w, 0, "HSET subguard:{u07}:counters r3600 90");
+    do {
+	assert_int_equal(sg_desk_scan(w->eng, &w->store, T0 + 1, cursor,
+				      sizeof(cursor), 5, &v, &n, err,
+				      sizeof(err)), 0);
+	for (i = 0; i < n; i++) {
+	    seen++;
+	    if (strcmp(v[i].login, "u07") == 0) {
+		found++;
+		assert_string_equal(v[i].what, "90 of 100 recipients in 1h");
+		assert_true(v[i].ratio > 0.89 && v[i].ratio < 0.91);
+	    } else
+		assert_string_equal(v[i].what, "1 of 100 messages in 1h");
+	}
+	free(v);
+	steps++;
+    } while (strcmp(cursor, "0") != 0);
+    assert_int_equal(seen, 30);
+    assert_int_equal(found, 1);
+    assert_true(steps > 1);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +384,7 @@ int     main(void)
 					setup, teardown),
 	cmocka_unit_test_setup_teardown(test_desk_lift, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_outcome_indexes, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_scan_nearest, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_desk_quarantine_and_tier, setup,
 					teardown),
     };

@@ -121,6 +121,36 @@ static void test_events_malformed(void **state)
     }
 }
 
+static void test_scan(void **state)
+{
+    struct sg_reply r = REPLY("17", "2",
+			      "eve", "default", "0.9000", "45 of 50 recipients in 1h",
+			      "bob", "bulk", "0.1000", "score 0.69 of bound 6.90");
+    struct sg_reply bad = REPLY("1x", "0");
+    struct sg_reply short_ = REPLY("0", "1", "eve", "default", "0.9");
+    struct sg_desk_near *v;
+    char    cursor[32], err[256];
+    int     n;
+
+    (void) state;
+    assert_int_equal(sg_desk_parse_scan(&r, cursor, sizeof(cursor), &v, &n,
+					err, sizeof(err)), 0);
+    assert_string_equal(cursor, "17");
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].login, "eve");
+    assert_true(v[0].ratio > 0.89 && v[0].ratio < 0.91);
+    assert_string_equal(v[1].what, "score 0.69 of bound 6.90");
+    free(v);
+    assert_int_equal(sg_desk_parse_scan(&bad, cursor, sizeof(cursor), &v, &n,
+					err, sizeof(err)), -1);
+    assert_int_equal(sg_desk_parse_scan(&short_, cursor, sizeof(cursor), &v,
+					&n, err, sizeof(err)), -1);
+    assert_int_equal(n, 0);
+    sg_reply_free(&r);
+    sg_reply_free(&bad);
+    sg_reply_free(&short_);
+}
+
 static void test_tier_check(void **state)
 {
     struct sg_config cfg;
@@ -145,6 +175,7 @@ int     main(void)
 	cmocka_unit_test(test_qlist_malformed),
 	cmocka_unit_test(test_events),
 	cmocka_unit_test(test_events_malformed),
+	cmocka_unit_test(test_scan),
 	cmocka_unit_test(test_tier_check),
     };
 

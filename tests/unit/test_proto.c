@@ -100,6 +100,12 @@ static const struct name {
     C(SG_QLIST_E_BY), C(SG_QLIST_E_SOURCE), C(SG_QLIST_E_HELD),
     C(SG_EVENTS_K_EVENTS), C(SG_EVENTS_A_SINCE), C(SG_EVENTS_A_LOGIN),
     C(SG_EVENTS_A_TYPE), C(SG_EVENTS_A_MAX), C(SG_EVENTS_R_COUNT),
+    C(SG_SCAN_A_PREFIX), C(SG_SCAN_A_CURSOR), C(SG_SCAN_A_COUNT),
+    C(SG_SCAN_A_DEFAULT_TIER), C(SG_SCAN_A_SUFFIX_TIER),
+    C(SG_SCAN_A_SUFFIX_QUARANTINE), C(SG_SCAN_A_SUFFIX_COUNTERS),
+    C(SG_SCAN_A_TIERS), C(SG_SCAN_R_CURSOR), C(SG_SCAN_R_COUNT),
+    C(SG_SCAN_E_LOGIN), C(SG_SCAN_E_TIER), C(SG_SCAN_E_RATIO),
+    C(SG_SCAN_E_WHAT),
 };
 
 #define NNAMES	(sizeof(names) / sizeof(names[0]))
@@ -143,6 +149,9 @@ static const struct group {
     {"SG_EVENTS_K_", SG_EVENTS_NKEYS},
     {"SG_EVENTS_A_", SG_EVENTS_NARGS - 2},
     {"SG_EVENTS_R_", SG_EVENTS_NREPLY},
+    {"SG_SCAN_A_", SG_SCAN_A_TIERS - 1},
+    {"SG_SCAN_R_", SG_SCAN_NREPLY},
+    {"SG_SCAN_E_", SG_SCAN_E_COUNT},
 };
 
 /* lookup - a contract name's entry, or NULL */
