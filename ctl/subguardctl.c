@@ -102,6 +102,22 @@ const char *login_arg(const char *raw, char *buf, size_t len)
     return (buf);
 }
 
+/*
+ * plain - text for the record (syslog, events stream): at most 200
+ * bytes, no control characters (a newline would forge a log line)
+ */
+static const char *plain(const char *v, const char *name)
+{
+    const unsigned char *p;
+
+    if (strlen(v) > 200)
+	die(EX_USAGE, "%s: 200 bytes at most", name);
+    for (p = (const unsigned char *) v; *p; p++)
+	if (*p < 0x20 || *p == 0x7f)
+	    die(EX_USAGE, "%s: no control characters", name);
+    return (v);
+}
+
 /* who - --by, or the user running this (sudo's caller first) */
 static const char *who(const char *by)
 {
@@ -109,7 +125,7 @@ static const char *who(const char *by)
     const char *s;
 
     if (by && *by)
-	return (by);
+	return (plain(by, "--by"));
     if ((s = getenv("SUDO_USER")) != 0 && *s)
 	return (s);
     if ((pw = getpwuid(getuid())) != 0)
@@ -388,7 +404,7 @@ static const char *need(const char *v, const char *name)
 {
     if (v == 0 || *v == 0)
 	die(EX_USAGE, "%s is required", name);
-    return (v);
+    return (plain(v, name));
 }
 
 /* release_help - how to release the held mail on each MTA */

@@ -13,7 +13,8 @@
 #  3. "lift --why" removes the quarantine and the held list at once,
 #     records who and why in the events stream, prints how to release the
 #     held queue id on Postfix and Sendmail; released, it is delivered; the
-#     next message goes through; "list" is empty (exit 1);
+#     next message goes through; "list" is empty (exit 1); a --why with
+#     a newline (a forged log line) is refused;
 #  4. a lift by plain "redis-cli DEL" after a new spray: "list" heals
 #     itself; the next spray quarantines again and holds again up to
 #     hold_max (the trap of issue 15: the old held list made it refuse);
@@ -110,6 +111,9 @@ sg_assert_match 'business'$'\n''  messages 500/1h' "$out" "tiers"
 ctl lift "$login"
 sg_assert_eq 2 "$rc" "lift without --why: exit ($out)"
 sg_assert_eq 1 "$(sg_redis exists "$quar")" "quarantine after a refused lift"
+ctl lift "$login" --why $'ok\nsubguard: action=lift forged'
+sg_assert_eq 2 "$rc" "lift with a newline in --why: exit ($out)"
+sg_assert_eq 1 "$(sg_redis exists "$quar")" "quarantine after a lift with a newline in --why"
 ctl lift "$login" --by anna --why 'password changed, PC cleaned'
 sg_assert_eq 0 "$rc" "lift: exit ($out)"
 sg_assert_match "lifted $login .*by anna: password changed, PC cleaned" "$out" "lift"
