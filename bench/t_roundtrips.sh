@@ -99,13 +99,19 @@ top=$(grep -v ' lua\] ' "$dir/monitor.txt" | grep -ic '"evalsha"' || true)
 echo "commands from clients seen by MONITOR: $top EVALSHA, $other other"
 [ "$other" = 0 ] || fail "clients sent other commands than EVALSHA: $(grep -v ' lua\] ' "$dir/monitor.txt" | grep -vi '"evalsha"' | head -3)"
 
-# 2. Every key expires, but what support wrote by hand.
+# 2. Every key expires, but what support wrote by hand, and the index of
+# quarantined accounts: it holds a login only while its quarantine lives
+# (a lift removes it; subguardctl list drops one lifted with plain DEL).
 n=0 bad=0
 while IFS= read -r key; do
     [ -n "$key" ] || continue
     n=$((n + 1))
     case $key in
     *:tier | *:quarantine | subguard:feed:* | subguard:events) continue ;;
+    subguard:quarantined)
+        [ "$(r zcard "$key")" -le "$(r --scan --pattern 'subguard:{*}:quarantine' | wc -l)" ] ||
+            { echo "index larger than the quarantines: $key"; bad=$((bad + 1)); }
+        continue ;;
     esac
     ttl=$(r ttl "$key")
     if [ "$ttl" -le 0 ]; then

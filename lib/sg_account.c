@@ -96,6 +96,7 @@ int     sg_engine_outcome(const struct sg_engine *e,
 	return (-1);
     }
     sg_key_events(keys[SG_OUTCOME_K_EVENTS], SG_KEY_MAX, cfg->key_prefix);
+    sg_key_index(keys[SG_OUTCOME_K_INDEX], SG_KEY_MAX, cfg->key_prefix);
     for (k = 0; k < SG_OUTCOME_NKEYS; k++)
 	argv[k] = keys[k];
     snprintf(tnow, sizeof(tnow), "%.3f", now);
@@ -120,6 +121,7 @@ int     sg_engine_outcome(const struct sg_engine *e,
     arg[SG_OUTCOME_A_SUFFIX_QUARANTINE] =
 	sg_account_key_suffix(SG_AKEY_QUARANTINE);
     arg[SG_OUTCOME_A_SUFFIX_COUNTERS] = sg_account_key_suffix(SG_AKEY_COUNTERS);
+    arg[SG_OUTCOME_A_SUFFIX_HELD] = sg_account_key_suffix(SG_AKEY_HELD);
     arg[SG_OUTCOME_A_WEIGHT] = weight;
     arg[SG_OUTCOME_A_DOMAIN] = domain;
     arg[SG_OUTCOME_A_INCIDENT_LOGINS] = ilogins;
@@ -204,6 +206,10 @@ static int read_inspect(struct sg_reply *r, struct sg_inspect *in,
     sg_reply_copy(in->qsource, sizeof(in->qsource), r,
 		  SG_INSPECT_R_QUARANTINE_SOURCE);
     in->held = sg_reply_ulong(r, SG_INSPECT_R_HELD);
+    sg_reply_copy(in->held_ids, sizeof(in->held_ids), r,
+		  SG_INSPECT_R_HELD_IDS);
+    sg_reply_copy(in->evidence, sizeof(in->evidence), r,
+		  SG_INSPECT_R_EVIDENCE);
     in->score = strtod(r->v[SG_INSPECT_R_SCORE], 0);
     in->last = strtod(r->v[SG_INSPECT_R_LAST], 0);
     in->msgs = sg_reply_ulong(r, SG_INSPECT_R_MSGS);

@@ -531,7 +531,8 @@ static int commit_keys(const struct sg_config *cfg, const struct sg_msg *m,
 	|| sg_key_qid(c->keys[SG_COMMIT_K_QID], SG_KEY_MAX, prefix, qid) < 0
 	|| sg_key_events(c->keys[SG_COMMIT_K_EVENTS], SG_KEY_MAX, prefix) < 0
 	|| sg_account_key(c->keys[SG_COMMIT_K_RESV], SG_KEY_MAX, prefix,
-			  m->login, SG_AKEY_RESV) < 0)
+			  m->login, SG_AKEY_RESV) < 0
+	|| sg_key_index(c->keys[SG_COMMIT_K_INDEX], SG_KEY_MAX, prefix) < 0)
 	return (-1);
     for (k = 0; k < SG_COMMIT_NKEYS; k++)
 	c->argv[k] = c->keys[k];

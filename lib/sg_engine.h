@@ -307,6 +307,8 @@ struct sg_inspect {
     double  score;			/* the failure test's score */
     double  last;			/* time of the last update, 0: never */
     unsigned long msgs, rcpts, rejected, bounced, policy, refused;
+    char    held_ids[1024];		/* held queue ids, space separated */
+    char    evidence[1024];		/* the quarantine's, "name=value ..." */
     int     nwindows;			/* shortest first */
     struct sg_inspect_window win[SG_INSPECT_WINDOWS];
 };

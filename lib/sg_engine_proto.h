@@ -35,6 +35,13 @@
 #define SG_OP_POSITION	"position"
 #define SG_OP_INSPECT	"inspect"
 #define SG_OP_RESERVE	"reserve"
+/* The support desk's operations (ctl/subguardctl, lib/sg_desk.c). */
+#define SG_OP_LIFT	"lift"
+#define SG_OP_QUARANTINE	"quarantine"
+#define SG_OP_SETTIER	"settier"
+#define SG_OP_QLIST	"qlist"
+#define SG_OP_EVENTS	"events"
+#define SG_OP_SCAN	"scan"
 
 /*
  * Every operation's first two arguments: its name and the time (seconds
@@ -98,6 +105,7 @@ enum sg_commit_key {
     SG_COMMIT_K_QID,			/* PREFIX:qid:QID */
     SG_COMMIT_K_EVENTS,			/* PREFIX:events */
     SG_COMMIT_K_RESV,			/* PREFIX:{LOGIN}:resv */
+    SG_COMMIT_K_INDEX,			/* PREFIX:quarantined */
     SG_COMMIT_NKEYS
 };
 enum sg_commit_arg {
@@ -137,6 +145,7 @@ enum sg_outcome_key {
     SG_OUTCOME_K_QID,			/* PREFIX:qid:QID, or "" */
     SG_OUTCOME_K_POSITION,		/* PREFIX:feed:NAME, or "" */
     SG_OUTCOME_K_EVENTS,		/* PREFIX:events */
+    SG_OUTCOME_K_INDEX,			/* PREFIX:quarantined */
     SG_OUTCOME_NKEYS
 };
 enum sg_outcome_arg {
@@ -152,6 +161,7 @@ enum sg_outcome_arg {
     SG_OUTCOME_A_SUFFIX_TIER,		/* the account keys' suffixes */
     SG_OUTCOME_A_SUFFIX_QUARANTINE,
     SG_OUTCOME_A_SUFFIX_COUNTERS,
+    SG_OUTCOME_A_SUFFIX_HELD,
     SG_OUTCOME_A_WEIGHT,		/* a bounce's weight as evidence, 0-1
 					 * (sg_dsn_weight) */
     SG_OUTCOME_A_DOMAIN,		/* the recipient's domain, or "" */
@@ -251,6 +261,10 @@ enum sg_inspect_reply {
     SG_INSPECT_R_POLICY,		/* recipients or messages */
     SG_INSPECT_R_REFUSED,		/* subguard refused */
     SG_INSPECT_R_NWINDOWS,		/* window groups that follow */
+    SG_INSPECT_R_HELD_IDS,		/* held queue ids (50 at most) */
+    SG_INSPECT_R_EVIDENCE,		/* the quarantine's evidence as
+					 * "name=value ..." (score ratio
+					 * window rcpts failed qids), or "" */
     SG_INSPECT_NREPLY
 };
 /* One window group: counts estimated over the last SECS seconds. */
@@ -261,6 +275,179 @@ enum sg_inspect_window_field {
     SG_INSPECT_W_REJECTED,
     SG_INSPECT_W_BOUNCED,
     SG_INSPECT_W_COUNT
+};
+
+/*
+ * The support desk's operations. The index of quarantined accounts,
+ * PREFIX:quarantined, is a sorted set of logins scored by the time their
+ * quarantine started; commit and outcome keep it in the same call that
+ * starts a quarantine or sees one lifted, qlist drops the logins whose
+ * quarantine key is gone (a lift by plain redis-cli DEL).
+ *
+ * lift - remove a quarantine and its held list at once, with a record:
+ * the events stream gets "lift" with who and why; the counters start
+ * afresh (totals kept), as after a lift seen by commit.
+ */
+enum sg_lift_key {
+    SG_LIFT_K_QUARANTINE,		/* PREFIX:{LOGIN}:quarantine */
+    SG_LIFT_K_HELD,			/* PREFIX:{LOGIN}:held */
+    SG_LIFT_K_COUNTERS,			/* PREFIX:{LOGIN}:counters */
+    SG_LIFT_K_INDEX,			/* PREFIX:quarantined */
+    SG_LIFT_K_EVENTS,			/* PREFIX:events */
+    SG_LIFT_NKEYS
+};
+enum sg_lift_arg {
+    SG_LIFT_A_OP = SG_A_OP,		/* "lift" */
+    SG_LIFT_A_NOW = SG_A_NOW,
+    SG_LIFT_A_LOGIN,
+    SG_LIFT_A_BY,			/* who lifted it */
+    SG_LIFT_A_WHY,			/* and why */
+    SG_LIFT_NARGS
+};
+enum sg_lift_reply {
+    SG_LIFT_R_LIFTED,			/* "1", or "0": was not quarantined */
+    SG_LIFT_R_REASON,			/* the quarantine's reason */
+    SG_LIFT_R_HELD,			/* held queue ids, space separated */
+    SG_LIFT_NREPLY
+};
+
+/* quarantine - quarantine an account by hand (the abuse desk). */
+enum sg_quarantine_key {
+    SG_QUARANTINE_K_QUARANTINE,		/* PREFIX:{LOGIN}:quarantine */
+    SG_QUARANTINE_K_HELD,		/* PREFIX:{LOGIN}:held */
+    SG_QUARANTINE_K_INDEX,		/* PREFIX:quarantined */
+    SG_QUARANTINE_K_EVENTS,		/* PREFIX:events */
+    SG_QUARANTINE_NKEYS
+};
+enum sg_quarantine_arg {
+    SG_QUARANTINE_A_OP = SG_A_OP,	/* "quarantine" */
+    SG_QUARANTINE_A_NOW = SG_A_NOW,
+    SG_QUARANTINE_A_LOGIN,
+    SG_QUARANTINE_A_BY,
+    SG_QUARANTINE_A_WHY,		/* becomes the reason */
+    SG_QUARANTINE_NARGS
+};
+enum sg_quarantine_reply {
+    SG_QUARANTINE_R_NEW,		/* "1", or "0": quarantined already */
+    SG_QUARANTINE_R_REASON,		/* the quarantine's reason now */
+    SG_QUARANTINE_NREPLY
+};
+
+/* settier - set (or with NAME "" clear) an account's tier, recorded. */
+enum sg_settier_key {
+    SG_SETTIER_K_TIER,			/* PREFIX:{LOGIN}:tier */
+    SG_SETTIER_K_EVENTS,		/* PREFIX:events */
+    SG_SETTIER_NKEYS
+};
+enum sg_settier_arg {
+    SG_SETTIER_A_OP = SG_A_OP,		/* "settier" */
+    SG_SETTIER_A_NOW = SG_A_NOW,
+    SG_SETTIER_A_LOGIN,
+    SG_SETTIER_A_NAME,			/* checked by the caller; "": clear */
+    SG_SETTIER_A_BY,
+    SG_SETTIER_NARGS
+};
+enum sg_settier_reply {
+    SG_SETTIER_R_OLD,			/* the tier key before, or "" */
+    SG_SETTIER_NREPLY
+};
+
+/*
+ * qlist - the quarantined accounts, newest first, at most MAX. The reply
+ * is SG_QLIST_NREPLY fields, then SG_QLIST_R_COUNT groups of
+ * SG_QLIST_E_COUNT fields.
+ */
+enum sg_qlist_key {
+    SG_QLIST_K_INDEX,			/* PREFIX:quarantined */
+    SG_QLIST_NKEYS
+};
+enum sg_qlist_arg {
+    SG_QLIST_A_OP = SG_A_OP,		/* "qlist" */
+    SG_QLIST_A_NOW = SG_A_NOW,		/* unused */
+    SG_QLIST_A_PREFIX,			/* key_prefix */
+    SG_QLIST_A_SUFFIX_QUARANTINE,	/* the account keys' suffixes */
+    SG_QLIST_A_SUFFIX_HELD,
+    SG_QLIST_A_MAX,			/* entries at most */
+    SG_QLIST_NARGS
+};
+enum sg_qlist_reply {
+    SG_QLIST_R_COUNT,			/* entries that follow */
+    SG_QLIST_R_HEALED,			/* lifted logins dropped now */
+    SG_QLIST_NREPLY
+};
+enum sg_qlist_entry {
+    SG_QLIST_E_LOGIN,
+    SG_QLIST_E_SINCE,
+    SG_QLIST_E_REASON,
+    SG_QLIST_E_BY,
+    SG_QLIST_E_SOURCE,
+    SG_QLIST_E_HELD,			/* messages held */
+    SG_QLIST_E_COUNT
+};
+
+/*
+ * events - the events stream, newest first, filtered: at most MAX
+ * entries since SINCE. The reply is SG_EVENTS_NREPLY fields, then
+ * SG_EVENTS_R_COUNT entries, each SG_EVENTS_E_COUNT fields followed by
+ * SG_EVENTS_E_NFIELDS names and values (time, event, login, ...).
+ */
+enum sg_events_key {
+    SG_EVENTS_K_EVENTS,			/* PREFIX:events */
+    SG_EVENTS_NKEYS
+};
+enum sg_events_arg {
+    SG_EVENTS_A_OP = SG_A_OP,		/* "events" */
+    SG_EVENTS_A_NOW = SG_A_NOW,		/* unused */
+    SG_EVENTS_A_SINCE,			/* seconds since the epoch; 0: all */
+    SG_EVENTS_A_LOGIN,			/* "": any */
+    SG_EVENTS_A_TYPE,			/* "": any */
+    SG_EVENTS_A_MAX,			/* entries at most */
+    SG_EVENTS_NARGS
+};
+enum sg_events_reply {
+    SG_EVENTS_R_COUNT,
+    SG_EVENTS_NREPLY
+};
+enum sg_events_entry {
+    SG_EVENTS_E_ID,			/* the stream's entry id */
+    SG_EVENTS_E_NFIELDS,		/* name/value pairs that follow */
+    SG_EVENTS_E_COUNT
+};
+
+/*
+ * scan - one SCAN step over the accounts' counters (COUNT keys at most,
+ * so Redis is never blocked long): for each account, the limit or bound
+ * it is nearest, as use over limit. The reply is SG_SCAN_NREPLY fields,
+ * then SG_SCAN_R_COUNT groups of SG_SCAN_E_COUNT fields. Cursor "0"
+ * starts and, in the reply, ends.
+ */
+enum sg_scan_key {
+    SG_SCAN_NKEYS
+};
+enum sg_scan_arg {
+    SG_SCAN_A_OP = SG_A_OP,		/* "scan" */
+    SG_SCAN_A_NOW = SG_A_NOW,		/* windows are estimated at now */
+    SG_SCAN_A_PREFIX,			/* key_prefix */
+    SG_SCAN_A_CURSOR,
+    SG_SCAN_A_COUNT,			/* SCAN's COUNT */
+    SG_SCAN_A_DEFAULT_TIER,
+    SG_SCAN_A_SUFFIX_TIER,		/* the account keys' suffixes */
+    SG_SCAN_A_SUFFIX_QUARANTINE,
+    SG_SCAN_A_SUFFIX_COUNTERS,
+    SG_SCAN_A_TIERS,			/* TIERS, to the end */
+};
+enum sg_scan_reply {
+    SG_SCAN_R_CURSOR,			/* the next cursor; "0": done */
+    SG_SCAN_R_COUNT,			/* entries that follow */
+    SG_SCAN_NREPLY
+};
+enum sg_scan_entry {
+    SG_SCAN_E_LOGIN,
+    SG_SCAN_E_TIER,
+    SG_SCAN_E_RATIO,			/* use over limit, "%.4f"; 1: at it */
+    SG_SCAN_E_WHAT,			/* in words: "45 of 50 recipients in
+					 * 1h", "score 5.10 of bound 6.90" */
+    SG_SCAN_E_COUNT
 };
 
 #endif

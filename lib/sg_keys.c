@@ -70,6 +70,12 @@ int     sg_key_events(char *buf, size_t len, const char *prefix)
     return (fits(snprintf(buf, len, "%s:events", prefix), len));
 }
 
+/* sg_key_index - PREFIX:quarantined */
+int     sg_key_index(char *buf, size_t len, const char *prefix)
+{
+    return (fits(snprintf(buf, len, "%s:quarantined", prefix), len));
+}
+
 /* sg_qid_short - a Postfix short queue id: hex digits only, reused */
 int     sg_qid_short(const char *qid)
 {

@@ -71,6 +71,9 @@ extern int sg_key_feed(char *buf, size_t len, const char *prefix,
 /* sg_key_events - PREFIX:events, the stream support reads */
 extern int sg_key_events(char *buf, size_t len, const char *prefix);
 
+/* sg_key_index - PREFIX:quarantined, the index of quarantined accounts */
+extern int sg_key_index(char *buf, size_t len, const char *prefix);
+
 /*
  * sg_qid_short - 1 if qid looks like a Postfix short queue id (upper
  * case hex, what enable_long_queue_ids = no gives). Short ids are

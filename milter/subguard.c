@@ -36,6 +36,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "sg_duration.h"
 #include "sg_metrics_serve.h"
 #include "sg_milter.h"
 #include "sg_socket.h"
@@ -315,6 +316,40 @@ static void options(int argc, char **argv, struct options *o)
 	usage();
 }
 
+/* print_windows - "  what 100/1m, 1000/1h" when the list is not empty */
+static void print_windows(const char *what, const struct sg_windows *w)
+{
+    char    d[32];
+    int     i;
+
+    if (w->n == 0)
+	return;
+    printf(" %s", what);
+    for (i = 0; i < w->n; i++)
+	printf("%s%lu/%s", i ? ", " : " ", w->w[i].limit,
+	       sg_format_duration(w->w[i].seconds, d, sizeof(d)));
+    printf(";");
+}
+
+/* print_tiers - for -t: each tier's name and limits, one line each */
+static void print_tiers(const struct sg_config *cfg)
+{
+    const struct sg_tier *t;
+    int     i;
+
+    for (i = 0; i < cfg->ntiers; i++) {
+	t = cfg->tiers + i;
+	printf("tier %s%s:", t->name,
+	       strcmp(t->name, cfg->default_tier) ? "" : " (default)");
+	print_windows("messages", &t->messages);
+	print_windows("recipients", &t->recipients);
+	print_windows("quarantine_recipients", &t->q_recipients);
+	print_windows("quarantine_rejected", &t->q_rejected);
+	print_windows("quarantine_failed", &t->q_failed);
+	printf(" failure test %s\n", t->normal_failure > 0 ? "on" : "off");
+    }
+}
+
 /* open_milter - libmilter set up, socket open, privileges dropped */
 static int open_milter(const struct sg_config *cfg, int foreground)
 {
@@ -502,6 +537,7 @@ int     main(int argc, char **argv)
 	printf("subguard: %s: configuration is valid (%d tiers, mode %s)\n",
 	       o.path, rt->cfg.ntiers,
 	       rt->cfg.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce");
+	print_tiers(&rt->cfg);
 	sg_runtime_release(rt);
 	return (0);
     }

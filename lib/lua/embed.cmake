@@ -2,7 +2,8 @@
 # Called by the build with -DOUT=file -DNAMES=a;b -DDIR=lib/lua.
 # A script may come in two files: NAME_core.lua (the model: helpers every
 # operation uses) and NAME.lua (the operations); Redis gets one script,
-# NAME_core.lua followed by NAME.lua.
+# NAME_core.lua followed by NAME.lua; NAME_desk.lua (the support desk's
+# operations), when there is one, goes between them.
 set(src "/* Generated from lib/lua/ by embed.cmake. Do not edit. */\n")
 string(APPEND src "#include \"sg_store.h\"\n\n")
 set(table "const char *const sg_script_source[SG_SCRIPT_COUNT] = {\n")
@@ -11,6 +12,10 @@ foreach(n ${NAMES})
   set(hex "")
   if(EXISTS ${DIR}/${n}_core.lua)
     file(READ ${DIR}/${n}_core.lua hex HEX)
+  endif()
+  if(EXISTS ${DIR}/${n}_desk.lua)
+    file(READ ${DIR}/${n}_desk.lua desk HEX)
+    string(APPEND hex "${desk}")
   endif()
   file(READ ${DIR}/${n}.lua ops HEX)
   string(APPEND hex "${ops}")

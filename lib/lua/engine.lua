@@ -95,6 +95,26 @@ local function begin_op()
     msgs_in_window = m[5], quarantine_room = qr[1]})
 end
 
+-- desk_index - the index of quarantined accounts (PREFIX:quarantined,
+-- scored by since) and the held list follow what update saw: a new
+-- quarantine enters the index with an empty held list (hold_max counts
+-- per quarantine, not what a lift by plain DEL left behind); a lift seen
+-- (or any change by hand) drops the account from the index and its
+-- held list once the quarantine key is gone. A quarantine set by hand
+-- with redis-cli HSET enters the index when the account next sends.
+local function desk_index(index, quar, held, login, quarantined, newly, seen)
+  if newly == 1 then
+    redis.call('DEL', held)
+    redis.call('ZADD', index, floor(now), login)
+  elseif quarantined then
+    local since = tonumber(redis.call('HGET', quar, 'since')) or floor(now)
+    redis.call('ZADD', index, 'NX', since, login)
+  elseif seen ~= '' then
+    redis.call('DEL', held)
+    redis.call('ZREM', index, login)
+  end
+end
+
 -- commit's reply (SG_COMMIT_R_*)
 local COMMIT_REPLY = {
   'action',				-- SG_COMMIT_R_ACTION
@@ -126,6 +146,7 @@ local function commit_op()
   local A_TIER_SPEC = ARGV[15]			-- SG_COMMIT_A_TIER_SPEC
   local K_RESV = KEYS[6]			-- SG_COMMIT_K_RESV
   local A_RESV_ID = ARGV[16]			-- SG_COMMIT_A_RESV_ID
+  local K_INDEX = KEYS[7]			-- SG_COMMIT_K_INDEX
 
   -- Settle: the reservation goes, the counts below take its place.
   if A_RESV_ID ~= '' then
@@ -141,6 +162,8 @@ local function commit_op()
   local quarantined, newly, reason, seen, f1 = update(k, A_LOGIN, tier,
     {m = A_MESSAGE, r = A_ACCEPTED, x = A_REJECTED, b = 0, policy = 0,
      refused = A_REFUSED}, A_TAGS, A_QID, 'submission')
+  desk_index(K_INDEX, K_QUARANTINE, K_HELD, A_LOGIN, quarantined, newly,
+             seen)
 
   if A_MESSAGE == 1 and A_QID ~= '' then
     -- Without failures at submission F is N ls, which the outcome knows:
@@ -349,12 +372,14 @@ local function outcome_op()
   local A_SUFFIX_TIER = ARGV[9]			-- SG_OUTCOME_A_SUFFIX_TIER
   local A_SUFFIX_QUARANTINE = ARGV[10]		-- SG_OUTCOME_A_SUFFIX_QUARANTINE
   local A_SUFFIX_COUNTERS = ARGV[11]		-- SG_OUTCOME_A_SUFFIX_COUNTERS
-  local A_WEIGHT = tonumber(ARGV[12]) or 1	-- SG_OUTCOME_A_WEIGHT
-  local A_DOMAIN = ARGV[13]			-- SG_OUTCOME_A_DOMAIN
-  local A_INCIDENT_LOGINS = tonumber(ARGV[14])	-- SG_OUTCOME_A_INCIDENT_LOGINS
-  local A_INCIDENT_WINDOW = tonumber(ARGV[15])	-- SG_OUTCOME_A_INCIDENT_WINDOW
-  local A_INCIDENT_QUIET = tonumber(ARGV[16])	-- SG_OUTCOME_A_INCIDENT_QUIET
-  local A_TIERS = 17				-- SG_OUTCOME_A_TIERS
+  local A_SUFFIX_HELD = ARGV[12]		-- SG_OUTCOME_A_SUFFIX_HELD
+  local A_WEIGHT = tonumber(ARGV[13]) or 1	-- SG_OUTCOME_A_WEIGHT
+  local A_DOMAIN = ARGV[14]			-- SG_OUTCOME_A_DOMAIN
+  local A_INCIDENT_LOGINS = tonumber(ARGV[15])	-- SG_OUTCOME_A_INCIDENT_LOGINS
+  local A_INCIDENT_WINDOW = tonumber(ARGV[16])	-- SG_OUTCOME_A_INCIDENT_WINDOW
+  local A_INCIDENT_QUIET = tonumber(ARGV[17])	-- SG_OUTCOME_A_INCIDENT_QUIET
+  local A_TIERS = 18				-- SG_OUTCOME_A_TIERS
+  local K_INDEX = KEYS[4]			-- SG_OUTCOME_K_INDEX
 
   local sent = K_QID ~= '' and redis.call('GET', K_QID)
   local q = sent and qid_record(sent) or {}
@@ -411,9 +436,11 @@ local function outcome_op()
   local k = {quar = base .. A_SUFFIX_QUARANTINE,
              cnt = base .. A_SUFFIX_COUNTERS, events = K_EVENTS}
   local policy = A_CLASS == 'policy' and n or 0
-  local _, newly, reason, seen, f1 = update(k, login, tier,
+  local quarantined, newly, reason, seen, f1 = update(k, login, tier,
     {m = 0, r = 0, x = 0, b = n, policy = policy, refused = 0,
      at = q.at, w = weight, f = q.f}, A_TAG, qid, 'feed')
+  desk_index(K_INDEX, k.quar, base .. A_SUFFIX_HELD, login, quarantined,
+             newly, seen)
   if q.n ~= nil then
     q.f = f1
     qid_save(K_QID, q)
@@ -441,6 +468,8 @@ local INSPECT_REPLY = {
   'policy',				-- SG_INSPECT_R_POLICY
   'refused',				-- SG_INSPECT_R_REFUSED
   'nwindows',				-- SG_INSPECT_R_NWINDOWS
+  'held_ids',				-- SG_INSPECT_R_HELD_IDS
+  'evidence',				-- SG_INSPECT_R_EVIDENCE
 }
 local INSPECT_WINDOW = {
   'secs',				-- SG_INSPECT_W_SECS
@@ -483,6 +512,19 @@ local function inspect_windows(h, last, tier)
   return out, #lengths
 end
 
+-- inspect_evidence - the quarantine hash's evidence, "name=value ..."
+local function inspect_evidence(key)
+  local names = {'score', 'ratio', 'window', 'rcpts', 'failed', 'qids'}
+  local v = redis.call('HMGET', key, unpack(names))
+  local out = {}
+  for i = 1, #names do
+    if v[i] and v[i] ~= '' then
+      out[#out + 1] = names[i] .. '=' .. string.gsub(v[i], ' ', ',')
+    end
+  end
+  return table.concat(out, ' ')
+end
+
 -- inspect_op - an account's state, read only
 local function inspect_op()
   local K_TIER = KEYS[1]			-- SG_INSPECT_K_TIER
@@ -512,7 +554,9 @@ local function inspect_op()
     held = redis.call('LLEN', K_HELD), score = h.s or '0', last = h.t or 0,
     msgs = h.msgs or 0, rcpts = h.rcpts or 0, rejected = h.rejected or 0,
     bounced = h.bounced or 0, policy = h.policy or 0,
-    refused = h.refused or 0, nwindows = n})
+    refused = h.refused or 0, nwindows = n,
+    held_ids = table.concat(redis.call('LRANGE', K_HELD, 0, 49), ' '),
+    evidence = inspect_evidence(K_QUARANTINE)})
   for i = 1, #windows do
     out[#out + 1] = windows[i]
   end
@@ -521,7 +565,10 @@ end
 
 local OPS = {begin = begin_op, reserve = reserve_op, commit = commit_op,
              position = position_op,
-             outcome = outcome_op, inspect = inspect_op}
+             outcome = outcome_op, inspect = inspect_op,
+             lift = lift_op, quarantine = quarantine_op,
+             settier = settier_op, qlist = qlist_op, events = events_op,
+             scan = scan_op}
 if OPS[op] then
   return OPS[op]()
 end

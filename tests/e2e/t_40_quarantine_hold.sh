@@ -11,7 +11,8 @@
 #    queue id, the quarantine hash has since, reason and by;
 #  - the login's next message is held too (client sees 250);
 #  - after support deletes the quarantine hash, the next message is
-#    delivered normally; releasing the held ones with the documented
+#    delivered normally, and the lift it sees empties the held list and
+#    drops the login from the index subguard:quarantined; releasing the held ones with the documented
 #    commands (sg_release: postsuper -H / sendmail -Q -qQ -qI, then a
 #    queue run) delivers them;
 #  - a manual quarantine (HSET ... reason manual) holds mail as well.
@@ -91,6 +92,8 @@ send good3@remote.example
 q3=$qid
 sg_wait_eq 1 sg_delivered_count good3@remote.example || sg_fail "good3: $SG_LAST deliveries after the lift"
 sg_assert_eq 1 "$(sg_subguard_log_count "action=accept stage=eom .*qid=$q3 ")" "accept line for $q3"
+sg_assert_eq 0 "$(sg_redis exists "$held")" "held list after the lift was seen"
+sg_assert_eq 0 "$(sg_redis zcard subguard:quarantined)" "index after the lift was seen"
 sg_assert_eq 0 "$(sg_delivered_count good1@remote.example)" "deliveries of held $q1 before release"
 sg_assert_eq 0 "$(sg_delivered_count good2@remote.example)" "deliveries of held $q2 before release"
 
@@ -108,7 +111,9 @@ q4=$qid
 sg_wait_for -t 10 is_held "$q4" || sg_fail "$q4 (manual quarantine) is not held"
 sg_assert_eq 1 "$(sg_subguard_log_count "action=hold stage=eom .*qid=$q4 .*quarantine=\"manual\"")" \
     "action=hold line for $q4 (manual)"
-sg_assert_eq "$q1 $q2 $q4" "$(sg_redis lrange "$held" 0 -1 | paste -sd' ')" "held list"
+sg_assert_eq "$q4" "$(sg_redis lrange "$held" 0 -1 | paste -sd' ')" "held list (a new quarantine's)"
+sg_assert_eq dave@example.net "$(sg_redis zrange subguard:quarantined 0 -1)" \
+    "index after a message of an account quarantined with redis-cli"
 sg_assert_eq 0 "$(sg_delivered_count good4@remote.example)" "deliveries of $q4"
 sg_assert_eq "$q4" "$(sg_held_ids)" "hold queue"
 

@@ -74,6 +74,8 @@ messages = 10/1h'
 rc=0; out=$("$SG" -t -c "$SG_DIR/subguard.conf" 2>&1) || rc=$?
 sg_assert_eq 0 "$rc" "subguard -t on a good file (output: $out)"
 sg_assert_match 'configuration is valid' "$out" "subguard -t on a good file"
+sg_assert_match 'tier default \(default\): messages 10/1h; ' "$out" \
+    "subguard -t names each tier with its limits"
 
 rc=0; out=$("$SG" -V 2>&1) || rc=$?
 sg_assert_eq 0 "$rc" "subguard -V status"

@@ -215,7 +215,7 @@ n=$(sg_subguard_log_count 'login too long for a key: (4096|60000|193|65) bytes s
 sg_assert_eq 7 "$n" "'login too long' lines for the 7 over-long logins sent by milter.py"
 
 # --- The key space and the log ---------------------------------------------------
-badkeys=$(sg_redis --scan --pattern '*' | grep -vE '^subguard:(\{(([a-z0-9@._+=-]|%[0-9A-F]{2})+|sha256:[0-9a-f]{64})\}:(counters|quarantine|held|tier)|qid:[0-9A-Za-z]+|events)$' || true)
+badkeys=$(sg_redis --scan --pattern '*' | grep -vE '^subguard:(\{(([a-z0-9@._+=-]|%[0-9A-F]{2})+|sha256:[0-9a-f]{64})\}:(counters|quarantine|held|tier)|qid:[0-9A-Za-z]+|events|quarantined)$' || true)
 sg_assert_eq '' "$badkeys" "keys not of the documented forms"
 # As many counters keys as distinct logins: A (13 names, MiXeD among them),
 # hostile_logins.lua (victim + 18), milter.py (10 logins, LL1 and LL4 the same).

@@ -128,6 +128,7 @@ cat "$work/lintian.log"
 # --- the contents --------------------------------------------------------
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/sbin/subguard ./usr/sbin/subguard-feed ./usr/bin/subguard-replay \
+    ./usr/sbin/subguardctl ./usr/share/man/man8/subguardctl.8.gz \
     ./usr/share/man/man8/subguard.8.gz ./usr/share/man/man8/subguard-feed.8.gz \
     ./usr/share/man/man5/subguard.conf.5.gz ./usr/share/man/man1/subguard-replay.1.gz \
     ./lib/systemd/system/subguard.service ./lib/systemd/system/subguard-feed.service \

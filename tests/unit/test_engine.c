@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "sg_engine.h"
+#include "sg_engine_proto.h"
 #include "sg_logparse.h"
 
 struct recorder {
@@ -132,19 +133,22 @@ static void test_begin_arguments(void **state)
 	rec.nanswer = 5;
 	assert_int_equal(sg_engine_commit(e, &store, &m, "ABC123", 1, 1001, err,
 					  sizeof(err)), SG_ACT_HOLD);
-	assert_int_equal(rec.nkeys, 6);
+#define CA(i)	rec.argv[SG_COMMIT_NKEYS + (i)]
+	assert_int_equal(rec.nkeys, 7);
 	assert_string_equal(rec.argv[3], "subguard:qid:ABC123");
 	assert_string_equal(rec.argv[4], "subguard:events");
 	assert_string_equal(rec.argv[5], "subguard:{bob}:resv");
-	assert_string_equal(rec.argv[6], "commit");
-	assert_string_equal(rec.argv[10], "2");
-	assert_string_equal(rec.argv[11], "1");
-	assert_string_equal(rec.argv[12], "1");
-	assert_string_equal(rec.argv[13], "1");
-	assert_string_equal(rec.argv[18], m.tags);
-	assert_string_equal(rec.argv[19], "default");
-	assert_string_equal(rec.argv[21], m.resv_id);	/* settled */
-	assert_int_equal(rec.argc, 22);
+	assert_string_equal(rec.argv[SG_COMMIT_K_INDEX], "subguard:quarantined");
+	assert_string_equal(CA(SG_COMMIT_A_OP), "commit");
+	assert_string_equal(CA(SG_COMMIT_A_ACCEPTED), "2");
+	assert_string_equal(CA(SG_COMMIT_A_REJECTED), "1");
+	assert_string_equal(CA(SG_COMMIT_A_REFUSED), "1");
+	assert_string_equal(CA(SG_COMMIT_A_MESSAGE), "1");
+	assert_string_equal(CA(SG_COMMIT_A_TAGS), m.tags);
+	assert_string_equal(CA(SG_COMMIT_A_TIER_NAME), "default");
+	assert_string_equal(CA(SG_COMMIT_A_RESV_ID), m.resv_id);	/* settled */
+	assert_int_equal(rec.argc, SG_COMMIT_NKEYS + SG_COMMIT_NARGS);
+#undef CA
 	assert_int_equal(m.newly_quarantined, 1);
 	assert_string_equal(m.qreason, "why");
 	assert_int_equal(m.held, 3);

@@ -44,6 +44,7 @@ static const struct name {
     C(SG_BEGIN_R_QUARANTINE_ROOM),
     C(SG_COMMIT_K_QUARANTINE), C(SG_COMMIT_K_COUNTERS), C(SG_COMMIT_K_HELD),
     C(SG_COMMIT_K_QID), C(SG_COMMIT_K_EVENTS), C(SG_COMMIT_K_RESV),
+    C(SG_COMMIT_K_INDEX),
     C(SG_COMMIT_A_LOGIN), C(SG_COMMIT_A_QID), C(SG_COMMIT_A_ACCEPTED),
     C(SG_COMMIT_A_REJECTED), C(SG_COMMIT_A_REFUSED), C(SG_COMMIT_A_MESSAGE),
     C(SG_COMMIT_A_HOLD), C(SG_COMMIT_A_HOLD_MAX), C(SG_COMMIT_A_QID_TTL),
@@ -52,6 +53,7 @@ static const struct name {
     C(SG_COMMIT_R_ACTION), C(SG_COMMIT_R_NEWLY_QUARANTINED),
     C(SG_COMMIT_R_REASON), C(SG_COMMIT_R_HELD), C(SG_COMMIT_R_SEEN),
     C(SG_OUTCOME_K_QID), C(SG_OUTCOME_K_POSITION), C(SG_OUTCOME_K_EVENTS),
+    C(SG_OUTCOME_K_INDEX), C(SG_OUTCOME_A_SUFFIX_HELD),
     C(SG_OUTCOME_A_PREFIX), C(SG_OUTCOME_A_CLASS), C(SG_OUTCOME_A_NRCPT),
     C(SG_OUTCOME_A_POSITION), C(SG_OUTCOME_A_DEFAULT_TIER),
     C(SG_OUTCOME_A_TAG), C(SG_OUTCOME_A_SUFFIX_TIER),
@@ -79,10 +81,36 @@ static const struct name {
     C(SG_INSPECT_R_SCORE), C(SG_INSPECT_R_LAST), C(SG_INSPECT_R_MSGS),
     C(SG_INSPECT_R_RCPTS), C(SG_INSPECT_R_REJECTED), C(SG_INSPECT_R_BOUNCED),
     C(SG_INSPECT_R_POLICY), C(SG_INSPECT_R_REFUSED),
-    C(SG_INSPECT_R_NWINDOWS),
+    C(SG_INSPECT_R_NWINDOWS), C(SG_INSPECT_R_HELD_IDS),
+    C(SG_INSPECT_R_EVIDENCE),
     C(SG_INSPECT_W_SECS), C(SG_INSPECT_W_MESSAGES),
     C(SG_INSPECT_W_RECIPIENTS), C(SG_INSPECT_W_REJECTED),
     C(SG_INSPECT_W_BOUNCED),
+    /* The support desk's operations. */
+    C(SG_LIFT_K_QUARANTINE), C(SG_LIFT_K_HELD), C(SG_LIFT_K_COUNTERS),
+    C(SG_LIFT_K_INDEX), C(SG_LIFT_K_EVENTS),
+    C(SG_LIFT_A_LOGIN), C(SG_LIFT_A_BY), C(SG_LIFT_A_WHY),
+    C(SG_LIFT_R_LIFTED), C(SG_LIFT_R_REASON), C(SG_LIFT_R_HELD),
+    C(SG_QUARANTINE_K_QUARANTINE), C(SG_QUARANTINE_K_HELD),
+    C(SG_QUARANTINE_K_INDEX), C(SG_QUARANTINE_K_EVENTS),
+    C(SG_QUARANTINE_A_LOGIN), C(SG_QUARANTINE_A_BY), C(SG_QUARANTINE_A_WHY),
+    C(SG_QUARANTINE_R_NEW), C(SG_QUARANTINE_R_REASON),
+    C(SG_SETTIER_K_TIER), C(SG_SETTIER_K_EVENTS),
+    C(SG_SETTIER_A_LOGIN), C(SG_SETTIER_A_NAME), C(SG_SETTIER_A_BY),
+    C(SG_SETTIER_R_OLD),
+    C(SG_QLIST_K_INDEX), C(SG_QLIST_A_PREFIX), C(SG_QLIST_A_SUFFIX_QUARANTINE),
+    C(SG_QLIST_A_SUFFIX_HELD), C(SG_QLIST_A_MAX),
+    C(SG_QLIST_R_COUNT), C(SG_QLIST_R_HEALED),
+    C(SG_QLIST_E_LOGIN), C(SG_QLIST_E_SINCE), C(SG_QLIST_E_REASON),
+    C(SG_QLIST_E_BY), C(SG_QLIST_E_SOURCE), C(SG_QLIST_E_HELD),
+    C(SG_EVENTS_K_EVENTS), C(SG_EVENTS_A_SINCE), C(SG_EVENTS_A_LOGIN),
+    C(SG_EVENTS_A_TYPE), C(SG_EVENTS_A_MAX), C(SG_EVENTS_R_COUNT),
+    C(SG_SCAN_A_PREFIX), C(SG_SCAN_A_CURSOR), C(SG_SCAN_A_COUNT),
+    C(SG_SCAN_A_DEFAULT_TIER), C(SG_SCAN_A_SUFFIX_TIER),
+    C(SG_SCAN_A_SUFFIX_QUARANTINE), C(SG_SCAN_A_SUFFIX_COUNTERS),
+    C(SG_SCAN_A_TIERS), C(SG_SCAN_R_CURSOR), C(SG_SCAN_R_COUNT),
+    C(SG_SCAN_E_LOGIN), C(SG_SCAN_E_TIER), C(SG_SCAN_E_RATIO),
+    C(SG_SCAN_E_WHAT),
 };
 
 #define NNAMES	(sizeof(names) / sizeof(names[0]))
@@ -110,6 +138,25 @@ static const struct group {
     {"SG_INSPECT_R_", SG_INSPECT_NREPLY},
     {"SG_INSPECT_W_", SG_INSPECT_W_COUNT},
     {"SG_BEGIN_A_", SG_BEGIN_A_TIERS - 1},
+    {"SG_LIFT_K_", SG_LIFT_NKEYS},
+    {"SG_LIFT_A_", SG_LIFT_NARGS - 2},
+    {"SG_LIFT_R_", SG_LIFT_NREPLY},
+    {"SG_QUARANTINE_K_", SG_QUARANTINE_NKEYS},
+    {"SG_QUARANTINE_A_", SG_QUARANTINE_NARGS - 2},
+    {"SG_QUARANTINE_R_", SG_QUARANTINE_NREPLY},
+    {"SG_SETTIER_K_", SG_SETTIER_NKEYS},
+    {"SG_SETTIER_A_", SG_SETTIER_NARGS - 2},
+    {"SG_SETTIER_R_", SG_SETTIER_NREPLY},
+    {"SG_QLIST_K_", SG_QLIST_NKEYS},
+    {"SG_QLIST_A_", SG_QLIST_NARGS - 2},
+    {"SG_QLIST_R_", SG_QLIST_NREPLY},
+    {"SG_QLIST_E_", SG_QLIST_E_COUNT},
+    {"SG_EVENTS_K_", SG_EVENTS_NKEYS},
+    {"SG_EVENTS_A_", SG_EVENTS_NARGS - 2},
+    {"SG_EVENTS_R_", SG_EVENTS_NREPLY},
+    {"SG_SCAN_A_", SG_SCAN_A_TIERS - 1},
+    {"SG_SCAN_R_", SG_SCAN_NREPLY},
+    {"SG_SCAN_E_", SG_SCAN_E_COUNT},
 };
 
 /* lookup - a contract name's entry, or NULL */
@@ -190,7 +237,8 @@ static int check_line(const char *line, int *ordinal, int seen[])
 	snprintf(num, sizeof(num), "%d", ++*ordinal);
 	/* The field's Lua name is its C name's tail, in lower case. */
 	sfx = strstr(name, "_R_") ? strstr(name, "_R_") + 3 :
-	    strstr(name, "_W_") ? strstr(name, "_W_") + 3 : "";
+	    strstr(name, "_W_") ? strstr(name, "_W_") + 3 :
+	    strstr(name, "_E_") ? strstr(name, "_E_") + 3 : "";
 	for (i = 0; sfx[i] && what[i]; i++)
 	    if (tolower((unsigned char) sfx[i]) != what[i])
 		break;
@@ -212,7 +260,8 @@ static int check_line(const char *line, int *ordinal, int seen[])
 static void test_lua_mirrors_header(void **state)
 {
     const char *src = getenv("SG_SRC");
-    static const char *const part[] = {"engine_core.lua", "engine.lua"};
+    static const char *const part[] = {"engine_core.lua", "engine_desk.lua",
+	"engine.lua"};
     char    path[4096], line[1024];
     int     seen[NNAMES] = {0}, ordinal = 0, lines = 0;
     size_t  i, p;
@@ -220,8 +269,8 @@ static void test_lua_mirrors_header(void **state)
 
     (void) state;
     assert_non_null(src);
-    /* The script Redis runs: both parts, in embed.cmake's order. */
-    for (p = 0; p < 2; p++) {
+    /* The script Redis runs: its parts, in embed.cmake's order. */
+    for (p = 0; p < sizeof(part) / sizeof(part[0]); p++) {
 	snprintf(path, sizeof(path), "%s/lib/lua/%s", src, part[p]);
 	assert_non_null(fp = fopen(path, "r"));
 	while (fgets(line, sizeof(line), fp)) {
