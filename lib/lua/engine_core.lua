@@ -1,7 +1,7 @@
 -- engine_core.lua - subguard's Redis-side engine, part 1 of 2: the model.
 --
--- The script Redis runs is this file followed by engine.lua (the
--- operations), joined into one by lib/lua/embed.cmake: locals defined here
+-- The script Redis runs is this file followed by engine_history.lua
+-- (each account's history) and engine.lua (the operations), joined into one by lib/lua/embed.cmake: locals defined here
 -- are the operations' helpers. Everything below describes the whole.
 --
 -- One script, loaded once and called by SHA (EVALSHA) from every subguard
@@ -460,7 +460,11 @@ local function save(k, tier, wr, lifted)
   if #wr.out > 0 then
     redis.call('HSET', k.cnt, unpack(wr.out))
   end
-  redis.call('EXPIRE', k.cnt, ttl_of(tier))
+  -- A profile (engine_history.lua) keeps the hash longer: never shorten.
+  local ttl = ttl_of(tier)
+  if redis.call('TTL', k.cnt) < ttl then
+    redis.call('EXPIRE', k.cnt, ttl)
+  end
 end
 
 -- update - add counts to an account, run the detection, maybe quarantine.
