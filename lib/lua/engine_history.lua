@@ -16,8 +16,8 @@
 --
 --   room a UTC day = (FLOOR + FACTOR * usual) * ramp
 --
--- usual is the account's usual daily number of recipients (on the days it
--- sends); ramp grows from 1/2 to 1 over RAMP seconds of clean history, so
+-- usual is the account's usual daily number of recipients from its known
+-- networks (on the days it sends); ramp grows from 1/2 to 1 over RAMP seconds of clean history, so
 -- a young account gets less room. Every recipient accepted from a network
 -- not yet known counts against the day's room, whichever such network it
 -- came from. A network becomes known once it is seen again LEARN seconds
@@ -109,19 +109,21 @@ local function hist_text(p)
   return table.concat(out, ' ')
 end
 
--- hist_roll - a new day: the last day's total joins the usual volume.
--- A day far above the usual moves it no further than the room allowed,
--- so one surge does not open the next one's way.
+-- hist_roll - a new day: the last day's mail from known networks joins
+-- the usual volume (what came from new ones may be a thief's). A day far
+-- above the usual moves it no further than the room allowed, so one
+-- surge does not open the next one's way.
 local function hist_roll(p, today, params)
   if p.d >= today then
     return				-- same day, or a clock behind
   end
-  if p.t > 0 then
+  local day = max(p.t - p.n, 0)
+  if day > 0 then
     if p.u == 0 then
-      p.u = p.t * 10
+      p.u = day * 10
     else
       local cap = (params.floor + params.factor * p.u / 10) * 10
-      p.u = floor(p.u * (1 - HIST_ALPHA) + min(p.t * 10, cap) * HIST_ALPHA
+      p.u = floor(p.u * (1 - HIST_ALPHA) + min(day * 10, cap) * HIST_ALPHA
                   + 0.5)
     end
   end
@@ -148,11 +150,22 @@ local function hist_find(p, key)
   return nil
 end
 
+-- hist_any - whether the profile knows a network: until it does, mail
+-- from anywhere is the account's usual mail
+local function hist_any(p)
+  for _, e in ipairs(p.nets) do
+    if e.mark == '.' then
+      return true
+    end
+  end
+  return false
+end
+
 -- hist_room - the day's room from networks not known: limit, count
 local function hist_room(p, params, today)
   local age = max(today - p.s, 0) * 86400
   local ramp = 0.5 + 0.5 * min(1, age / max(params.ramp, 1))
-  return floor((params.floor + params.factor * p.u / 10) * ramp), p.n
+  return floor((params.floor + params.factor * p.u / 10) * ramp + 1e-9), p.n
 end
 
 -- history_begin - the room a message from network net has: recipients
@@ -168,11 +181,7 @@ local function history_begin(h, net, text)
   if hist_known(hist_find(p, net), params) then
     return -1, 0, 0, 0
   end
-  local any = false
-  for _, e in ipairs(p.nets) do
-    any = any or e.mark == '.'
-  end
-  if not any then
+  if not hist_any(p) then
     return -1, 0, 0, 0			-- nothing known to compare with
   end
   hist_roll(p, today, params)
@@ -229,7 +238,7 @@ local function history_commit(key, net, text, accepted, quarantined)
   local e = hist_find(p, net)
   local known = hist_known(e, params)
   p.t = p.t + accepted
-  if not known then
+  if not known and hist_any(p) then
     p.n = p.n + accepted
   end
   if quarantined then
