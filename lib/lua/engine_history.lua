@@ -30,14 +30,17 @@
 -- The profile is field p of the counters hash, kept short (memory is
 -- budgeted per active login), numbers in base 36:
 --
---   "U S D T N NET..."
+--   "S T U D N NET..."
 --
--- U the usual daily recipients times 10, S the day (since the epoch) the
--- clean history started, D the day T and N count, T the recipients of day
--- D, N those of them from networks not known. Each NET is a network key
+-- S the day (since the epoch) the clean history started, T the
+-- recipients of day D, U the usual daily recipients times 10, D the day T
+-- and N count, N those of T from networks not known; zeros at the end
+-- are left out. Each NET is a network key
 -- (sg_net.h, hex) then a mark and a number: "KEY.DAY" a known network last
 -- used on DAY; "KEY-HOUR" a network first seen at HOUR, being learnt;
--- "KEY!HOUR" the same, but the room refused some of its mail. At most
+-- "KEY!HOUR" the same, but the room refused some of its mail. D, DAY and
+-- HOUR count from day S (its first hour), which keeps them short; b36
+-- writes a time before S (a clock behind) as S. At most
 -- HIST_NETS networks; a new one takes the place of the oldest one being
 -- learnt, else of the known one unused longest. Networks unused for
 -- KEEP seconds are forgotten, and the hash lives KEEP after the last
@@ -79,32 +82,41 @@ end
 -- hist_read - a profile's text as a table; a fresh one if absent or not
 -- readable
 local function hist_read(text, today)
-  local f = {}
+  local nums, nets = {}, {}
   for w in string.gmatch(text or '', '%S+') do
-    f[#f + 1] = w
+    local key, mark, v = string.match(w, '^(%x+)([.!-])(%w+)$')
+    if key then
+      nets[#nets + 1] = {key = key, mark = mark, v = tonumber(v, 36)}
+    else
+      nums[#nums + 1] = tonumber(w, 36) or -1
+    end
   end
-  local function num(i)
-    return f[i] and tonumber(f[i], 36)
-  end
-  local p = {u = num(1), s = num(2), d = num(3), t = num(4), n = num(5),
-             nets = {}}
-  if not (p.u and p.s and p.d and p.t and p.n) then
+  local p = {s = nums[1], t = nums[2] or 0, u = nums[3] or 0,
+             d = nums[4] or 0, n = nums[5] or 0, nets = {}}
+  if p.s == nil or min(p.s, p.t, p.u, p.d, p.n) < 0 or #nums > 5 then
     return {u = 0, s = today, d = today, t = 0, n = 0, nets = {}}
   end
-  for i = 6, #f do
-    local key, mark, v = string.match(f[i], '^(%x+)([.!-])(%w+)$')
-    if key and tonumber(v, 36) then
-      p.nets[#p.nets + 1] = {key = key, mark = mark, v = tonumber(v, 36)}
+  -- Days and hours are stored from day S: short numbers.
+  p.d = p.s + p.d
+  for _, e in ipairs(nets) do
+    if e.v then
+      e.v = e.v + (e.mark == '.' and p.s or p.s * 24)
+      p.nets[#p.nets + 1] = e
     end
   end
   return p
 end
 
--- hist_text - a profile as its text
+-- hist_text - a profile as its text: "S T U D N", trailing zeros left
+-- out, then the networks
 local function hist_text(p)
-  local out = {b36(p.u), b36(p.s), b36(p.d), b36(p.t), b36(p.n)}
+  local out = {b36(p.s), b36(p.t), b36(p.u), b36(p.d - p.s), b36(p.n)}
+  while #out > 1 and out[#out] == '0' do
+    out[#out] = nil
+  end
   for _, e in ipairs(p.nets) do
-    out[#out + 1] = e.key .. e.mark .. b36(e.v)
+    out[#out + 1] = e.key .. e.mark ..
+                    b36(e.v - (e.mark == '.' and p.s or p.s * 24))
   end
   return table.concat(out, ' ')
 end
