@@ -628,6 +628,7 @@ int     sg_engine_commit_prepare(const struct sg_engine *e, struct sg_msg *m,
 	     m->net[0] && m->limit == SG_LIMIT_HISTORY ? "!" : "", m->net);
     arg[SG_COMMIT_A_NET] = c->net;
     arg[SG_COMMIT_A_HISTORY] = e->hist;
+    arg[SG_COMMIT_A_DEFAULT_TIER] = cfg->default_tier;
     c->argc = SG_COMMIT_NKEYS + SG_COMMIT_NARGS;
     c->nkeys = SG_COMMIT_NKEYS;
     return (1);

@@ -129,6 +129,8 @@ enum sg_commit_arg {
     SG_COMMIT_A_NET,			/* as begin's; "!" in front when the
 					 * history limit refused recipients */
     SG_COMMIT_A_HISTORY,		/* as begin's */
+    SG_COMMIT_A_DEFAULT_TIER,		/* not written as the account's last
+					 * tier (field tn): memory */
     SG_COMMIT_NARGS
 };
 enum sg_commit_reply {

@@ -136,6 +136,7 @@ local function commit_op()
   local A_RESV_ID = ARGV[16]			-- SG_COMMIT_A_RESV_ID
   local A_NET = ARGV[17]			-- SG_COMMIT_A_NET
   local A_HISTORY = ARGV[18]			-- SG_COMMIT_A_HISTORY
+  local A_DEFAULT_TIER = ARGV[19]		-- SG_COMMIT_A_DEFAULT_TIER
 
   -- Settle: the reservation goes, the counts below take its place.
   if A_RESV_ID ~= '' then
@@ -147,7 +148,8 @@ local function commit_op()
                                 reason = '', held = 0, seen = ''})
   end
   local tier = read_tier(A_TIER_NAME, A_TIER_SPEC)
-  local k = {quar = K_QUARANTINE, cnt = K_COUNTERS, events = K_EVENTS}
+  local k = {quar = K_QUARANTINE, cnt = K_COUNTERS, events = K_EVENTS,
+             deftier = A_DEFAULT_TIER}
   local quarantined, newly, reason, seen = update(k, A_LOGIN, tier,
     {m = A_MESSAGE, r = A_ACCEPTED, x = A_REJECTED, b = 0, policy = 0,
      refused = A_REFUSED}, A_TAGS, A_QID, 'submission')
@@ -327,7 +329,8 @@ local function outcome_op()
   end
   local qid = string.match(K_QID, '([^:]*)$')
   local k = {quar = base .. A_SUFFIX_QUARANTINE,
-             cnt = base .. A_SUFFIX_COUNTERS, events = K_EVENTS}
+             cnt = base .. A_SUFFIX_COUNTERS, events = K_EVENTS,
+             deftier = A_DEFAULT_TIER}
   local policy = A_CLASS == 'policy' and n or 0
   local _, newly, reason, seen = update(k, login, tier,
     {m = 0, r = 0, x = 0, b = n, policy = policy, refused = 0,

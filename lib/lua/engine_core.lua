@@ -67,7 +67,7 @@
 -- counts belong to. msgs, rcpts, rejected, bounced, policy and refused
 -- are totals while the key lives; s is the detection score; fq the last
 -- queue ids with failures; fr tags of the last failing addresses; tn
--- the tier last used; q is set while the
+-- (absent for the default tier, which k.deftier names)-- the tier last used; q is set while the
 -- account is quarantined (see load). The key expires after twice its
 -- longest window without traffic.
 --
@@ -304,10 +304,11 @@ local function seen_by_hand(k, login, tier, h, lifted)
     event(k.events, 'event', 'lift', 'login', login)
     seen = 'lift'
   end
-  if h.tn and h.tn ~= tier.name then
-    event(k.events, 'event', 'tier', 'login', login, 'from', h.tn,
+  local old = h.tn or k.deftier		-- no tn: the default tier
+  if old and old ~= tier.name then
+    event(k.events, 'event', 'tier', 'login', login, 'from', old,
           'to', tier.name)
-    seen = 'tier ' .. h.tn .. ' ' .. tier.name
+    seen = 'tier ' .. old .. ' ' .. tier.name
   end
   return seen
 end
@@ -468,7 +469,7 @@ local function save(k, tier, wr, lifted)
 end
 
 -- update - add counts to an account, run the detection, maybe quarantine.
--- k: {quar, cnt, events}; add: {m, r, x, b, refused, policy, at};
+-- k: {quar, cnt, events, deftier}; add: {m, r, x, b, refused, policy, at};
 -- tags: of the failing recipients; qid: for the evidence. Returns
 -- quarantined, newly, reason, and what changed by hand since the last
 -- update ("lift", "tier OLD NEW", or ""), for the caller's log.
@@ -481,7 +482,8 @@ local function update(k, login, tier, add, tags, qid, source)
   local put = wr.put
 
   put('t', floor(now), tonumber(h.t))
-  put('tn', tier.name, h.tn)
+  -- The default tier is not written: 13 bytes of every account's hash.
+  put('tn', tier.name ~= k.deftier and tier.name or '', h.tn)
   local est = count_windows(h, last, tier, add, x, b, put)
   local fq = count_totals(h, add, x, b, qid, put)
   put('fr', fr, h.fr)

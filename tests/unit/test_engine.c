@@ -148,7 +148,8 @@ static void test_begin_arguments(void **state)
 	assert_string_equal(rec.argv[21], m.resv_id);	/* settled */
 	assert_string_equal(rec.argv[22], "");		/* no network */
 	assert_string_equal(rec.argv[23], "30 4 2592000 43200 2592000");
-	assert_int_equal(rec.argc, 24);
+	assert_string_equal(rec.argv[24], "default");
+	assert_int_equal(rec.argc, 25);
 	assert_int_equal(m.newly_quarantined, 1);
 	assert_string_equal(m.qreason, "why");
 	assert_int_equal(m.held, 3);
