@@ -23,9 +23,9 @@
 -- came from. A network becomes known once it is seen again LEARN seconds
 -- after it was first seen, unless the room refused mail from it: a
 -- phishing run from a new network does not teach its network by coming
--- back. An account with no known network yet is not judged (there is
--- nothing to compare with); a quarantine restarts the ramp and forgets
--- networks not yet known.
+-- back. An account with no network known, or due to be known once used
+-- again, is not judged (there is nothing to compare with); a quarantine
+-- restarts the ramp and forgets networks not yet known.
 --
 -- The profile is field p of the counters hash, kept short (memory is
 -- budgeted per active login), numbers in base 36:
@@ -132,7 +132,9 @@ local function hist_roll(p, today, params)
   local day = max(p.t - p.n, 0)
   if day > 0 then
     if p.u == 0 then
-      p.u = day * 10
+      -- The first day counts up to the floor: a one-off mailing on the
+      -- day history starts must not make the usual.
+      p.u = min(day, params.floor) * 10
     else
       local cap = (params.floor + params.factor * p.u / 10) * 10
       p.u = floor(p.u * (1 - HIST_ALPHA) + min(day * 10, cap) * HIST_ALPHA
@@ -162,11 +164,12 @@ local function hist_find(p, key)
   return nil
 end
 
--- hist_any - whether the profile knows a network: until it does, mail
--- from anywhere is the account's usual mail
-local function hist_any(p)
+-- hist_any - whether the profile knows a network, or would know one if
+-- it were used now: until then, mail from anywhere is the account's usual
+-- mail (a profile younger than LEARN has nothing to compare with)
+local function hist_any(p, params)
   for _, e in ipairs(p.nets) do
-    if e.mark == '.' then
+    if hist_known(e, params) then
       return true
     end
   end
@@ -193,7 +196,7 @@ local function history_begin(h, net, text)
   if hist_known(hist_find(p, net), params) then
     return -1, 0, 0, 0
   end
-  if not hist_any(p) then
+  if not hist_any(p, params) then
     return -1, 0, 0, 0			-- nothing known to compare with
   end
   hist_roll(p, today, params)
@@ -250,7 +253,7 @@ local function history_commit(key, net, text, accepted, quarantined)
   local e = hist_find(p, net)
   local known = hist_known(e, params)
   p.t = p.t + accepted
-  if not known and hist_any(p) then
+  if not known and hist_any(p, params) then
     p.n = p.n + accepted
   end
   if quarantined then

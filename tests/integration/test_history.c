@@ -162,6 +162,14 @@ static void test_learn_home(void **state)
     assert_int_equal(send_from(w, "newbie", HOME, T0, 1, &m), 0);
     assert_int_equal(send_from(w, "newbie", THIEF, T0 + 60, 200, &m), 0);
     assert_int_equal(m.hist_room, -1);
+    /*
+     * A first network 13 hours old would be known if used now: a thief
+     * from elsewhere then meets a young account's room, floor x 1/2.
+     */
+    assert_int_equal(send_from(w, "light", HOME, T0 + 3600, 2, &m), 0);
+    assert_int_equal(send_from(w, "light", THIEF, T0 + 14 * 3600, 200, &m),
+		     200 - 15);
+    assert_int_equal(m.hist_limit, 15);
 }
 
 /*
