@@ -23,8 +23,8 @@
 -- came from. A network becomes known once it is seen again LEARN seconds
 -- after it was first seen, unless the room refused mail from it: a
 -- phishing run from a new network does not teach its network by coming
--- back. An account with no network known, or due to be known once used
--- again, is not judged (there is nothing to compare with); a quarantine
+-- back. An account with no network known, or on its profile's first UTC
+-- day, is not judged (there is nothing to compare with yet); a quarantine
 -- restarts the ramp and forgets networks not yet known.
 --
 -- The profile is field p of the counters hash, kept short (memory is
@@ -164,12 +164,18 @@ local function hist_find(p, key)
   return nil
 end
 
--- hist_any - whether the profile knows a network, or would know one if
--- it were used now: until then, mail from anywhere is the account's usual
--- mail (a profile younger than LEARN has nothing to compare with)
+-- hist_any - whether the account is judged: its profile knows a network
+-- and is older than its first UTC day. Until then mail from anywhere is
+-- its usual mail: a profile of a few hours has nothing to compare with,
+-- and a network first used that day (the office after the phone) is still
+-- being learnt. A network due to be known does not count: a light user's
+-- second place is no evidence against the first.
 local function hist_any(p, params)
+  if floor(now / 86400) <= p.s then
+    return false
+  end
   for _, e in ipairs(p.nets) do
-    if hist_known(e, params) then
+    if e.mark == '.' then
       return true
     end
   end

@@ -150,6 +150,7 @@ static void test_learn_home(void **state)
 {
     struct world *w = *state;
     struct sg_msg m;
+    int     refused;
 
     assert_int_equal(send_from(w, "anna", HOME, T0 + 8 * 3600, 5, &m), 0);
     assert_int_equal(m.hist_room, -1);		/* no profile yet */
@@ -163,13 +164,22 @@ static void test_learn_home(void **state)
     assert_int_equal(send_from(w, "newbie", THIEF, T0 + 60, 200, &m), 0);
     assert_int_equal(m.hist_room, -1);
     /*
-     * A first network 13 hours old would be known if used now: a thief
-     * from elsewhere then meets a young account's room, floor x 1/2.
+     * A light user's one earlier place is no evidence against a second
+     * (the home after the phone), and a profile's first day is not
+     * judged: the office is learnt after the phone, not refused.
      */
     assert_int_equal(send_from(w, "light", HOME, T0 + 3600, 2, &m), 0);
-    assert_int_equal(send_from(w, "light", THIEF, T0 + 14 * 3600, 200, &m),
-		     200 - 15);
-    assert_int_equal(m.hist_limit, 15);
+    assert_int_equal(send_from(w, "light", THIEF, T0 + 2 * DAY, 200, &m), 0);
+    assert_int_equal(m.hist_room, -1);
+    assert_int_equal(send_from(w, "office", HOTEL, T0 + 3 * 3600, 1, &m), 0);
+    assert_int_equal(send_from(w, "office", HOTEL, T0 + 16 * 3600, 1, &m), 0);
+    assert_non_null(strstr(profile(w, "office"), "20010db80077."));
+    assert_int_equal(send_from(w, "office", HOME, T0 + 17 * 3600, 100, &m), 0);
+    assert_int_equal(m.hist_room, -1);
+    /* The next day the account is judged: a thief meets the room. */
+    refused = send_from(w, "office", THIEF, T0 + DAY + 3600, 200, &m);
+    assert_int_equal(refused, 200 - (int) m.hist_limit);
+    assert_true(m.hist_limit > 0 && m.hist_limit < 100);
 }
 
 /*
