@@ -13,7 +13,8 @@
 #	logins. Phases, each on fresh logins:
 #
 #	  A  N logins (default 1,000,000), one clean message each, no queue
-#	     id: the counters hash alone, what an active login costs.
+#	     id, each from a client address (-a): the counters hash alone,
+#	     history profile included, what an active login costs.
 #	  B  N/10 logins, one message each with a queue id: counters plus
 #	     subguard:qid:QID (one per message, kept queue_id_ttl = 6 days).
 #	  C  N/10 logins, 10 recipients of which 3 rejected by the MTA, with
@@ -81,10 +82,10 @@ fresh() { sgb_rcli flushall >/dev/null; sgb_rcli memory purge >/dev/null; }
     echo "| phase | logins | used_memory delta / login (bytes) | keyspace after | calls/s |"
     echo "|---|---|---|---|---|"
     fresh
-    phase "A: counters only (1 clean message)" "$n" -r 1
+    phase "A: counters only (1 clean message)" "$n" -r 1 -a
     m0=$(mem)
     for k in 1 2 3 4 5; do
-        "$SGB_BIN/sg-enginefeed" -c "$SGB_DIR/subguard.conf" -n "$n" -r 3 -t "$(($(date +%s) + 60 * k))" |
+        "$SGB_BIN/sg-enginefeed" -c "$SGB_DIR/subguard.conf" -n "$n" -r 3 -a -t "$(($(date +%s) + 60 * k))" |
             redis-cli -s "$SGB_REDIS_SOCK" --pipe >/dev/null 2>&1
     done
     printf '| D: the logins of A, 5 more messages each | %s | %+.1f (growth per login) | %s | - |\n' \

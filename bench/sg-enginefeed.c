@@ -5,8 +5,8 @@
  *	engine.lua calls for many logins, as a redis-cli --pipe stream
  * SYNOPSIS
  *	sg-enginefeed -c CONFIG [-n LOGINS] [-K FIRST] [-l PATTERN]
- *		[-r RCPTS] [-x REJECTED] [-i] [-b] [-t NOW] [-s STEP]
- *		| redis-cli -s SOCKET --pipe
+ *		[-r RCPTS] [-x REJECTED] [-i] [-b] [-a] [-t NOW]
+ *		[-s STEP] | redis-cli -s SOCKET --pipe
  * DESCRIPTION
  *	Writes, in the Redis protocol, SCRIPT LOAD of the compiled-in
  *	engine.lua, then for each of LOGINS logins (PATTERN, default
@@ -22,6 +22,10 @@
  *	counters hash is written: the memory of one active login. With -i
  *	each message has a queue id, and commit also writes the
  *	subguard:qid:QID key the log feed needs (one per message).
+ *
+ *	With -a each login's mail comes from a client address of its own
+ *	network (10.x.y.z, one /24 for 256 logins), so that commit also
+ *	writes the account's history profile, as the daemon does.
  *
  *	The clock starts at NOW (default: the wall clock) and moves STEP
  *	seconds per message (default 0.001).
@@ -59,8 +63,9 @@ static int fake_eval(void *ctx, enum sg_script script, int nkeys, int argc,
 		             const char *const *argv, const size_t *argvlen,
 		             struct sg_reply *reply, char *err, size_t errlen)
 {
-    static const char *const begin[14] = {
+    static const char *const begin[SG_BEGIN_NREPLY] = {
 	"ok", "default", "", "-1", "0", "0", "0", "0", "0", "0", "", "0", "0", "-1",
+	"-1", "0", "0", "0",
     };
     static const char *const commit[4] = {"accept", "0", "", "0"};
     const char *const *canned;
@@ -72,7 +77,7 @@ static int fake_eval(void *ctx, enum sg_script script, int nkeys, int argc,
     (void) err;
     (void) errlen;
     if (strcmp(argv[nkeys], "begin") == 0)
-	canned = begin, n = 14;
+	canned = begin, n = SG_BEGIN_NREPLY;
     else
 	canned = commit, n = 4;
     if (canned == commit || *emit_begin) {
@@ -98,7 +103,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: sg-enginefeed -c CONFIG [-n LOGINS] [-K FIRST] "
 	    "[-l PATTERN] [-r RCPTS]\n"
-	    "         [-x REJECTED] [-i] [-b] [-t NOW] [-s STEP]\n");
+	    "         [-x REJECTED] [-i] [-b] [-a] [-t NOW] [-s STEP]\n");
     exit(2);
 }
 
@@ -107,6 +112,8 @@ int     main(int argc, char **argv)
     const char *conf = 0, *pattern = "user%d@example.net";
     long    logins = 1000, first = 0, i;
     int     rcpts = 1, rejected = 0, with_qid = 0, emit_begin = 0, ch, j;
+    int     with_client = 0;
+    char    client[32];
     double  now = (double) time(0), step = 0.001;
     static struct sg_config cfg;
     struct sg_engine *e;
@@ -119,8 +126,11 @@ int     main(int argc, char **argv)
     static char obuf[1 << 20];
 
     sg_progname = "sg-enginefeed";
-    while ((ch = getopt(argc, argv, "bc:iK:l:n:r:s:t:x:")) != -1) {
+    while ((ch = getopt(argc, argv, "abc:iK:l:n:r:s:t:x:")) != -1) {
 	switch (ch) {
+	case 'a':
+	    with_client = 1;
+	    break;
 	case 'b':
 	    emit_begin = 1;
 	    break;
@@ -182,8 +192,12 @@ int     main(int argc, char **argv)
     resp_bulk(src, strlen(src));
     for (i = 0; i < logins; i++) {
 	snprintf(login, sizeof(login), pattern, (int) (first + i));
-	if (sg_engine_begin(e, &store, &m, login, now, err,
-			    sizeof(err)) != SG_ACT_CONTINUE)
+	snprintf(client, sizeof(client), "10.%ld.%ld.%ld",
+		 (first + i) >> 16 & 255, (first + i) >> 8 & 255,
+		 (first + i) & 255);
+	if (sg_engine_begin_from(e, &store, &m, login,
+				 with_client ? client : 0, now, err,
+				 sizeof(err)) != SG_ACT_CONTINUE)
 	    sg_die("begin for %s: %s", login, err[0] ? err : "refused");
 	for (j = 0; j < rcpts; j++)
 	    (void) sg_engine_rcpt(&m, j >= rcpts - rejected, 0);

@@ -92,6 +92,13 @@ struct sg_config {
     unsigned long incident_logins;	/* distinct logins; 0: off */
     unsigned long incident_window;	/* seconds they are counted in */
     unsigned long incident_quiet;	/* seconds without one: it ends */
+    /* [subguard] each account's history (lib/lua/engine_history.lua) */
+    int     history;			/* 1: on */
+    unsigned long history_floor;	/* recipients a day from new networks */
+    unsigned long history_factor;	/* ... plus this times the usual */
+    unsigned long history_ramp;		/* seconds from half room to full */
+    unsigned long history_learn;	/* seconds of clean use: a network known */
+    unsigned long history_keep;		/* seconds a profile outlives its use */
 
     /* [redis] */
     char    redis_address[SG_PATH_MAX];	/* unix:/path or host:port */
@@ -120,6 +127,7 @@ struct sg_config {
     char    text_quarantine[SG_TEXT_MAX];	/* lines separated by '\n' */
     char    text_redis_error[SG_TEXT_MAX];
     char    support_contact[SG_TEXT_MAX];
+    char    text_history[SG_TEXT_MAX];	/* the history limit's tempfail */
 
     int     ntiers;
     struct sg_tier tiers[SG_MAX_TIERS];

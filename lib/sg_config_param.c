@@ -98,6 +98,9 @@ const char *const sg_syslog_facilities[] = {
     "local2", "local3", "local4", "local5", "local6", "local7", 0,
 };
 
+/* history = on|off, stored as 1|0 */
+static const char *const onoff_words[] = {"off", "on", 0};
+
 #define FIELD(f) offsetof(struct sg_config, f), \
 		 sizeof(((struct sg_config *) 0)->f)
 
@@ -145,6 +148,17 @@ const struct sg_param sg_params[] = {
     FIELD(incident_window), 0, 0},
     {"subguard", "incident_quiet", "30m", set_duration, FIELD(incident_quiet),
     0, 0},
+    /* Each account's history: see subguard.conf(5), "HISTORY". */
+    {"subguard", "history", "on", set_enum, FIELD(history), onoff_words, 0},
+    {"subguard", "history_floor", "30", set_count, FIELD(history_floor), 0, 0},
+    {"subguard", "history_factor", "4", set_count, FIELD(history_factor),
+    0, 0},
+    {"subguard", "history_ramp", "30d", set_duration, FIELD(history_ramp),
+    0, 0},
+    {"subguard", "history_learn", "12h", set_duration, FIELD(history_learn),
+    0, 0},
+    {"subguard", "history_keep", "30d", set_duration, FIELD(history_keep),
+    0, 0},
     {"redis", "address", "127.0.0.1:6379", set_address, FIELD(redis_address),
     0, 0},
     {"redis", "password_file", "", set_abspath, FIELD(redis_password_file),
@@ -186,6 +200,11 @@ const struct sg_param sg_params[] = {
     set_text, FIELD(text_redis_error), 0, SG_PARAM_MULTILINE},
     {"text", "support", "your provider's support desk",
     set_text, FIELD(support_contact), 0, SG_PARAM_MULTILINE},
+    {"text", "history", "Mail from a place this account has not used "
+	"before is limited to\n%{limit} recipients a day until that place "
+	"is known. Please try again\nin %{retry}, send from your usual "
+	"connection, or contact %{support}.",
+    set_text, FIELD(text_history), 0, SG_PARAM_MULTILINE},
 };
 
 const size_t sg_nparams = sizeof(sg_params) / sizeof(sg_params[0]);

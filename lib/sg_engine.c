@@ -144,6 +144,10 @@ struct sg_engine *sg_engine_new(const struct sg_config *cfg)
     e->cfg = cfg;
     e->tdefault = 0;
     node_id(e->node, sizeof(e->node));
+    if (cfg->history)
+	snprintf(e->hist, sizeof(e->hist), "%lu %lu %lu %lu %lu",
+		 cfg->history_floor, cfg->history_factor, cfg->history_ramp,
+		 cfg->history_learn, cfg->history_keep);
 
     /*
      * Two arguments a tier, its name and its numbers in one string: Redis
@@ -307,15 +311,33 @@ static int read_begin(struct sg_msg *m, struct sg_reply *r, char *err,
     m->rcpts_in_window = sg_reply_ulong(r, SG_BEGIN_R_RCPTS_IN_WINDOW);
     m->msgs_in_window = sg_reply_ulong(r, SG_BEGIN_R_MSGS_IN_WINDOW);
     m->quarantine_room = strtol(r->v[SG_BEGIN_R_QUARANTINE_ROOM], 0, 10);
+    m->hist_room = strtol(r->v[SG_BEGIN_R_HIST_ROOM], 0, 10);
+    m->hist_limit = sg_reply_ulong(r, SG_BEGIN_R_HIST_LIMIT);
+    m->hist_count = sg_reply_ulong(r, SG_BEGIN_R_HIST_COUNT);
+    m->hist_retry = sg_reply_ulong(r, SG_BEGIN_R_HIST_RETRY);
+    if (m->hist_room < -1)
+	m->hist_room = 0;
     sg_reply_free(r);
     return (0);
 }
 
-/* sg_engine_begin - at MAIL FROM */
+/* sg_engine_begin - at MAIL FROM, the client's address unknown */
 enum sg_action sg_engine_begin(const struct sg_engine *e,
 			               const struct sg_store *store,
 			               struct sg_msg *m, const char *raw_login,
 			               double now, char *err, size_t errlen)
+{
+    return (sg_engine_begin_from(e, store, m, raw_login, 0, now, err,
+				 errlen));
+}
+
+/* sg_engine_begin_from - at MAIL FROM, from a client address */
+enum sg_action sg_engine_begin_from(const struct sg_engine *e,
+				            const struct sg_store *store,
+				            struct sg_msg *m,
+				            const char *raw_login,
+				            const char *client, double now,
+				            char *err, size_t errlen)
 {
     const struct sg_config *cfg = e->cfg;
     char    keys[SG_BEGIN_NKEYS][SG_KEY_MAX], tnow[32], rcpts[24], ttl[24];
@@ -325,6 +347,7 @@ enum sg_action sg_engine_begin(const struct sg_engine *e,
     memset(m, 0, sizeof(*m));
     m->budget = -1;
     m->quarantine_room = -1;
+    m->hist_room = -1;
     err[0] = 0;
     m->login_form = sg_login_normalise(raw_login, cfg->login_case,
 				       m->login, sizeof(m->login));
@@ -358,6 +381,9 @@ enum sg_action sg_engine_begin(const struct sg_engine *e,
     arg[SG_BEGIN_A_RESV_ID] = m->resv_id;
     arg[SG_BEGIN_A_RESV_RCPTS] = rcpts;
     arg[SG_BEGIN_A_RESV_TTL] = ttl;
+    (void) sg_net_key(client, m->net, m->net_text, sizeof(m->net_text));
+    arg[SG_BEGIN_A_NET] = m->net;
+    arg[SG_BEGIN_A_HISTORY] = e->hist;
     if ((m->store_rc = sg_engine_call(e, store, SG_BEGIN_NKEYS,
 				      SG_BEGIN_NKEYS + SG_BEGIN_A_TIERS, argv,
 				      1, &r, err, errlen)) != SG_STORE_OK)
@@ -415,6 +441,12 @@ enum sg_action sg_engine_rcpt(struct sg_msg *m, int mta_rejected,
 	    m->ntags++;
 	}
 	return (SG_ACT_CONTINUE);
+    }
+    /* The history's room binds before the windows' budget is asked for. */
+    if (m->hist_room >= 0 && (long) m->accepted >= m->hist_room) {
+	m->refused++;
+	m->limit = SG_LIMIT_HISTORY;
+	return (SG_ACT_TEMPFAIL);
     }
     if (m->budget >= 0 && (long) m->accepted >= m->budget) {
 	if (m->resv_more)
@@ -592,6 +624,12 @@ int     sg_engine_commit_prepare(const struct sg_engine *e, struct sg_msg *m,
     arg[SG_COMMIT_A_TIER_NAME] = e->targ[e->toff[t]];
     arg[SG_COMMIT_A_TIER_SPEC] = e->targ[e->toff[t] + 1];
     arg[SG_COMMIT_A_RESV_ID] = m->resv_id;
+    /* The network, marked when the history limit refused some of it. */
+    snprintf(c->net, sizeof(c->net), "%s%s",
+	     m->net[0] && m->limit == SG_LIMIT_HISTORY ? "!" : "", m->net);
+    arg[SG_COMMIT_A_NET] = c->net;
+    arg[SG_COMMIT_A_HISTORY] = e->hist;
+    arg[SG_COMMIT_A_DEFAULT_TIER] = cfg->default_tier;
     c->argc = SG_COMMIT_NKEYS + SG_COMMIT_NARGS;
     c->nkeys = SG_COMMIT_NKEYS;
     return (1);
@@ -697,6 +735,9 @@ char   *sg_engine_text(const struct sg_engine *e, const struct sg_msg *m,
 	tmpl = cfg->text_quarantine;
     } else if (act == SG_ACT_STORE_DOWN) {
 	tmpl = cfg->text_redis_error;
+    } else if (m->limit == SG_LIMIT_HISTORY) {
+	tmpl = cfg->text_history;
+	lim = m->hist_limit, secs = 86400, retry = m->hist_retry;
     } else if (m->limit == SG_LIMIT_MESSAGES) {
 	tmpl = cfg->text_messages;
 	lim = m->msg_limit, secs = m->msg_secs, retry = m->msg_retry;

@@ -49,6 +49,7 @@
 #include "sg_engine_proto.h"
 #include "sg_keys.h"
 #include "sg_login.h"
+#include "sg_net.h"
 #include "sg_store.h"
 
 struct sg_engine;
@@ -69,7 +70,8 @@ enum sg_action {
 #define SG_TAG_LEN	9	/* "89abcdef" */
 
 /* Which limit a tempfail is about. */
-enum sg_limit { SG_LIMIT_NONE, SG_LIMIT_MESSAGES, SG_LIMIT_RECIPIENTS };
+enum sg_limit { SG_LIMIT_NONE, SG_LIMIT_MESSAGES, SG_LIMIT_RECIPIENTS,
+    SG_LIMIT_HISTORY };		/* recipients from a new network */
 
 /* What begin found (engine.lua's status, SG_BEGIN_R_STATUS). */
 enum sg_begin_status {
@@ -125,6 +127,12 @@ struct sg_msg {
     char    tags[SG_TAGS_MAX * SG_TAG_LEN + 1];	/* of rejected recipients */
     int     ntags;
     enum sg_limit limit;		/* the limit of the last tempfail */
+    /* Each account's history (engine_history.lua): from begin. */
+    char    net[SG_NET_KEY_MAX];	/* the client's network, "" unknown */
+    char    net_text[SG_NET_TEXT_MAX];	/* the same for the log */
+    long    hist_room;			/* recipients it may still send from
+					 * this network; -1: not limited */
+    unsigned long hist_limit, hist_count, hist_retry;
     /* From commit. */
     int     newly_quarantined;
     unsigned long held;			/* messages now held for the login */
@@ -144,6 +152,18 @@ extern enum sg_action sg_engine_begin(const struct sg_engine *,
 				              const struct sg_store *,
 				              struct sg_msg *, const char *raw_login,
 				              double now, char *err, size_t errlen);
+
+/*
+ * sg_engine_begin_from - sg_engine_begin for a client at address client
+ * (as the MTA gives it; NULL or not an IP address: unknown), so that
+ * the account's history can judge the network the mail comes from.
+ */
+extern enum sg_action sg_engine_begin_from(const struct sg_engine *,
+				                   const struct sg_store *,
+				                   struct sg_msg *,
+				                   const char *raw_login,
+				                   const char *client, double now,
+				                   char *err, size_t errlen);
 
 /*
  * sg_engine_rcpt - one recipient; mta_rejected: the MTA already refused
@@ -207,6 +227,7 @@ struct sg_commit {
     char    keys[SG_COMMIT_NKEYS][SG_KEY_MAX];
     char    now[32], accepted[16], rejected[16], refused[16];
     char    hold_max[24], qid_ttl[24], held_ttl[24];
+    char    net[SG_NET_KEY_MAX + 1];	/* SG_COMMIT_A_NET */
 };
 
 /*

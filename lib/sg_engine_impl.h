@@ -25,6 +25,7 @@ struct sg_engine {
     int     tdefault;			/* index of the default tier */
     char    node[17];			/* random: reservation ids unique
 					 * across nodes */
+    char    hist[128];			/* SG_BEGIN_A_HISTORY, "" when off */
 };
 
 /* Keys and fixed arguments of any one call, TIERS not counted. */

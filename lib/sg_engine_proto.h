@@ -73,6 +73,10 @@ enum sg_begin_arg {
 					 * to reserve nothing */
     SG_BEGIN_A_RESV_RCPTS,		/* recipients to reserve, at most */
     SG_BEGIN_A_RESV_TTL,		/* seconds a reservation lives */
+    SG_BEGIN_A_NET,			/* the client's network (sg_net.h),
+					 * "" if not an IP address */
+    SG_BEGIN_A_HISTORY,			/* history's numbers "FLOOR FACTOR
+					 * RAMP LEARN KEEP", "" when off */
     SG_BEGIN_A_TIERS,			/* TIERS, to the end */
 };
 enum sg_begin_reply {
@@ -91,6 +95,11 @@ enum sg_begin_reply {
     SG_BEGIN_R_MSGS_IN_WINDOW,
     SG_BEGIN_R_QUARANTINE_ROOM,		/* recipients before
 					 * quarantine_recipients; -1: none */
+    SG_BEGIN_R_HIST_ROOM,		/* recipients from this network
+					 * today; -1: not limited by history */
+    SG_BEGIN_R_HIST_LIMIT,		/* that room's limit a day, */
+    SG_BEGIN_R_HIST_COUNT,		/* recipients from new networks today, */
+    SG_BEGIN_R_HIST_RETRY,		/* seconds until the room grows */
     SG_BEGIN_NREPLY
 };
 
@@ -125,6 +134,11 @@ enum sg_commit_arg {
     SG_COMMIT_A_TIER_NAME,		/* the message's TIER: name, */
     SG_COMMIT_A_TIER_SPEC,		/* numbers */
     SG_COMMIT_A_RESV_ID,		/* the reservation it settles, or "" */
+    SG_COMMIT_A_NET,			/* as begin's; "!" in front when the
+					 * history limit refused recipients */
+    SG_COMMIT_A_HISTORY,		/* as begin's */
+    SG_COMMIT_A_DEFAULT_TIER,		/* not written as the account's last
+					 * tier (field tn): memory */
     SG_COMMIT_NARGS
 };
 enum sg_commit_reply {

@@ -323,8 +323,8 @@ static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
     }
     login = plain_login(ctx, &c->rt->cfg, login, plain, sizeof(plain));
     asked = wall_clock();
-    act = sg_engine_begin(c->rt->engine, &c->rt->store, &c->msg, login,
-			  asked, err, sizeof(err));
+    act = sg_engine_begin_from(c->rt->engine, &c->rt->store, &c->msg, login,
+			       c->client, asked, err, sizeof(err));
     if (c->msg.login_form == SG_LOGIN_HASHED) {
 	char    raw[96];
 
@@ -428,12 +428,19 @@ static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
 	char    w[16];
 
 	c->logged_rcpt_tempfail = 1;
-	log_decision(ctx, c, LOG_NOTICE, "tempfail", "rcpt",
-		     "limit=recipients:%lu/%s count=%lu retry=%lu",
-		     c->msg.rcpt_limit, sg_format_duration(c->msg.rcpt_secs, w,
-							   sizeof(w)),
-		     c->msg.rcpts_in_window + c->msg.accepted,
-		     c->msg.rcpt_retry);
+	if (c->msg.limit == SG_LIMIT_HISTORY)
+	    log_decision(ctx, c, LOG_NOTICE, "tempfail", "rcpt",
+			 "reason=history net=%s limit=%lu/1d count=%lu "
+			 "retry=%lu", c->msg.net_text, c->msg.hist_limit,
+			 c->msg.hist_count + c->msg.accepted,
+			 c->msg.hist_retry);
+	else
+	    log_decision(ctx, c, LOG_NOTICE, "tempfail", "rcpt",
+			 "limit=recipients:%lu/%s count=%lu retry=%lu",
+			 c->msg.rcpt_limit,
+			 sg_format_duration(c->msg.rcpt_secs, w, sizeof(w)),
+			 c->msg.rcpts_in_window + c->msg.accepted,
+			 c->msg.rcpt_retry);
     }
     return (refuse(ctx, c, SG_ACT_TEMPFAIL));
 }

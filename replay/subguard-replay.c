@@ -260,6 +260,7 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 {
     const struct sg_config *cfg = sg_engine_config(eng);
     json_object *jmsg = field(ev, "msg"), *jrcpts = field(ev, "rcpts");
+    json_object *jclient = field(ev, "client");
     const char *msg = jmsg ? json_object_get_string(jmsg) : "";
     const char *user = json_object_get_string(field(ev, "user"));
     const char *verdict, *reason = "";
@@ -268,7 +269,9 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
     int     n = jrcpts ? (int) json_object_array_length(jrcpts) : 0, i;
     enum sg_action act;
 
-    act = sg_engine_begin(eng, store, &m, user, t, err, sizeof(err));
+    act = sg_engine_begin_from(eng, store, &m, user, jclient ?
+			       json_object_get_string(jclient) : 0, t, err,
+			       sizeof(err));
     if (act == SG_ACT_STORE_DOWN) {
 	fprintf(stderr, "subguard-replay: redis: %s\n", err);
 	exit(1);
@@ -316,7 +319,8 @@ static void submit(const struct sg_engine *eng, const struct sg_store *store,
 	break;
     default:
 	verdict = m.refused ? "tempfail" : "accept";
-	reason = m.refused ? "recipients" : "";
+	reason = !m.refused ? "" : m.limit == SG_LIMIT_HISTORY ? "history" :
+	    "recipients";
 	break;
     }
     /* Held or refused mail is never delivered: forget its recipients. */

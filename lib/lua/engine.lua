@@ -25,6 +25,10 @@ local BEGIN_REPLY = {
   'rcpts_in_window',			-- SG_BEGIN_R_RCPTS_IN_WINDOW
   'msgs_in_window',			-- SG_BEGIN_R_MSGS_IN_WINDOW
   'quarantine_room',			-- SG_BEGIN_R_QUARANTINE_ROOM
+  'hist_room',				-- SG_BEGIN_R_HIST_ROOM
+  'hist_limit',				-- SG_BEGIN_R_HIST_LIMIT
+  'hist_count',				-- SG_BEGIN_R_HIST_COUNT
+  'hist_retry',				-- SG_BEGIN_R_HIST_RETRY
 }
 
 -- begin_op - at MAIL FROM: the room left, nothing counted but refusals
@@ -38,7 +42,9 @@ local function begin_op()
   local A_RESV_ID = ARGV[5]			-- SG_BEGIN_A_RESV_ID
   local A_RESV_RCPTS = tonumber(ARGV[6])	-- SG_BEGIN_A_RESV_RCPTS
   local A_RESV_TTL = tonumber(ARGV[7])		-- SG_BEGIN_A_RESV_TTL
-  local A_TIERS = 8				-- SG_BEGIN_A_TIERS
+  local A_NET = ARGV[8]				-- SG_BEGIN_A_NET
+  local A_HISTORY = ARGV[9]			-- SG_BEGIN_A_HISTORY
+  local A_TIERS = 10				-- SG_BEGIN_A_TIERS
 
   local tier, unknown = pick_tier(A_TIERS, redis.call('GET', K_TIER),
                                   A_DEFAULT_TIER)
@@ -57,6 +63,7 @@ local function begin_op()
   local r = check(h, last, 'r', tier.r) or {-1, 0, 0, 0, 0}
   local m = check(h, last, 'm', tier.m) or {-1, 0, 0, 0, 0}
   local qr = check(h, last, 'r', tier.qr) or {-1}
+  local hroom, hlimit, hcount, hretry = history_begin(h, A_NET, A_HISTORY)
   local limited = A_RESV_ID ~= '' and (#tier.m > 0 or #tier.r > 0)
   if limited then
     -- Other messages in flight hold part of the room; the counts the
@@ -92,7 +99,8 @@ local function begin_op()
     budget = r[1], rcpt_limit = r[2], rcpt_secs = r[3], rcpt_retry = r[4],
     msg_limit = m[2], msg_secs = m[3], msg_retry = m[4],
     quarantine_reason = qreason, rcpts_in_window = r[5],
-    msgs_in_window = m[5], quarantine_room = qr[1]})
+    msgs_in_window = m[5], quarantine_room = qr[1], hist_room = hroom,
+    hist_limit = hlimit, hist_count = hcount, hist_retry = hretry})
 end
 
 -- desk_index - the index of quarantined accounts (PREFIX:quarantined,
@@ -147,6 +155,9 @@ local function commit_op()
   local K_RESV = KEYS[6]			-- SG_COMMIT_K_RESV
   local A_RESV_ID = ARGV[16]			-- SG_COMMIT_A_RESV_ID
   local K_INDEX = KEYS[7]			-- SG_COMMIT_K_INDEX
+  local A_NET = ARGV[17]			-- SG_COMMIT_A_NET
+  local A_HISTORY = ARGV[18]			-- SG_COMMIT_A_HISTORY
+  local A_DEFAULT_TIER = ARGV[19]		-- SG_COMMIT_A_DEFAULT_TIER
 
   -- Settle: the reservation goes, the counts below take its place.
   if A_RESV_ID ~= '' then
@@ -158,12 +169,14 @@ local function commit_op()
                                 reason = '', held = 0, seen = ''})
   end
   local tier = read_tier(A_TIER_NAME, A_TIER_SPEC)
-  local k = {quar = K_QUARANTINE, cnt = K_COUNTERS, events = K_EVENTS}
+  local k = {quar = K_QUARANTINE, cnt = K_COUNTERS, events = K_EVENTS,
+             deftier = A_DEFAULT_TIER}
   local quarantined, newly, reason, seen, f1 = update(k, A_LOGIN, tier,
     {m = A_MESSAGE, r = A_ACCEPTED, x = A_REJECTED, b = 0, policy = 0,
      refused = A_REFUSED}, A_TAGS, A_QID, 'submission')
   desk_index(K_INDEX, K_QUARANTINE, K_HELD, A_LOGIN, quarantined, newly,
              seen)
+  history_commit(K_COUNTERS, A_NET, A_HISTORY, A_ACCEPTED, quarantined)
 
   if A_MESSAGE == 1 and A_QID ~= '' then
     -- Without failures at submission F is N ls, which the outcome knows:
@@ -434,7 +447,8 @@ local function outcome_op()
   end
   local qid = string.match(K_QID, '([^:]*)$')
   local k = {quar = base .. A_SUFFIX_QUARANTINE,
-             cnt = base .. A_SUFFIX_COUNTERS, events = K_EVENTS}
+             cnt = base .. A_SUFFIX_COUNTERS, events = K_EVENTS,
+             deftier = A_DEFAULT_TIER}
   local policy = A_CLASS == 'policy' and n or 0
   local quarantined, newly, reason, seen, f1 = update(k, login, tier,
     {m = 0, r = 0, x = 0, b = n, policy = policy, refused = 0,

@@ -1,7 +1,7 @@
 -- engine_core.lua - subguard's Redis-side engine, part 1 of 2: the model.
 --
--- The script Redis runs is this file followed by engine.lua (the
--- operations), joined into one by lib/lua/embed.cmake: locals defined here
+-- The script Redis runs is this file followed by engine_history.lua
+-- (each account's history) and engine.lua (the operations), joined into one by lib/lua/embed.cmake: locals defined here
 -- are the operations' helpers. Everything below describes the whole.
 --
 -- One script, loaded once and called by SHA (EVALSHA) from every subguard
@@ -70,8 +70,8 @@
 -- counts belong to. msgs, rcpts, rejected, bounced, policy and refused
 -- are totals while the key lives; s is the detection score; fq the last
 -- queue ids with failures; fr tags of the last failing addresses; tn
--- the tier last used; q is set while the
--- account is quarantined (see load). The key expires after twice its
+-- the tier last used (absent for the default tier, which k.deftier
+-- names); q is set while the account is quarantined (see load). The key expires after twice its
 -- longest window without traffic.
 --
 -- Detection. A sequential probability ratio test over recipient
@@ -338,10 +338,11 @@ local function seen_by_hand(k, login, tier, h, lifted)
     event(k.events, 'event', 'lift', 'login', login)
     seen = 'lift'
   end
-  if h.tn and h.tn ~= tier.name then
-    event(k.events, 'event', 'tier', 'login', login, 'from', h.tn,
+  local old = h.tn or k.deftier		-- no tn: the default tier
+  if old and old ~= tier.name then
+    event(k.events, 'event', 'tier', 'login', login, 'from', old,
           'to', tier.name)
-    seen = 'tier ' .. h.tn .. ' ' .. tier.name
+    seen = 'tier ' .. old .. ' ' .. tier.name
   end
   return seen
 end
@@ -510,7 +511,11 @@ local function save(k, tier, wr, lifted)
   if #wr.out > 0 then
     redis.call('HSET', k.cnt, unpack(wr.out))
   end
-  redis.call('EXPIRE', k.cnt, ttl_of(tier))
+  -- A profile (engine_history.lua) keeps the hash longer: never shorten.
+  local ttl = ttl_of(tier)
+  if redis.call('TTL', k.cnt) < ttl then
+    redis.call('EXPIRE', k.cnt, ttl)
+  end
 end
 
 -- self_excluded - the evidence the decision about a message weighs: all
@@ -531,7 +536,7 @@ local function self_excluded(tier, s0, delta, counted, add, t)
 end
 
 -- update - add counts to an account, run the detection, maybe quarantine.
--- k: {quar, cnt, events}; add: {m, r, x, b, refused, policy, at};
+-- k: {quar, cnt, events, deftier}; add: {m, r, x, b, refused, policy, at};
 -- tags: of the failing recipients; qid: for the evidence; add.w the
 -- bounces' weight, add.f what the message added before (see
 -- message_cap). Returns quarantined, newly, reason, what changed by
@@ -547,7 +552,8 @@ local function update(k, login, tier, add, tags, qid, source)
   local put = wr.put
 
   put('t', floor(now), tonumber(h.t))
-  put('tn', tier.name, h.tn)
+  -- The default tier is not written: 13 bytes of every account's hash.
+  put('tn', tier.name ~= k.deftier and tier.name or '', h.tn)
   local est = count_windows(h, last, tier, add, x, b, put,
                             {e = e, c = capped})
   local fq = count_totals(h, add, x, b, qid, put)

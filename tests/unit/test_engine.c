@@ -71,11 +71,11 @@ static void test_begin_arguments(void **state)
 {
     static const char *const ok[] = {
 	"ok", "default", "", "2", "1000", "3600", "60", "0", "0", "0", "",
-	"998", "5", "40",
+	"998", "5", "40", "-1", "0", "0", "0",
     };
     struct sg_config cfg;
     struct sg_engine *e;
-    struct recorder rec = {.answer = ok, .nanswer = 14};
+    struct recorder rec = {.answer = ok, .nanswer = SG_BEGIN_NREPLY};
     struct sg_store store = {record, &rec, 0};
     struct sg_msg m;
     char    err[128];
@@ -99,11 +99,14 @@ static void test_begin_arguments(void **state)
     assert_true(strlen(m.resv_id) > 17 && m.resv_id[16] == '.');
     assert_string_equal(rec.argv[9], "20");
     assert_string_equal(rec.argv[10], "7200");
+    /* No client address: no network; history's numbers, by default. */
+    assert_string_equal(rec.argv[11], "");
+    assert_string_equal(rec.argv[12], "30 4 2592000 43200 2592000");
     /* The tier: its name, then its numbers as one JSON argument: five
      * lists of [limit, seconds], then the failure test (off here). */
-    assert_int_equal(rec.argc, 11 + 2);
-    assert_string_equal(rec.argv[11], "default");
-    assert_string_equal(rec.argv[12], "{\"m\":[],\"r\":[[100,60],[1000,3600]],"
+    assert_int_equal(rec.argc, 13 + 2);
+    assert_string_equal(rec.argv[13], "default");
+    assert_string_equal(rec.argv[14], "{\"m\":[],\"r\":[[100,60],[1000,3600]],"
 			"\"qr\":[],\"qx\":[[20,3600]],\"qf\":[],"
 			"\"d\":[0.000000,0.000000,0.000000,0.000000,"
 			"0.000000]}");
@@ -147,6 +150,10 @@ static void test_begin_arguments(void **state)
 	assert_string_equal(CA(SG_COMMIT_A_TAGS), m.tags);
 	assert_string_equal(CA(SG_COMMIT_A_TIER_NAME), "default");
 	assert_string_equal(CA(SG_COMMIT_A_RESV_ID), m.resv_id);	/* settled */
+	assert_string_equal(CA(SG_COMMIT_A_NET), "");	/* no network */
+	assert_string_equal(CA(SG_COMMIT_A_HISTORY),
+			    "30 4 2592000 43200 2592000");
+	assert_string_equal(CA(SG_COMMIT_A_DEFAULT_TIER), "default");
 	assert_int_equal(rec.argc, SG_COMMIT_NKEYS + SG_COMMIT_NARGS);
 #undef CA
 	assert_int_equal(m.newly_quarantined, 1);
@@ -170,12 +177,12 @@ static void test_reserve(void **state)
 {
     static const char *const ok[] = {
 	"ok", "default", "", "2", "1000", "3600", "60", "0", "0", "0", "",
-	"998", "5", "-1",
+	"998", "5", "-1", "-1", "0", "0", "0",
     };
     static const char *const one[] = {"1"};
     struct sg_config cfg;
     struct sg_engine *e;
-    struct recorder rec = {.answer = ok, .nanswer = 14};
+    struct recorder rec = {.answer = ok, .nanswer = SG_BEGIN_NREPLY};
     struct sg_store store = {record, &rec, 0};
     struct sg_msg m;
     char    err[128], id[48];
@@ -251,6 +258,72 @@ static void test_deferrable(void **state)
     assert_int_equal(sg_engine_commit_deferrable(&m, 1), 1);	/* done */
 }
 
+/*
+ * Each account's history: begin_from passes the client's network; a room
+ * begin reports binds before the windows' budget, the refused recipients
+ * are told the history text, and commit marks the network "!".
+ */
+static void test_history(void **state)
+{
+    static const char *const ok[SG_BEGIN_NREPLY] = {
+	"ok", "default", "", "20", "1000", "3600", "60", "0", "0", "0", "",
+	"3", "1", "-1", "2", "45", "43", "3600",
+    };
+    static const char *const done[] = {"accept", "0", "", "0", ""};
+    struct sg_config cfg;
+    struct sg_engine *e;
+    struct recorder rec = {.answer = ok, .nanswer = SG_BEGIN_NREPLY};
+    struct sg_store store = {record, &rec, 0};
+    struct sg_msg m;
+    char    err[128], text[512];
+
+    (void) state;
+    config(&cfg);
+    e = sg_engine_new(&cfg);
+    assert_int_equal(sg_engine_begin_from(e, &store, &m, "bob",
+					  "::ffff:192.0.2.77", 1000, err,
+					  sizeof(err)), SG_ACT_CONTINUE);
+    assert_string_equal(rec.argv[4 + SG_BEGIN_A_NET], "c00002");
+    assert_string_equal(m.net_text, "192.0.2.0/24");
+    assert_int_equal(m.hist_room, 2);
+    assert_int_equal(m.hist_limit, 45);
+    assert_int_equal(m.hist_count, 43);
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 1, "gone@example.org"),
+		     SG_ACT_CONTINUE);		/* the MTA's: not counted */
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
+    assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_TEMPFAIL);
+    assert_int_equal(m.limit, SG_LIMIT_HISTORY);
+    assert_int_equal(m.refused, 1);
+    sg_engine_text(e, &m, SG_ACT_TEMPFAIL, text, sizeof(text));
+    assert_non_null(strstr(text, "limited to\n45 recipients a day"));
+    assert_non_null(strstr(text, "in 60 minutes"));
+    rec.answer = done;
+    rec.nanswer = SG_COMMIT_NREPLY;
+    assert_int_equal(sg_engine_commit(e, &store, &m, "Q", 1, 1001, err,
+				      sizeof(err)), SG_ACT_CONTINUE);
+    assert_string_equal(rec.argv[SG_COMMIT_NKEYS + SG_COMMIT_A_NET],
+			"!c00002");
+    assert_string_equal(rec.argv[SG_COMMIT_NKEYS + SG_COMMIT_A_ACCEPTED], "2");
+
+    /* Not an IP address: no network, never limited by history. */
+    rec.answer = ok;
+    rec.nanswer = SG_BEGIN_NREPLY;
+    assert_int_equal(sg_engine_begin_from(e, &store, &m, "bob",
+					  "/run/sock\r\n", 2000, err,
+					  sizeof(err)), SG_ACT_CONTINUE);
+    assert_string_equal(rec.argv[4 + SG_BEGIN_A_NET], "");
+    /* history = off: no numbers, whatever a reply would say. */
+    cfg.history = 0;
+    sg_engine_free(e);
+    e = sg_engine_new(&cfg);
+    assert_int_equal(sg_engine_begin_from(e, &store, &m, "bob", "192.0.2.1",
+					  3000, err, sizeof(err)),
+		     SG_ACT_CONTINUE);
+    assert_string_equal(rec.argv[4 + SG_BEGIN_A_HISTORY], "");
+    sg_engine_free(e);
+}
+
 /* A reply of the wrong shape is a store error, never a crash. */
 static void test_bad_reply(void **state)
 {
@@ -268,7 +341,7 @@ static void test_bad_reply(void **state)
     assert_int_equal(sg_engine_begin(e, &store, &m, "bob", 1, err, sizeof(err)),
 		     SG_ACT_STORE_DOWN);
     assert_int_equal(m.store_rc, SG_STORE_ERROR);
-    assert_non_null(strstr(err, "want 14"));
+    assert_non_null(strstr(err, "want 18"));
     /* Not begun: recipients pass, nothing is committed. */
     assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
     assert_int_equal(sg_engine_commit(e, &store, &m, "Q", 1, 1, err,
@@ -352,7 +425,7 @@ static void test_reply_fields(void **state)
 {
     static const char *const weird[SG_BEGIN_NREPLY] = {
 	"later", "default", "", "2", "1000", "3600", "60", "0", "0", "0", "",
-	"998", "5", "40",
+	"998", "5", "40", "-1", "0", "0", "0",
     };
     static const char *const full[SG_BEGIN_NREPLY] = {
 	[SG_BEGIN_R_STATUS] = "hold", [SG_BEGIN_R_TIER] = "default",
@@ -364,6 +437,8 @@ static void test_reply_fields(void **state)
 	[SG_BEGIN_R_RCPTS_IN_WINDOW] = "93",
 	[SG_BEGIN_R_MSGS_IN_WINDOW] = "4",
 	[SG_BEGIN_R_QUARANTINE_ROOM] = "-1",
+	[SG_BEGIN_R_HIST_ROOM] = "-1", [SG_BEGIN_R_HIST_LIMIT] = "0",
+	[SG_BEGIN_R_HIST_COUNT] = "0", [SG_BEGIN_R_HIST_RETRY] = "0",
     };
     static const char *const commit[SG_COMMIT_NREPLY] = {
 	[SG_COMMIT_R_ACTION] = "refuse",
@@ -584,6 +659,7 @@ int     main(void)
 	cmocka_unit_test(test_begin_arguments),
 	cmocka_unit_test(test_reserve),
 	cmocka_unit_test(test_bad_reply),
+	cmocka_unit_test(test_history),
 	cmocka_unit_test(test_deferrable),
 	cmocka_unit_test(test_seen_parse),
 	cmocka_unit_test(test_begin_status_parse),

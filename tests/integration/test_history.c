@@ -1,0 +1,283 @@
+/*
+ * NAME
+ *	test_history - each account's own history against a real Redis
+ * DESCRIPTION
+ *	Run through with-redis.sh (a private redis-server, SG_REDIS). Days
+ *	of simulated time are passed in; nothing sleeps. The attacks and the
+ *	legitimate surges of issue 14: an account learns its home network
+ *	over days; a contact-list phishing run from a network it never used
+ *	is held to the day's room, and coming back later from that network
+ *	teaches it nothing; a greeting to the whole address book from home
+ *	is not limited at all; a traveller's normal mail from a new network
+ *	passes, and the network is learnt; an account with nothing learnt
+ *	yet, history = off, and a mangled profile are not judged.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sg_config.h"
+#include "sg_engine.h"
+#include "sg_redis.h"
+
+#define DAY	86400.0
+#define T0	(20415 * DAY)		/* a UTC midnight (2025-11-22) */
+#define HOME	"192.0.2.17"
+#define HOME2	"192.0.2.201"		/* the same /24: the same network */
+#define THIEF	"203.0.113.9"
+#define HOTEL	"2001:db8:77:1::5"
+
+struct world {
+    struct sg_config cfg;
+    struct sg_engine *eng;
+    struct sg_redis *redis;
+    struct sg_store store;
+};
+
+static void quiet_log(int level, const char *fmt,...)
+{
+    (void) level;
+    (void) fmt;
+}
+
+/* setup - one node, a tier whose windows never bind: history alone */
+static int setup(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    struct sg_redis_params rp;
+    struct sg_reply r = {0, 0};
+    const char *flush[] = {"FLUSHALL"};
+    size_t  flen[] = {8};
+    char    err[256];
+
+    assert_non_null(getenv("SG_REDIS"));
+    sg_config_init(&w->cfg);
+    w->cfg.ntiers = 1;
+    memset(w->cfg.tiers, 0, sizeof(w->cfg.tiers[0]));
+    strcpy(w->cfg.tiers[0].name, "default");
+    assert_int_equal(sg_parse_windows("5000/1h", &w->cfg.tiers[0].recipients,
+				      err, sizeof(err)), 0);
+    memset(&rp, 0, sizeof(rp));
+    rp.address = getenv("SG_REDIS");
+    rp.timeout_ms = rp.connect_timeout_ms = 1000;
+    rp.log = quiet_log;
+    assert_non_null(w->redis = sg_redis_new(&rp, err, sizeof(err)));
+    w->store = sg_redis_store(w->redis);
+    assert_non_null(w->eng = sg_engine_new(&w->cfg));
+    assert_int_equal(sg_redis_command(w->redis, 1, flush, flen, &r, err,
+				      sizeof(err)), SG_STORE_OK);
+    sg_reply_free(&r);
+    *state = w;
+    return (0);
+}
+
+static int teardown(void **state)
+{
+    struct world *w = *state;
+
+    sg_engine_free(w->eng);
+    sg_redis_free(w->redis);
+    free(w);
+    return (0);
+}
+
+/* profile - the account's profile text (field p), "" if none */
+static const char *profile(struct world *w, const char *login)
+{
+    static char out[512];
+    char    key[128], err[256];
+    const char *argv[3] = {"HGET", key, "p"};
+    size_t  lens[3];
+    struct sg_reply r = {0, 0};
+
+    snprintf(key, sizeof(key), "subguard:{%s}:counters", login);
+    lens[0] = 4, lens[1] = strlen(key), lens[2] = 1;
+    assert_int_equal(sg_redis_command(w->redis, 3, argv, lens, &r, err,
+				      sizeof(err)), SG_STORE_OK);
+    snprintf(out, sizeof(out), "%s", r.n > 0 && r.v[0] ? r.v[0] : "");
+    sg_reply_free(&r);
+    return (out);
+}
+
+/* send - one message of n recipients from client at t; tempfailed ones */
+static int send_from(struct world *w, const char *login, const char *client,
+		             double t, int n, struct sg_msg *m)
+{
+    char    err[256];
+    int     i, refused = 0;
+
+    assert_int_equal(sg_engine_begin_from(w->eng, &w->store, m, login, client,
+					  t, err, sizeof(err)),
+		     SG_ACT_CONTINUE);
+    for (i = 0; i < n; i++) {
+	enum sg_action a = sg_engine_rcpt_at(w->eng, &w->store, m, 0, 0, t,
+					     err, sizeof(err));
+
+	assert_int_not_equal(a, SG_ACT_STORE_DOWN);
+	if (a == SG_ACT_TEMPFAIL) {
+	    assert_int_equal(m->limit, SG_LIMIT_HISTORY);
+	    refused++;
+	}
+    }
+    assert_int_not_equal(sg_engine_commit(w->eng, &w->store, m, "", 1, t,
+					  err, sizeof(err)),
+			 SG_ACT_STORE_DOWN);
+    return (refused);
+}
+
+/* live - days of ordinary mail from home: 3 messages of 5 a day */
+static void live(struct world *w, const char *login, int from, int days)
+{
+    struct sg_msg m;
+    int     d;
+
+    for (d = from; d < from + days; d++) {
+	assert_int_equal(send_from(w, login, HOME, T0 + d * DAY + 8 * 3600, 5,
+				   &m), 0);
+	assert_int_equal(send_from(w, login, HOME2, T0 + d * DAY + 13 * 3600,
+				   5, &m), 0);
+	assert_int_equal(send_from(w, login, HOME, T0 + d * DAY + 21 * 3600,
+				   5, &m), 0);
+    }
+}
+
+/* The home network is learnt: first seen, seen again 12 hours later. */
+static void test_learn_home(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    int     refused;
+
+    assert_int_equal(send_from(w, "anna", HOME, T0 + 8 * 3600, 5, &m), 0);
+    assert_int_equal(m.hist_room, -1);		/* no profile yet */
+    assert_non_null(strstr(profile(w, "anna"), "c00002-"));	/* learning */
+    assert_int_equal(send_from(w, "anna", HOME2, T0 + 13 * 3600, 5, &m), 0);
+    assert_non_null(strstr(profile(w, "anna"), "c00002-"));	/* 5h: not yet */
+    assert_int_equal(send_from(w, "anna", HOME, T0 + 21 * 3600, 5, &m), 0);
+    assert_non_null(strstr(profile(w, "anna"), "c00002."));	/* known */
+    /* An account with nothing learnt yet is not judged. */
+    assert_int_equal(send_from(w, "newbie", HOME, T0, 1, &m), 0);
+    assert_int_equal(send_from(w, "newbie", THIEF, T0 + 60, 200, &m), 0);
+    assert_int_equal(m.hist_room, -1);
+    /*
+     * A light user's one earlier place is no evidence against a second
+     * (the home after the phone), and a profile's first day is not
+     * judged: the office is learnt after the phone, not refused.
+     */
+    assert_int_equal(send_from(w, "light", HOME, T0 + 3600, 2, &m), 0);
+    assert_int_equal(send_from(w, "light", THIEF, T0 + 2 * DAY, 200, &m), 0);
+    assert_int_equal(m.hist_room, -1);
+    assert_int_equal(send_from(w, "office", HOTEL, T0 + 3 * 3600, 1, &m), 0);
+    assert_int_equal(send_from(w, "office", HOTEL, T0 + 16 * 3600, 1, &m), 0);
+    assert_non_null(strstr(profile(w, "office"), "20010db80077."));
+    assert_int_equal(send_from(w, "office", HOME, T0 + 17 * 3600, 100, &m), 0);
+    assert_int_equal(m.hist_room, -1);
+    /* The next day the account is judged: a thief meets the room. */
+    refused = send_from(w, "office", THIEF, T0 + DAY + 3600, 200, &m);
+    assert_int_equal(refused, 200 - (int) m.hist_limit);
+    assert_true(m.hist_limit > 0 && m.hist_limit < 100);
+}
+
+/*
+ * Contact-list phishing from a network the account never used: held to
+ * the day's room; coming back 12 hours later and the next day teaches
+ * the thief's network nothing. A greeting from home is not limited.
+ */
+static void test_phishing_and_greeting(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    int     refused;
+    double  t = T0 + 10 * DAY + 10 * 3600;
+    unsigned long limit;
+
+    live(w, "anna", 0, 10);
+    refused = send_from(w, "anna", THIEF, t, 200, &m);
+    /* usual 15 a day, 10 days of 30 on the ramp: (30 + 4 * 15) * 2/3 */
+    assert_int_equal(m.hist_limit, 60);
+    assert_int_equal(m.hist_count, 0);
+    assert_int_equal(refused, 200 - 60);
+    assert_int_equal(m.hist_retry, 14 * 3600);
+    assert_string_equal(m.net_text, "203.0.113.0/24");
+    assert_non_null(strstr(profile(w, "anna"), "cb0071!"));
+    limit = m.hist_limit;
+    /* Later the same day: nothing left. */
+    assert_int_equal(send_from(w, "anna", THIEF, t + 1800,
+			       50, &m), 50);
+    assert_int_equal(m.hist_count, limit);
+    /* The next day, 24 hours on: a new day's room, the network not known. */
+    refused = send_from(w, "anna", THIEF, t + DAY, 200, &m);
+    assert_true(m.hist_room >= 0);
+    assert_true(refused >= 200 - (int) m.hist_limit);
+    assert_null(strstr(profile(w, "anna"), "cb0071."));
+    /* A greeting from home to 350 contacts: not limited by history. */
+    refused = send_from(w, "anna", HOME2, t + DAY + 3600, 350, &m);
+    assert_int_equal(m.hist_room, -1);
+    assert_int_equal(refused, 0);
+}
+
+/* A traveller's normal mail from a new network passes and is learnt. */
+static void test_traveller(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    int     d;
+
+    live(w, "tom", 0, 5);
+    for (d = 5; d < 8; d++) {
+	double  t = T0 + d * DAY;
+
+	assert_int_equal(send_from(w, "tom", HOTEL, t + 9 * 3600, 8, &m), 0);
+	assert_int_equal(send_from(w, "tom", HOTEL, t + 19 * 3600, 8, &m), 0);
+    }
+    assert_int_equal(m.hist_room, -1);		/* learnt on day 5's evening */
+    assert_non_null(strstr(profile(w, "tom"), "20010db80077."));
+    assert_non_null(strstr(profile(w, "tom"), "c00002."));	/* home kept */
+}
+
+/* history = off, and a mangled profile: nothing is limited, no error. */
+static void test_off_and_mangled(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    char    err[256];
+    const char *argv[4] = {"HSET", "subguard:{eve}:counters", "p",
+	"zz\377 9 c00002.!! -- 1e999"};
+    size_t  lens[4];
+    struct sg_reply r = {0, 0};
+
+    for (int i = 0; i < 4; i++)
+	lens[i] = strlen(argv[i]);
+    live(w, "eve", 0, 3);
+    assert_int_equal(sg_redis_command(w->redis, 4, argv, lens, &r, err,
+				      sizeof(err)), SG_STORE_OK);
+    sg_reply_free(&r);
+    assert_int_equal(send_from(w, "eve", THIEF, T0 + 3 * DAY, 100, &m), 0);
+    assert_int_equal(m.hist_room, -1);		/* a fresh profile */
+    assert_non_null(strstr(profile(w, "eve"), "cb0071-"));
+
+    live(w, "otto", 0, 3);
+    w->cfg.history = 0;
+    sg_engine_free(w->eng);
+    assert_non_null(w->eng = sg_engine_new(&w->cfg));
+    assert_int_equal(send_from(w, "otto", THIEF, T0 + 3 * DAY, 300, &m), 0);
+    assert_int_equal(m.hist_room, -1);
+    assert_null(strstr(profile(w, "otto"), "cb0071"));	/* not written */
+}
+
+int     main(void)
+{
+    const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(test_learn_home, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_phishing_and_greeting, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_traveller, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_off_and_mangled, setup, teardown),
+    };
+
+    return (cmocka_run_group_tests(tests, 0, 0));
+}
