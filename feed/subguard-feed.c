@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "sg_follow.h"
+#include "sg_journal.h"
 #include "sg_log.h"
 #include "sg_notify.h"
 #include "sg_runtime.h"
@@ -73,6 +74,8 @@ static volatile sig_atomic_t wake;	/* any signal: end the wait for lines */
 struct feed {
     struct sg_runtime *rt;
     struct sg_follow *follow;
+    struct sg_journal *journal;	/* -J: read instead of follow */
+    struct sg_journal_rec rec;	/* the journal's record being handled */
     const char *name;		/* NULL: no position (standard input) */
     int     dirty;		/* lines done since the position was saved */
     unsigned long since_save;	/* how many */
@@ -89,11 +92,17 @@ struct feed {
     int     warned_short_qid;		/* said once: short queue ids */
 };
 
+/* What is read: a file or a stream (sg_follow), or the journal (-J). */
+#define SRC_NAME(fd)	((fd)->journal ? sg_journal_name((fd)->journal) \
+			 : sg_follow_name((fd)->follow))
+#define SRC_POS(fd)	((fd)->journal ? sg_journal_position((fd)->journal) \
+			 : sg_follow_position((fd)->follow))
+
 /* usage - how to call */
 static void usage(void)
 {
     fprintf(stderr, "usage: subguard-feed [-f] [-o] [-V] [-c FILE] "
-	    "[-F FORMAT] [-n NAME] LOGFILE|-\n"
+	    "[-F FORMAT] [-n NAME] LOGFILE|-|-J\n"
 	    "  -c FILE   configuration (default " DEF_CONFIG ")\n"
 	    "  -F FORMAT the log's format: syslog, rfc5424 or journal-json\n"
 	    "            (default: [feed] log_format)\n"
@@ -101,6 +110,7 @@ static void usage(void)
 	    "  -o        read to the end once and exit\n"
 	    "  -n NAME   name of this feed's saved position (default "
 	    DEF_FEED ")\n"
+	    "  -J        read the journal, not a file ([feed] journal_units)\n"
 	    "  -V        print the version and exit\n"
 	    "  LOGFILE   the MTA's delivery log; - reads standard input "
 	    "(no position)\n");
@@ -202,7 +212,7 @@ static void save_position(struct feed *fd)
 
     if (fd->name == 0 || !fd->dirty)
 	return;
-    if (*(pos = sg_follow_position(fd->follow)) == 0)
+    if (*(pos = SRC_POS(fd)) == 0)
 	return;
     if (sg_engine_outcome(fd->rt->engine, &fd->rt->store, 0, 0, SG_DSN_NONE, 0,
 			  wall(), fd->name, pos, &out, err, sizeof(err)) < 0) {
@@ -227,7 +237,7 @@ static void bad_report(struct feed *fd, int now)
     if (fd->bad > BAD_SAMPLES)
 	sg_log(LOG_WARNING, "unparsable lines: %lu more, %lu in all in %s",
 	       fd->bad - fd->bad_reported, fd->bad,
-	       sg_follow_name(fd->follow));
+	       SRC_NAME(fd));
     fd->bad_reported = fd->bad;
     fd->bad_report_at = mono();
 }
@@ -240,7 +250,7 @@ static void bad_line(struct feed *fd, const char *line, size_t len)
     fd->bad++;
     if (fd->bad <= BAD_SAMPLES) {
 	sg_log(LOG_WARNING, "unparsable line %lu in %s (sample %lu of %d): "
-	       "\"%s\"", fd->lines, sg_follow_name(fd->follow), fd->bad,
+	       "\"%s\"", fd->lines, SRC_NAME(fd), fd->bad,
 	       BAD_SAMPLES, quoted(line, len, buf, sizeof(buf)));
 	fd->bad_reported = fd->bad;
 	fd->bad_report_at = mono();
@@ -259,7 +269,7 @@ static void foreign_report(struct feed *fd, int now)
 	sg_log(LOG_WARNING, "lines not in %s format: %lu more, %lu in all in "
 	       "%s", sg_log_format_name(fd->src.format),
 	       fd->foreign - fd->foreign_reported, fd->foreign,
-	       sg_follow_name(fd->follow));
+	       SRC_NAME(fd));
     fd->foreign_reported = fd->foreign;
     fd->foreign_report_at = mono();
 }
@@ -276,7 +286,7 @@ static void foreign_line(struct feed *fd, const char *line, size_t len)
     if (fd->foreign <= BAD_SAMPLES) {
 	sg_log(LOG_WARNING, "line %lu in %s is not in %s format, skipped "
 	       "(sample %lu of %d; is log_format or -F right?): \"%s\"",
-	       fd->lines, sg_follow_name(fd->follow),
+	       fd->lines, SRC_NAME(fd),
 	       sg_log_format_name(fd->src.format), fd->foreign, BAD_SAMPLES,
 	       quoted(line, len, buf, sizeof(buf)));
 	fd->foreign_reported = fd->foreign;
@@ -293,7 +303,7 @@ static int outcome(struct feed *fd, const struct sg_delivery *d)
 {
     const struct sg_config *cfg = &fd->rt->cfg;
     struct sg_outcome out;
-    const char *pos = fd->name ? sg_follow_position(fd->follow) : 0;
+    const char *pos = fd->name ? SRC_POS(fd) : 0;
     char    err[256], login[SG_LOGIN_MAX + 16], reason[300], qid[64];
     double  failing = 0, said = 0;
     int     rc, wait = RETRY_MIN_MS;
@@ -362,7 +372,11 @@ static int handle(struct feed *fd, const char *line, size_t len)
     struct sg_delivery d;
 
     fd->lines++;
-    switch (sg_logparse(&fd->src, line, len, &d)) {
+    switch (fd->journal ? sg_logparse_fields(&fd->src, fd->rec.prog,
+					     fd->rec.plen, fd->rec.msg,
+					     fd->rec.mlen, fd->rec.comm,
+					     fd->rec.clen, &d)
+	    : sg_logparse(&fd->src, line, len, &d)) {
     case SG_PARSE_FORMAT:
 	foreign_line(fd, line, len);
 	mark_done(fd);
@@ -435,6 +449,7 @@ struct options {
     int     foreground;			/* -f */
     int     once;			/* -o */
     int     from_stdin;			/* LOGFILE is "-" */
+    int     journal;			/* -J */
     char   *logfile;			/* absolute, or "-" */
 };
 
@@ -448,7 +463,7 @@ static void options(int argc, char **argv, struct options *o,
     memset(o, 0, sizeof(*o));
     o->path = DEF_CONFIG;
     o->feed_name = DEF_FEED;
-    while ((ch = getopt(argc, argv, "c:F:fn:oV")) != -1) {
+    while ((ch = getopt(argc, argv, "c:F:fJn:oV")) != -1) {
 	switch (ch) {
 	case 'c':
 	    o->path = optarg;
@@ -458,6 +473,9 @@ static void options(int argc, char **argv, struct options *o,
 	    break;
 	case 'f':
 	    o->foreground = 1;
+	    break;
+	case 'J':
+	    o->journal = 1;
 	    break;
 	case 'n':
 	    o->feed_name = optarg;
@@ -472,7 +490,7 @@ static void options(int argc, char **argv, struct options *o,
 	    usage();
 	}
     }
-    if (optind != argc - 1)
+    if (optind != argc - (o->journal ? 0 : 1))
 	usage();
     if (o->format && sg_logsource_init(&fd->src, o->format, 0, err,
 				       sizeof(err)) < 0) {
@@ -484,8 +502,9 @@ static void options(int argc, char **argv, struct options *o,
 		"A-Z a-z 0-9 . _ -\n", o->feed_name);
 	exit(2);
     }
-    o->from_stdin = strcmp(argv[optind], "-") == 0;
-    o->logfile = o->from_stdin ? strdup("-") : absolute(argv[optind]);
+    o->from_stdin = !o->journal && strcmp(argv[optind], "-") == 0;
+    o->logfile = o->journal ? strdup("journal") : o->from_stdin ?
+	strdup("-") : absolute(argv[optind]);
     if (o->logfile == 0) {
 	fprintf(stderr, "subguard-feed: out of memory\n");
 	exit(1);
@@ -533,7 +552,7 @@ static int start(const struct options *o, struct feed *fd, char *pos,
      * be lost, and a batch run is waited for by whoever started it.
      */
     detach = !o->foreground && !o->once && !o->from_stdin;
-    if (!o->from_stdin && access(o->logfile, R_OK) < 0
+    if (!o->from_stdin && !o->journal && access(o->logfile, R_OK) < 0
 	&& (errno != ENOENT || o->once)) {
 	fprintf(stderr, "subguard-feed: %s: %s\n", o->logfile,
 		strerror(errno));
@@ -549,6 +568,19 @@ static int start(const struct options *o, struct feed *fd, char *pos,
     fo.log = sg_log;
     if (o->from_stdin) {
 	fd->follow = sg_follow_fdopen(0, "-", &fo, err, sizeof(err));
+    } else if (o->journal) {
+	resume_position(fd, pos, poslen);
+	if (stop)
+	    return (2);
+	if ((fd->journal = sg_journal_open(fd->rt->cfg.journal_directory,
+					   fd->rt->cfg.journal_units, pos,
+					   o->once, sg_log, err,
+					   sizeof(err))) == 0) {
+	    sg_log(LOG_ERR, "cannot read the journal: %s", err);
+	    if (!o->foreground && !detach)
+		fprintf(stderr, "subguard-feed: %s\n", err);
+	    return (1);
+	}
     } else {
 	resume_position(fd, pos, poslen);
 	if (stop) {
@@ -557,7 +589,7 @@ static int start(const struct options *o, struct feed *fd, char *pos,
 	}
 	fd->follow = sg_follow_open(o->logfile, pos, &fo, err, sizeof(err));
     }
-    if (fd->follow == 0) {
+    if (fd->follow == 0 && fd->journal == 0) {
 	sg_log(LOG_ERR, "cannot follow %s: %s", o->logfile, err);
 	if (!o->foreground && !detach)
 	    fprintf(stderr, "subguard-feed: %s\n", err);
@@ -580,12 +612,17 @@ static int follow(struct feed *fd, const char *logfile)
 	wake = 0;				/* before looking: none is missed */
 	if (stop)
 	    return (0);
-	if (hup) {
+	if (hup && fd->journal == 0) {
 	    hup = 0;
 	    sg_log(LOG_NOTICE, "SIGHUP: reopening %s", logfile);
 	    sg_follow_reopen(fd->follow);
 	}
-	rc = sg_follow_line(fd->follow, &line, &len, SAVE_EVERY_MS, &wake);
+	if (fd->journal) {
+	    rc = sg_journal_line(fd->journal, &fd->rec, SAVE_EVERY_MS, &wake);
+	    line = fd->rec.msg;
+	    len = fd->rec.mlen;
+	} else
+	    rc = sg_follow_line(fd->follow, &line, &len, SAVE_EVERY_MS, &wake);
 	if (rc == SG_FOLLOW_LINE) {
 	    if (handle(fd, line, len) < 0)
 		return (1);			/* stopped in a retry */
@@ -597,8 +634,8 @@ static int follow(struct feed *fd, const char *logfile)
 	if (rc == SG_FOLLOW_END)
 	    return (0);
 	if (rc == SG_FOLLOW_ERROR) {
-	    sg_log(LOG_ERR, "%s; trying again in 1 s",
-		   sg_follow_error(fd->follow));
+	    sg_log(LOG_ERR, "%s; trying again in 1 s", fd->journal ?
+		   sg_journal_error(fd->journal) : sg_follow_error(fd->follow));
 	    nap(1000);
 	}
 	save_position(fd);			/* idle */
@@ -626,14 +663,14 @@ static void finish(struct feed *fd, int pending)
 	   "ignored=%lu unparsable=%lu not_in_format=%lu position=%s",
 	   fd->lines, fd->outcomes, fd->counted, fd->unknown, fd->quarantined,
 	   fd->delivered, fd->deferred, fd->ignored, fd->bad, fd->foreign,
-	   fd->name ? sg_follow_position(fd->follow) : "-");
+	   fd->name ? SRC_POS(fd) : "-");
 }
 
 int     main(int argc, char **argv)
 {
     struct options o;
     struct feed fd;
-    char    pos[SG_FOLLOW_POS_MAX + 64] = "";
+    char    pos[SG_JOURNAL_POS_MAX + 64] = "";
     int     rc;
 
     /* Before the Redis pool is made: it then needs not guard each write. */
@@ -653,6 +690,7 @@ int     main(int argc, char **argv)
     fd.last_save = mono();
     finish(&fd, follow(&fd, o.logfile));
     sg_follow_close(fd.follow);
+    sg_journal_close(fd.journal);
     sg_runtime_release(fd.rt);
     free(o.logfile);
     return (0);

@@ -104,6 +104,8 @@ struct sg_config {
     /* [feed]: subguard-feed(8) */
     char    log_format[16];		/* syslog, rfc5424, journal-json */
     char    postfix_syslog_name[SG_PATH_MAX];	/* "postfix, postfix-out" */
+    char    journal_units[SG_PATH_MAX];	/* -J: "postfix@-.service ..." */
+    char    journal_directory[SG_PATH_MAX];	/* -J: "" = the system's */
 
     /* [text]: what the SMTP client is told; see subguard.conf(5) */
     char    text_recipients[SG_TEXT_MAX];
