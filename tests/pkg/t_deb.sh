@@ -19,7 +19,7 @@
 #    it runs as subguard; user postfix can connect, user nobody cannot;
 #    ExecReload (SIGHUP) gives RELOADING=1 then READY=1; SIGTERM gives
 #    STOPPING=1, exit 0 and the socket removed; subguard-feed run as its
-#    unit runs it (user subguard, group systemd-journal, standard input)
+#    unit runs it (user subguard, group systemd-journal, -J: the journal)
 #    says READY=1;
 #  - apt-get purge: every file of the package is gone, /etc/subguard and the
 #    socket directory too, the unit's enablement links, and no file on the
@@ -227,13 +227,20 @@ daemon_pid=
 assert_eq 0 "$rc" "exit status after SIGTERM"
 notified STOPPING=1 || fail "no STOPPING=1"
 [[ ! -e $sock ]] || fail "socket $sock left after stop"
-# The feed as its unit runs it (User=subguard, the log on standard input),
-# on one line and to the end of it (-o): READY=1 once it reads.
+# The feed as its unit runs it (User=subguard, SupplementaryGroups=
+# systemd-journal, ExecStart read from the installed unit: -J, the journal
+# read with a cursor), to the end once (-o): READY=1 once it reads.
+FEED_UNIT=/lib/systemd/system/subguard-feed.service
+feed_start=$(sed -n 's/^ExecStart=//p' "$FEED_UNIT")
+[[ $feed_start == *" -J "* || $feed_start == *" -J" ]] ||
+    fail "the feed's unit does not read the journal (-J): $feed_start"
+assert_eq systemd-journal "$(sed -n 's/^SupplementaryGroups=//p' "$FEED_UNIT")" \
+    "the feed unit's SupplementaryGroups"
+read -ra fargv <<<"$feed_start"
 n=$(grep -cx READY=1 "$work/notify.log")
-printf 'Dec  2 10:00:00 mx postfix/smtpd[1]: connect from x[192.0.2.1]\n' |
-    runuser -u subguard -g systemd-journal -- env NOTIFY_SOCKET="$work/notify" \
-        subguard-feed -f -o -c "$CONF" -n journal - 2>"$work/feed.err" ||
-    fail "subguard-feed as subguard: $(cat "$work/feed.err")"
+(cd / && runuser -u subguard -g subguard -G systemd-journal -- \
+    env NOTIFY_SOCKET="$work/notify" "${fargv[@]}" -o) 2>"$work/feed.err" ||
+    fail "subguard-feed as subguard ($feed_start -o): $(cat "$work/feed.err")"
 wait_for 5 notified READY=1 $((n + 1)) || fail "no READY=1 from subguard-feed"
 kill "$listener_pid" 2>/dev/null
 listener_pid=
