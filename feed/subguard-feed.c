@@ -4,10 +4,11 @@
  * SUMMARY
  *	delivery outcomes from the MTA's log into subguard's Redis
  * SYNOPSIS
- *	subguard-feed [-f] [-o] [-V] [-c FILE] [-F FORMAT] [-n NAME] LOGFILE|-
+ *	subguard-feed [-f] [-o] [-V] [-c FILE] [-F FORMAT] [-n NAME] LOGFILE|-|-J
  * DESCRIPTION
  *	See subguard-feed(8). Bounces only show in the MTA's delivery log;
- *	this program follows that log (sg_follow), parses each line in the
+ *	this program follows that log (sg_follow; with -J the journal itself,
+ *	sg_journal, its records read by sg_logparse_fields()), parses each line in the
  *	one format it is told ([feed] log_format, or -F; sg_logparse) and
  *	hands each final failure to the engine
  *	(sg_engine_outcome), which finds the login from the queue id that
