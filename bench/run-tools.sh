@@ -14,7 +14,7 @@
 #	(read to the end once, as the man page's batch mode). Reports lines
 #	per second and the Redis calls it made (INFO commandstats).
 #
-#	Replay: tools/subguard-tracegen --seed 1 --out DIR (the standard
+#	Replay: tools/subguard-tracegen --seed 1 --scenario classic --out DIR (the standard
 #	trace: 20,000 users, 3 days), then, timed, subguard-replay -q on its
 #	first N events (default 1,000,000), and with --full on the whole
 #	trace. Reports events per second.
@@ -83,8 +83,8 @@ fi
 
 if [[ -x $SG_BUILD/subguard-replay ]]; then
     tr=$SGB_DIR/trace
-    python3 "$SG_SRC/tools/subguard-tracegen" --seed 1 --out "$tr" --quiet >/dev/null 2>&1 ||
-        python3 "$SG_SRC/tools/subguard-tracegen" --seed 1 --out "$tr" >/dev/null
+    python3 "$SG_SRC/tools/subguard-tracegen" --seed 1 --scenario classic --out "$tr" --quiet >/dev/null 2>&1 ||
+        python3 "$SG_SRC/tools/subguard-tracegen" --seed 1 --scenario classic --out "$tr" >/dev/null
     head -n "$events" "$tr/trace.jsonl" >"$tr/head.jsonl"
     ne=$(wc -l <"$tr/head.jsonl")
     ns=$(grep -c '"ev":"submit"' "$tr/head.jsonl" || true)

@@ -66,6 +66,8 @@ void    sg_log(int level, const char *fmt,...)
 	fprintf(stderr, "subguard: %s\n", buf);
 }
 
+void    (*sg_log_decision_hook) (const char *, const char *);
+
 /*
  * sg_log_message - the decision line of one message: action=... stage=...
  * login= client= qid= tier= and its counts, then fmt's key=value pairs.
@@ -83,6 +85,8 @@ void    sg_log_message(int level, const struct sg_msg *m, const char *client,
 	vsnprintf(extra, sizeof(extra), fmt, ap);
 	va_end(ap);
     }
+    if (sg_log_decision_hook)
+	sg_log_decision_hook(action, stage);
     sg_log(level, "action=%s stage=%s login=%s client=%s qid=%s tier=%s "
 	   "rcpts=%u rejected=%u refused=%u%s%s%s", action, stage,
 	   m->login[0] ? m->login : "-",

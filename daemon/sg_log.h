@@ -33,4 +33,10 @@ extern void sg_log_message(int level, const struct sg_msg *,
 			           const char *stage, const char *fmt,...)
 		__attribute__((format(printf, 8, 9)));
 
+/*
+ * sg_log_decision_hook - when set (at start-up), told of every decision
+ * line sg_log_message() writes: its action= and stage= words (metrics)
+ */
+extern void (*sg_log_decision_hook) (const char *action, const char *stage);
+
 #endif

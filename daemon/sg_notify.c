@@ -51,6 +51,27 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct job queue[SG_NOTIFY_QUEUE];
 static int head, count, started;
+static int running;			/* a command runs now */
+static unsigned long n_ran, n_failed, n_dropped;	/* under lock */
+
+/* tally - count one outcome (a field above) */
+static void tally(unsigned long *what)
+{
+    pthread_mutex_lock(&lock);
+    (*what)++;
+    pthread_mutex_unlock(&lock);
+}
+
+/* sg_notify_stats - a snapshot */
+void    sg_notify_stats(struct sg_notify_stats *st)
+{
+    pthread_mutex_lock(&lock);
+    st->queued = (unsigned long) (count + running);
+    st->ran = n_ran;
+    st->failed = n_failed;
+    st->dropped = n_dropped;
+    pthread_mutex_unlock(&lock);
+}
 
 /* job_free - release one job's strings */
 static void job_free(struct job *j)
@@ -92,6 +113,7 @@ static void run(struct job *j)
     if (rc != 0) {
 	sg_log(LOG_WARNING, "notify login=%s: cannot run %s: %s", j->arg[0],
 	       j->command, strerror(rc));
+	tally(&n_failed);
 	return;
     }
     while ((rc = waitpid(pid, &status, WNOHANG)) == 0
@@ -106,10 +128,14 @@ static void run(struct job *j)
 	waitpid(pid, &status, 0);
 	sg_log(LOG_WARNING, "notify login=%s: %s killed after %ds", j->arg[0],
 	       j->command, SG_NOTIFY_TIMEOUT);
+	tally(&n_failed);
     } else if (rc > 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 	sg_log(LOG_WARNING, "notify login=%s: %s failed with status %d",
 	       j->arg[0], j->command, WIFEXITED(status) ?
 	       WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	tally(&n_failed);
+    } else if (rc > 0) {
+	tally(&n_ran);
     }
 }
 
@@ -127,9 +153,13 @@ static void *worker(void *unused)
 	memset(&queue[head], 0, sizeof(queue[head]));
 	head = (head + 1) % SG_NOTIFY_QUEUE;
 	count--;
+	running = 1;
 	pthread_mutex_unlock(&lock);
 	run(&j);
 	job_free(&j);
+	pthread_mutex_lock(&lock);
+	running = 0;
+	pthread_mutex_unlock(&lock);
     }
     return (0);
 }
@@ -148,6 +178,7 @@ void    sg_notify(const char *command, const char *login, const char *reason,
 	|| (j.arg[1] = strdup(reason)) == 0 || (j.arg[2] = strdup(source)) == 0) {
 	job_free(&j);
 	sg_log(LOG_WARNING, "notify login=%s: out of memory, dropped", login);
+	tally(&n_dropped);
 	return;
     }
     pthread_mutex_lock(&lock);
@@ -162,6 +193,7 @@ void    sg_notify(const char *command, const char *login, const char *reason,
 	started = 1;
     }
     if (count == SG_NOTIFY_QUEUE) {
+	n_dropped++;
 	pthread_mutex_unlock(&lock);
 	sg_log(LOG_WARNING, "notify login=%s: queue full, dropped", login);
 	job_free(&j);

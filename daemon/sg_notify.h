@@ -14,4 +14,15 @@
 extern void sg_notify(const char *command, const char *login,
 		              const char *reason, const char *source);
 
+/* What the notifier did so far, for metrics and the statistics line. */
+struct sg_notify_stats {
+    unsigned long queued;		/* waiting or running now */
+    unsigned long ran;			/* exited 0 */
+    unsigned long failed;		/* could not start, non-zero, killed */
+    unsigned long dropped;		/* queue full or no memory */
+};
+
+/* sg_notify_stats - a snapshot */
+extern void sg_notify_stats(struct sg_notify_stats *);
+
 #endif

@@ -18,12 +18,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sg_log.h"
 #include "sg_runtime.h"
 
 static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sg_runtime *rt_current;
+
+void    (*sg_runtime_trip) (double, int, struct sg_redis *);
+
+/* mono_secs - monotonic seconds */
+static double mono_secs(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* timed_eval - one store call, its time told to sg_runtime_trip */
+static int timed_eval(void *ctx, enum sg_script script, int nkeys, int argc,
+		              const char *const *argv, const size_t *argvlen,
+		              struct sg_reply *reply, char *err, size_t errlen)
+{
+    struct sg_runtime *rt = ctx;
+    double  t0 = mono_secs();
+    int     rc;
+
+    rc = rt->redis_store.eval(rt->redis_store.ctx, script, nkeys, argc, argv,
+			      argvlen, reply, err, errlen);
+    if (sg_runtime_trip)
+	sg_runtime_trip(mono_secs() - t0, rc, rt->redis);
+    return (rc);
+}
+
+/* timed_eval_many - a batch in one round trip, timed as one */
+static int timed_eval_many(void *ctx, enum sg_script script,
+			           struct sg_call *calls, int n)
+{
+    struct sg_runtime *rt = ctx;
+    double  t0 = mono_secs();
+    int     i, rc = SG_STORE_OK;
+
+    sg_store_eval_many(&rt->redis_store, script, calls, n);
+    for (i = 0; i < n && rc == SG_STORE_OK; i++)
+	rc = calls[i].status;
+    if (sg_runtime_trip)
+	sg_runtime_trip(mono_secs() - t0, rc, rt->redis);
+    return (0);
+}
 
 /* sg_config_check_system - what only this machine can tell about a config */
 int     sg_config_check_system(const struct sg_config *cfg, char *err,
@@ -107,7 +151,10 @@ int     sg_runtime_build(const char *path, struct sg_runtime **out, char *err,
 	snprintf(err, errlen, "out of memory");
 	goto fail;
     }
-    rt->store = sg_redis_store(rt->redis);
+    rt->redis_store = sg_redis_store(rt->redis);
+    rt->store.eval = timed_eval;
+    rt->store.eval_many = timed_eval_many;
+    rt->store.ctx = rt;
     rt->refs = 1;
     *out = rt;
     return (0);

@@ -28,8 +28,17 @@ struct sg_runtime {
     struct sg_config cfg;
     struct sg_engine *engine;
     struct sg_redis *redis;
-    struct sg_store store;
+    struct sg_store store;		/* redis_store, timed for metrics */
+    struct sg_store redis_store;
 };
+
+/*
+ * sg_runtime_trip - when set (once, before the first runtime is built),
+ * told of every store call: its seconds, its SG_STORE_* status, and the
+ * pool, for metrics. It runs on the caller's thread: keep it cheap.
+ */
+extern void (*sg_runtime_trip) (double seconds, int status,
+				        struct sg_redis *);
 
 /* sg_runtime_build - load a configuration and build on it */
 extern int sg_runtime_build(const char *path, struct sg_runtime **,

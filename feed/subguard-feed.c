@@ -4,7 +4,8 @@
  * SUMMARY
  *	delivery outcomes from the MTA's log into subguard's Redis
  * SYNOPSIS
- *	subguard-feed [-f] [-o] [-V] [-c FILE] [-F FORMAT] [-n NAME] LOGFILE|-|-J
+ *	subguard-feed [-f] [-o] [-V] [-c FILE] [-F FORMAT] [-n NAME]
+ *		[-m ADDRESS] LOGFILE|-|-J
  * DESCRIPTION
  *	See subguard-feed(8). Bounces only show in the MTA's delivery log;
  *	this program follows that log (sg_follow; with -J the journal itself,
@@ -45,11 +46,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sg_feed_metrics.h"
 #include "sg_follow.h"
 #include "sg_journal.h"
+#include "sg_metrics_serve.h"
 #include "sg_log.h"
 #include "sg_notify.h"
 #include "sg_runtime.h"
@@ -91,6 +95,10 @@ struct feed {
     unsigned long lines, ignored, delivered, deferred, bad, foreign;
     unsigned long outcomes, counted, unknown, quarantined;
     int     warned_short_qid;		/* said once: short queue ids */
+    /* Metrics: the registry, its listener bound before detaching. */
+    struct sg_metrics *metrics;
+    int     msock;
+    double  behind_at;			/* when the bytes behind were checked */
 };
 
 /* What is read: a file or a stream (sg_follow), or the journal (-J). */
@@ -103,7 +111,7 @@ struct feed {
 static void usage(void)
 {
     fprintf(stderr, "usage: subguard-feed [-f] [-o] [-V] [-c FILE] "
-	    "[-F FORMAT] [-n NAME] LOGFILE|-|-J\n"
+	    "[-F FORMAT] [-n NAME] [-m ADDRESS] LOGFILE|-|-J\n"
 	    "  -c FILE   configuration (default " DEF_CONFIG ")\n"
 	    "  -F FORMAT the log's format: syslog, rfc5424 or journal-json\n"
 	    "            (default: [feed] log_format)\n"
@@ -111,6 +119,8 @@ static void usage(void)
 	    "  -o        read to the end once and exit\n"
 	    "  -n NAME   name of this feed's saved position (default "
 	    DEF_FEED ")\n"
+	    "  -m ADDRESS serve metrics on HOST:PORT (default: [metrics] "
+	    "feed_listen)\n"
 	    "  -J        read the journal, not a file ([feed] journal_units)\n"
 	    "  -V        print the version and exit\n"
 	    "  LOGFILE   the MTA's delivery log; - reads standard input "
@@ -324,6 +334,8 @@ static int outcome(struct feed *fd, const struct sg_delivery *d)
 			       pos && *pos ? pos : 0, &out, err, sizeof(err));
 	if (rc >= 0)
 	    break;
+	if (failing)
+	    sg_fmetrics_lag(mono() - failing);
 	if (failing == 0 || mono() - said >= COMPLAIN_SECS) {
 	    sg_log(LOG_WARNING, "qid=%s class=%s cannot be counted: %s; "
 		   "retrying this line, reading waits", qid,
@@ -337,23 +349,28 @@ static int outcome(struct feed *fd, const struct sg_delivery *d)
 	nap(wait);
 	wait = wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2;
     }
-    if (failing)
+    if (failing) {
 	sg_log(LOG_NOTICE, "qid=%s counted after %.0f s of store trouble", qid,
 	       mono() - failing);
+	sg_fmetrics_lag(0);
+    }
     fd->outcomes++;
     if (rc == 1)
 	fd->counted++;
     else
 	fd->unknown++;
-    if (out.seen.what == SG_SEEN_LIFT)
+    sg_fmetrics_outcome(rc == 1);
+    if (out.seen.what == SG_SEEN_LIFT) {
+	sg_fmetrics_lift();
 	sg_log(LOG_NOTICE, "action=lift source=feed login=%s",
 	       sg_log_safe(out.login, login, sizeof(login)));
-    else if (out.seen.what == SG_SEEN_TIER)
+    } else if (out.seen.what == SG_SEEN_TIER)
 	sg_log(LOG_NOTICE, "action=tier source=feed login=%s "
 	       "change=\"%s %s\"", sg_log_safe(out.login, login, sizeof(login)),
 	       out.seen.old_tier, out.seen.new_tier);
     if (out.newly_quarantined) {
 	fd->quarantined++;
+	sg_fmetrics_quarantine();
 	sg_log(LOG_NOTICE, "action=quarantine source=feed login=%s qid=%s "
 	       "class=%s rcpts=%d reason=\"%s\"%s",
 	       sg_log_safe(out.login, login, sizeof(login)), qid,
@@ -379,28 +396,34 @@ static int handle(struct feed *fd, const char *line, size_t len)
 					     fd->rec.clen, &d)
 	    : sg_logparse(&fd->src, line, len, &d)) {
     case SG_PARSE_FORMAT:
+	sg_fmetrics_line(SG_FLINE_FOREIGN);
 	foreign_line(fd, line, len);
 	mark_done(fd);
 	return (0);
     case SG_PARSE_BAD:
+	sg_fmetrics_line(SG_FLINE_BAD);
 	bad_line(fd, line, len);
 	mark_done(fd);
 	return (0);
     case SG_PARSE_IGNORED:
+	sg_fmetrics_line(SG_FLINE_IGNORED);
 	fd->ignored++;
 	mark_done(fd);
 	return (0);
     }
     switch (d.cls) {
     case SG_DSN_DELIVERED:
+	sg_fmetrics_line(SG_FLINE_DELIVERED);
 	fd->delivered++;
 	mark_done(fd);
 	return (0);
     case SG_DSN_DEFERRED:
+	sg_fmetrics_line(SG_FLINE_DEFERRED);
 	fd->deferred++;
 	mark_done(fd);
 	return (0);
     default:
+	sg_fmetrics_line(SG_FLINE_OUTCOME);
 	return (outcome(fd, &d));
     }
 }
@@ -447,6 +470,7 @@ struct options {
     const char *path;			/* -c */
     const char *feed_name;		/* -n */
     const char *format;			/* -F, or NULL */
+    const char *metrics;		/* -m, or NULL: [metrics] feed_listen */
     int     foreground;			/* -f */
     int     once;			/* -o */
     int     from_stdin;			/* LOGFILE is "-" */
@@ -464,7 +488,7 @@ static void options(int argc, char **argv, struct options *o,
     memset(o, 0, sizeof(*o));
     o->path = DEF_CONFIG;
     o->feed_name = DEF_FEED;
-    while ((ch = getopt(argc, argv, "c:F:fJn:oV")) != -1) {
+    while ((ch = getopt(argc, argv, "c:F:fJm:n:oV")) != -1) {
 	switch (ch) {
 	case 'c':
 	    o->path = optarg;
@@ -477,6 +501,9 @@ static void options(int argc, char **argv, struct options *o,
 	    break;
 	case 'J':
 	    o->journal = 1;
+	    break;
+	case 'm':
+	    o->metrics = optarg;
 	    break;
 	case 'n':
 	    o->feed_name = optarg;
@@ -513,6 +540,46 @@ static void options(int argc, char **argv, struct options *o,
 }
 
 /*
+ * metrics_bind - the registry, and its listener (-m, or [metrics]
+ * feed_listen) bound before detaching: an address in use fails the start
+ */
+static int metrics_bind(const struct options *o, struct feed *fd)
+{
+    const char *addr = o->metrics ? o->metrics :
+    fd->rt->cfg.metrics_feed_listen;
+    char    err[512];
+
+    fd->msock = -1;
+    if ((fd->metrics = sg_metrics_new()) == 0
+	|| sg_fmetrics_init(fd->metrics, fd->rt->cfg.stats_interval) < 0) {
+	fprintf(stderr, "subguard-feed: metrics: out of memory\n");
+	return (-1);
+    }
+    if (*addr && (fd->msock = sg_metrics_listen(addr, err, sizeof(err))) < 0) {
+	fprintf(stderr, "subguard-feed: %s %s\n", o->metrics ? "-m" :
+		"[metrics] feed_listen:", err);
+	return (-1);
+    }
+    return (0);
+}
+
+/* metrics_start - after detaching: the listener and the statistics line */
+static int metrics_start(struct feed *fd)
+{
+    char    err[512];
+
+    if (fd->msock >= 0 && sg_metrics_serve(fd->msock, fd->metrics, err,
+					   sizeof(err)) < 0) {
+	sg_log(LOG_ERR, "%s", err);
+	return (-1);
+    }
+    if (sg_metrics_stats(fd->rt->cfg.stats_interval,
+			 sg_fmetrics_stats_line) < 0)
+	sg_log(LOG_ERR, "cannot start the statistics thread");
+    return (0);
+}
+
+/*
  * start - configuration, syslog, signals, detaching and the follower.
  * What can be wrong locally is said on standard error before the
  * process detaches; Redis is waited for after (it may come up later).
@@ -538,6 +605,8 @@ static int start(const struct options *o, struct feed *fd, char *pos,
 	return (1);
     }
     fd->name = o->from_stdin ? 0 : o->feed_name;
+    if (metrics_bind(o, fd) < 0)
+	return (1);
     sg_log_open(fd->rt->cfg.syslog_facility, o->foreground);
 
     /* No SA_RESTART: a signal must end a sleep or a poll at once. */
@@ -564,31 +633,26 @@ static int start(const struct options *o, struct feed *fd, char *pos,
 		strerror(errno));
 	return (1);
     }
+    if (metrics_start(fd) < 0)
+	return (1);
     memset(&fo, 0, sizeof(fo));
     fo.once = o->once;
     fo.log = sg_log;
     if (o->from_stdin) {
 	fd->follow = sg_follow_fdopen(0, "-", &fo, err, sizeof(err));
-    } else if (o->journal) {
-	resume_position(fd, pos, poslen);
-	if (stop)
-	    return (2);
-	if ((fd->journal = sg_journal_open(fd->rt->cfg.journal_directory,
-					   fd->rt->cfg.journal_units, pos,
-					   o->once, sg_log, err,
-					   sizeof(err))) == 0) {
-	    sg_log(LOG_ERR, "cannot read the journal: %s", err);
-	    if (!o->foreground && !detach)
-		fprintf(stderr, "subguard-feed: %s\n", err);
-	    return (1);
-	}
     } else {
 	resume_position(fd, pos, poslen);
 	if (stop) {
 	    sg_log(LOG_NOTICE, "stopped before starting");
 	    return (2);
 	}
-	fd->follow = sg_follow_open(o->logfile, pos, &fo, err, sizeof(err));
+	if (o->journal)
+	    fd->journal = sg_journal_open(fd->rt->cfg.journal_directory,
+					  fd->rt->cfg.journal_units, pos,
+					  o->once, sg_log, err, sizeof(err));
+	else
+	    fd->follow = sg_follow_open(o->logfile, pos, &fo, err,
+					sizeof(err));
     }
     if (fd->follow == 0 && fd->journal == 0) {
 	sg_log(LOG_ERR, "cannot follow %s: %s", o->logfile, err);
@@ -597,6 +661,26 @@ static int start(const struct options *o, struct feed *fd, char *pos,
 	return (1);
     }
     return (0);
+}
+
+/*
+ * behind - at most once a second, the bytes of the log not yet read: its
+ * size less the position, when the position is in the file now named
+ */
+static void behind(struct feed *fd, const char *logfile)
+{
+    unsigned long long dev, ino, off;
+    struct stat st;
+
+    if (fd->name == 0 || fd->journal || mono() - fd->behind_at < 1.0)
+	return;
+    fd->behind_at = mono();
+    if (stat(logfile, &st) == 0
+	&& sscanf(sg_follow_position(fd->follow), "%llu:%llu:%llu", &dev,
+		  &ino, &off) == 3
+	&& dev == (unsigned long long) st.st_dev
+	&& ino == (unsigned long long) st.st_ino)
+	sg_fmetrics_behind((long long) st.st_size - (long long) off);
 }
 
 /*
@@ -624,6 +708,7 @@ static int follow(struct feed *fd, const char *logfile)
 	    len = fd->rec.mlen;
 	} else
 	    rc = sg_follow_line(fd->follow, &line, &len, SAVE_EVERY_MS, &wake);
+	behind(fd, logfile);
 	if (rc == SG_FOLLOW_LINE) {
 	    if (handle(fd, line, len) < 0)
 		return (1);			/* stopped in a retry */
@@ -681,15 +766,19 @@ int     main(int argc, char **argv)
     if ((rc = start(&o, &fd, pos, sizeof(pos))) != 0)
 	return (rc == 2 ? 0 : 1);
     sg_log(LOG_NOTICE, "subguard-feed %s started: log=%s feed=%s resume=%s "
-	   "redis=%s%s format=%s postfix_syslog_name=%s%s", SG_VERSION,
+	   "redis=%s%s format=%s postfix_syslog_name=%s metrics=%s%s",
+	   SG_VERSION,
 	   o.logfile, fd.name ? fd.name : "-", pos[0] ? pos : "-",
 	   fd.rt->cfg.redis_sentinels[0] ? "sentinel:" : "",
 	   fd.rt->cfg.redis_sentinels[0] ? fd.rt->cfg.redis_master_name :
 	   fd.rt->cfg.redis_address, sg_log_format_name(fd.src.format),
-	   fd.rt->cfg.postfix_syslog_name, o.once ? " once=yes" : "");
+	   fd.rt->cfg.postfix_syslog_name, o.metrics ? o.metrics :
+	   fd.rt->cfg.metrics_feed_listen[0] ? fd.rt->cfg.metrics_feed_listen :
+	   "off", o.once ? " once=yes" : "");
     sg_sdnotify_ready();
     fd.last_save = mono();
     finish(&fd, follow(&fd, o.logfile));
+    sg_metrics_serve_stop();
     sg_follow_close(fd.follow);
     sg_journal_close(fd.journal);
     sg_runtime_release(fd.rt);

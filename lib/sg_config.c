@@ -193,7 +193,8 @@ static int section(struct parse *p, char *line)
     p->last = 0;
     p->have_prev = 0;
     if (strcmp(inner, "subguard") == 0 || strcmp(inner, "redis") == 0
-	|| strcmp(inner, "text") == 0 || strcmp(inner, "feed") == 0) {
+	|| strcmp(inner, "text") == 0 || strcmp(inner, "feed") == 0
+	|| strcmp(inner, "metrics") == 0) {
 	p->sec = SEC_PARAMS;
 	snprintf(p->secname, sizeof(p->secname), "%s", inner);
 	return (0);

@@ -107,6 +107,11 @@ struct sg_config {
     char    journal_units[SG_PATH_MAX];	/* -J: "postfix@-.service ..." */
     char    journal_directory[SG_PATH_MAX];	/* -J: "" = the system's */
 
+    /* [metrics]: Prometheus scrapes and the statistics line */
+    char    metrics_listen[SG_PATH_MAX];	/* subguard: HOST:PORT, "" off */
+    char    metrics_feed_listen[SG_PATH_MAX];	/* subguard-feed: the same */
+    unsigned long stats_interval;	/* seconds; 0: no statistics line */
+
     /* [text]: what the SMTP client is told; see subguard.conf(5) */
     char    text_recipients[SG_TEXT_MAX];
     char    text_messages[SG_TEXT_MAX];

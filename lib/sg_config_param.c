@@ -28,6 +28,7 @@
 
 #include "sg_config_impl.h"
 #include "sg_duration.h"
+#include "sg_hostport.h"
 #include "sg_logparse.h"
 
 #define SG_SUN_PATH	(sizeof(((struct sockaddr_un *) 0)->sun_path) - 1)
@@ -79,6 +80,10 @@ static int set_redisname(const struct sg_param *, void *, const char *,
 			         char *, size_t);
 static int set_text(const struct sg_param *, void *, const char *,
 		            char *, size_t);
+static int set_hostport(const struct sg_param *, void *, const char *,
+			        char *, size_t);
+static int set_interval(const struct sg_param *, void *, const char *,
+			        char *, size_t);
 
 static const char *const mode_words[] = {"enforce", "dry-run", 0};
 static const char *const onerr_words[] = {"accept", "tempfail", 0};
@@ -159,6 +164,12 @@ const struct sg_param sg_params[] = {
     {"feed", "journal_units", "postfix@-.service sendmail.service",
     set_units, FIELD(journal_units), 0, 0},
     {"feed", "journal_directory", "", set_abspath, FIELD(journal_directory),
+    0, 0},
+    /* [metrics]: see daemon/sg_metrics_serve.c */
+    {"metrics", "listen", "", set_hostport, FIELD(metrics_listen), 0, 0},
+    {"metrics", "feed_listen", "", set_hostport, FIELD(metrics_feed_listen),
+    0, 0},
+    {"metrics", "stats_interval", "5m", set_interval, FIELD(stats_interval),
     0, 0},
     {"text", "recipients", "You have reached your limit of %{limit} "
 	"recipients per %{window}. Please try again in %{retry}.",
@@ -669,4 +680,32 @@ void    sg_params_init(struct sg_config *cfg)
 	(void) sg_params[i].set(sg_params + i,
 				(char *) cfg + sg_params[i].offset,
 				sg_params[i].def, 0, 0);
+}
+
+/* set_hostport - a metrics listener: "" (off), HOST:PORT or [IPv6]:PORT */
+static int set_hostport(const struct sg_param *sp, void *field,
+			        const char *value, char *why, size_t len)
+{
+    struct sg_hostport hp;
+    char    q[SG_QUOTE_MAX], e[128];
+
+    if (*value != 0 && sg_hostport_parse(value, &hp, e, sizeof(e)) < 0)
+	return (sg_conf_why(why, len, "%s \"%s\": %s", sp->name,
+			    sg_conf_quote(q, sizeof(q), value), e));
+    return (copy_value(sp, field, value, why, len));
+}
+
+/* set_interval - a duration in seconds where 0 means off */
+static int set_interval(const struct sg_param *sp, void *field,
+			        const char *value, char *why, size_t len)
+{
+    unsigned long v = 0;
+    char    q[SG_QUOTE_MAX];
+
+    if (strcmp(value, "0") != 0 && sg_parse_duration(value, &v) < 0)
+	return (sg_conf_why(why, len, "%s: bad duration \"%s\" (like 30s, "
+			    "5m; 0 for off)", sp->name,
+			    sg_conf_quote(q, sizeof(q), value)));
+    memcpy(field, &v, sizeof(v));
+    return (0);
 }

@@ -283,6 +283,17 @@ int     sg_commitq_wait(unsigned long ticket, unsigned long timeout_ms)
     return (rc);
 }
 
+/* sg_commitq_depth - commits queued or being sent, not yet answered */
+unsigned long sg_commitq_depth(void)
+{
+    unsigned long n;
+
+    pthread_mutex_lock(&q_lock);
+    n = q_seq - q_done;
+    pthread_mutex_unlock(&q_lock);
+    return (n);
+}
+
 /* sg_commitq_stop - send what is queued, then stop the thread */
 void    sg_commitq_stop(void)
 {

@@ -217,6 +217,8 @@ static sfsistat store_trouble(SMFICTX *ctx, struct sg_conn *c,
     if (c->msg.store_rc != SG_STORE_DOWN)
 	log_decision(ctx, c, LOG_ERR, tempfail ? "tempfail" : "accept", stage,
 		     "reason=redis-error error=\"%s\"", err);
+    else
+	sg_mmetrics_outage_decision(tempfail ? "tempfail" : "accept", stage);
     return (tempfail ? refuse(ctx, c, SG_ACT_STORE_DOWN) : SMFIS_ACCEPT);
 }
 
@@ -396,6 +398,8 @@ static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
 	    == SG_ACT_STORE_DOWN) {
 	    sfsistat st = store_trouble(ctx, c, "rcpt", err);
 
+	    sg_mmetrics_reserve(c->msg.store_rc ? c->msg.store_rc
+				: SG_STORE_ERROR);
 	    if (st != SMFIS_ACCEPT)
 		return (st);
 	    /*
@@ -406,6 +410,7 @@ static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
 	    (void) sg_engine_rcpt(&c->msg, mta_rejected, argv[0]);
 	    return (SMFIS_CONTINUE);
 	}
+	sg_mmetrics_reserve(SG_STORE_OK);
 	act = sg_engine_rcpt(&c->msg, mta_rejected, argv[0]);
     }
     if (act != SG_ACT_TEMPFAIL)

@@ -35,5 +35,14 @@ extern int sg_commitq_put(struct sg_runtime *, const struct sg_msg *,
 			          const char *client, unsigned long *ticket);
 extern int sg_commitq_wait(unsigned long ticket, unsigned long timeout_ms);
 extern void sg_commitq_stop(void);
+extern unsigned long sg_commitq_depth(void);
+
+/* sg_milter_metrics.c: what the milter counts; see sg_metrics.h */
+struct sg_metrics;
+extern int sg_mmetrics_init(struct sg_metrics *, unsigned long interval);
+extern void sg_mmetrics_reserve(int status);
+extern void sg_mmetrics_outage_decision(const char *action,
+				                const char *stage);
+extern void sg_mmetrics_stats_line(void);
 
 #endif

@@ -36,6 +36,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "sg_metrics_serve.h"
 #include "sg_milter.h"
 #include "sg_socket.h"
 #include "sg_sdnotify.h"
@@ -273,6 +274,9 @@ static void reload(const char *path, const struct sg_config *started)
     if (strcmp(rt->cfg.listen, started->listen) != 0
 	|| strcmp(rt->cfg.user, started->user) != 0)
 	sg_log(LOG_WARNING, "listen and user take effect only on restart");
+    if (strcmp(rt->cfg.metrics_listen, started->metrics_listen) != 0
+	|| rt->cfg.stats_interval != started->stats_interval)
+	sg_log(LOG_WARNING, "[metrics] takes effect only on restart");
     sg_runtime_install(rt);
     sg_log(LOG_NOTICE, "configuration reloaded from %s: %d tiers, mode=%s",
 	   path, rt->cfg.ntiers,
@@ -400,6 +404,45 @@ static int start_milter(pthread_t *tid)
     return (0);
 }
 
+/*
+ * metrics_bind - the registry, and its listener bound before the process
+ * detaches, so that an address in use fails the start on standard error
+ */
+static int metrics_bind(const struct sg_config *cfg, struct sg_metrics **m,
+			        int *sock)
+{
+    char    err[512];
+
+    *sock = -1;
+    if ((*m = sg_metrics_new()) == 0
+	|| sg_mmetrics_init(*m, cfg->stats_interval) < 0) {
+	fprintf(stderr, "subguard: metrics: out of memory\n");
+	return (-1);
+    }
+    if (cfg->metrics_listen[0]
+	&& (*sock = sg_metrics_listen(cfg->metrics_listen, err,
+				      sizeof(err))) < 0) {
+	fprintf(stderr, "subguard: [metrics] listen: %s\n", err);
+	return (-1);
+    }
+    return (0);
+}
+
+/* metrics_start - after detaching: the listener and the statistics line */
+static int metrics_start(const struct sg_config *cfg, struct sg_metrics *m,
+			         int sock)
+{
+    char    err[512];
+
+    if (sock >= 0 && sg_metrics_serve(sock, m, err, sizeof(err)) < 0) {
+	sg_log(LOG_ERR, "%s", err);
+	return (-1);
+    }
+    if (sg_metrics_stats(cfg->stats_interval, sg_mmetrics_stats_line) < 0)
+	sg_log(LOG_ERR, "cannot start the statistics thread");
+    return (0);
+}
+
 /* serve - take signals until the milter is to stop, or stopped itself */
 static void serve(const char *path, const struct sg_config *started,
 		          pthread_t tid)
@@ -433,9 +476,10 @@ int     main(int argc, char **argv)
     struct options o;
     struct sg_runtime *rt;
     struct sg_config started;
+    struct sg_metrics *metrics;
     char    err[1024];
     pthread_t tid;
-    int     rc;
+    int     rc, msock;
 
     /* Before the Redis pool is made: it then needs not guard each write. */
     signal(SIGPIPE, SIG_IGN);
@@ -462,22 +506,27 @@ int     main(int argc, char **argv)
 	return (0);
     }
     started = rt->cfg;
+    if (metrics_bind(&started, &metrics, &msock) < 0)
+	return (1);
     sg_log_open(rt->cfg.syslog_facility, o.foreground);
     if (open_milter(&rt->cfg, o.foreground) < 0)
 	return (1);
     sg_runtime_install(rt);
-    if (start_milter(&tid) < 0)
+    if (metrics_start(&started, metrics, msock) < 0
+	|| start_milter(&tid) < 0)
 	return (1);
     sg_log(LOG_NOTICE, "subguard %s started on %s: %d tiers, mode=%s, "
-	   "redis=%s%s", SG_VERSION, started.listen, started.ntiers,
+	   "redis=%s%s metrics=%s", SG_VERSION, started.listen, started.ntiers,
 	   started.mode == SG_MODE_DRYRUN ? "dry-run" : "enforce",
 	   started.redis_sentinels[0] ? "sentinel:" : "",
 	   started.redis_sentinels[0] ? started.redis_master_name :
-	   started.redis_address);
+	   started.redis_address, started.metrics_listen[0] ?
+	   started.metrics_listen : "off");
     sg_sdnotify_ready();
     serve(o.path, &started, tid);
     pthread_join(tid, 0);
     sg_commitq_stop();				/* send commits still queued */
+    sg_metrics_serve_stop();
     if (socket_path(started.listen))
 	unlink(socket_path(started.listen));
     sg_runtime_install(0);

@@ -65,6 +65,9 @@ extern int sg_redis_command(struct sg_redis *, int argc,
 extern int sg_redis_read_password(const char *path, char *buf, size_t len,
 				          char *err, size_t errlen);
 
+/* sg_redis_is_down - whether the pool is in an outage (for metrics) */
+extern int sg_redis_is_down(struct sg_redis *);
+
 struct sg_config;
 
 /* sg_redis_params_config - [redis] as parameters; reads password files */

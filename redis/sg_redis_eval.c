@@ -394,3 +394,14 @@ int     sg_redis_command(struct sg_redis *pool, int argc,
 	status = answer(r, argv[0], reply, err, errlen);
     return (status);
 }
+
+/* sg_redis_is_down - whether the pool is in an outage (metrics) */
+int     sg_redis_is_down(struct sg_redis *pool)
+{
+    int     down;
+
+    pthread_mutex_lock(&pool->lock);
+    down = pool->down;
+    pthread_mutex_unlock(&pool->lock);
+    return (down);
+}

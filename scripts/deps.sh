@@ -27,6 +27,10 @@ PACKAGES=(
     libmilter-dev libhiredis-dev libssl-dev libsasl2-dev
     libjson-c-dev libsystemd-dev
     libcmocka-dev
+    # metrics: the HTTP listener (daemon/sg_metrics_serve.c), and promtool
+    # (package prometheus) and curl for lint_prometheus and the scrapes in
+    # the tests; the prometheus service it brings is stopped below
+    libmicrohttpd-dev prometheus curl
     # the Debian package and its test (tests/pkg/t_deb.sh): dpkg-buildpackage,
     # dh with the cmake buildsystem and the sysusers sequence, lintian
     debhelper devscripts lintian dpkg-dev
@@ -102,7 +106,7 @@ done
 # The packages' own services are not wanted: stop and disable them (only
 # when this run installed them: under CI they may be the machine's own).
 if ((${#missing[@]})); then
-    for svc in postfix redis-server; do
+    for svc in postfix redis-server prometheus prometheus-node-exporter; do
         if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
             "${as_root[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
         else

@@ -60,9 +60,33 @@ Median and 95th percentile over compromised accounts, with linear
 interpolation between order statistics (numpy's default method).
 
 Legitimate accounts (classes consumer, business, bulk, stale_bulk,
-greeting): false positives = accounts quarantined or with any message
+greeting, and issue 14's small_group, greeting_abroad, traveller,
+stale_bulk_big): false positives = accounts quarantined or with any message
 blocked; message delay share = messages tempfailed / messages; recipient
 delay share = refused recipients / MTA-accepted recipients.
+
+Issue 14's measures (JSON; the Markdown table adds the first three columns):
+  legit delayed     refused recipients / MTA-accepted recipients over every
+                    legitimate class together ("legit_totals").
+  greeting worst    per greeting and greeting_abroad account, refused /
+                    MTA-accepted recipients; the largest share, and how many
+                    accounts are over 10% ("greetings").
+  phishing by net   phishing compromises stopped, split by the "net" label
+                    (new: a network the account never used; home: its own);
+                    compromises also split by the owner's "base".
+  spam accepted     attacker recipients the policy let through, in all.
+  hurt              legitimate recipients refused (tempfail) plus those of
+                    blocked messages: what a policy costs good customers.
+  incidents         with --incidents (the generator's incidents.jsonl): the
+                    legitimate accounts with a recipient at the refusing
+                    domain in a message submitted during an incident ("hit"),
+                    those of them blocked at any time from its start
+                    ("hit_quarantined"), and the legitimate accounts of any
+                    kind whose first block falls in [start, end + 1 h)
+                    ("false_positives_during"; the hour is the window in
+                    which the refusals still weigh).  For a baseline the
+                    block time is its quarantine, or its first blocked
+                    message if earlier.
 """
 
 import collections
@@ -71,7 +95,12 @@ import math
 import sys
 
 DAY = 86400
-LEGIT = ("consumer", "business", "bulk", "stale_bulk", "greeting")
+LEGIT = ("consumer", "business", "bulk", "stale_bulk", "greeting",
+         "small_group", "greeting_abroad", "traveller", "stale_bulk_big")
+GREETINGS = ("greeting", "greeting_abroad")
+NETS = ("new", "home")
+BASES = ("consumer", "business")
+INCIDENT_TAIL = 3600.0
 MODES = ("burst", "low_and_slow", "sprayer", "phishing")
 BASELINES = ("quota500", "bucket20", "fail100", "ratio20")
 
@@ -228,10 +257,23 @@ def read_jsonl(path):
 
 
 def load_users(path):
+    """login -> (class, compromised_at, mode, net, base)."""
     users = {}
     for u in read_jsonl(path):
-        users[u["user"]] = (u.get("class"), u.get("compromised_at"), u.get("mode"))
+        users[u["user"]] = (u.get("class"), u.get("compromised_at"), u.get("mode"),
+                            u.get("net"), u.get("base"))
     return users
+
+
+def load_incidents(path):
+    """[(suffix "@domain", start, end)] from the generator's incidents.jsonl."""
+    out = []
+    for n, i in enumerate(read_jsonl(path), 1):
+        try:
+            out.append(("@" + str(i["domain"]).lower(), float(i["start"]), float(i["end"])))
+        except (KeyError, TypeError, ValueError):
+            raise SystemExit("%s:%d: an incident needs domain, start and end" % (path, n))
+    return out
 
 
 def load_attackers(path):
@@ -257,9 +299,12 @@ class Tally:
     def __init__(self, name):
         self.name = name
         self.legit = {c: {"accounts": 0, "fp": set(), "messages": 0, "tempfailed": 0,
-                          "recipients": 0, "refused": 0, "blocked": 0} for c in LEGIT}
+                          "recipients": 0, "refused": 0, "blocked": 0,
+                          "rcpts_blocked": 0} for c in LEGIT}
         self.attack = {}         # login -> list of (t, n_acc, leaked, actively_stopped)
         self.quarantined = {}    # login -> t (subguard: first quarantine verdict)
+        self.per_greeting = {}   # login -> [MTA-accepted recipients, refused]
+        self.first_block = {}    # legitimate login -> t of its first blocked message
 
     def record(self, user, cls, attacker, t, n_acc, kind, refused):
         leaked = 0 if kind == BLOCKED else n_acc - refused
@@ -267,12 +312,18 @@ class Tally:
             s = self.legit[cls]
             s["messages"] += 1
             s["recipients"] += n_acc
+            if cls in GREETINGS:
+                g = self.per_greeting.setdefault(user, [0, 0])
+                g[0] += n_acc
+                g[1] += refused if kind == TEMPFAIL else 0
             if kind == TEMPFAIL:
                 s["tempfailed"] += 1
                 s["refused"] += refused
             elif kind == BLOCKED:
                 s["blocked"] += 1
+                s["rcpts_blocked"] += n_acc
                 s["fp"].add(user)
+                self.first_block.setdefault(user, t)
         elif attacker:
             self.attack.setdefault(user, []).append(
                 (t, n_acc, leaked, kind != ACCEPT and leaked == 0))
@@ -306,23 +357,36 @@ def detection(msgs, quarantined_at):
     return False, None, sum(m[1] for m in msgs)
 
 
-def summarise(tally, users):
+def summarise(tally, users, incidents=None):
     comp = [(u, v) for u, v in users.items() if v[0] == "compromised"]
     by_mode = {m: [0, 0] for m in MODES}
+    by_net = {n: [0, 0] for n in NETS}
+    by_base = {b: [0, 0] for b in BASES}
     leaks, ttds = [], []
+    spam_accepted = 0
     per_mode_leaks = {m: [] for m in MODES}
     per_mode_ttd = {m: [] for m in MODES}
-    for login, (cls, cat, mode) in comp:
+    for login, (cls, cat, mode, net, base) in comp:
         msgs = tally.attack.get(login, [])
         q = tally.quarantined.get(login)
         det, when, leaked = detection(msgs, q)
+        spam_accepted += sum(m[2] for m in msgs)
         key = mode if mode in by_mode else None
         if key:
             by_mode[key][1] += 1
+        nk = net if mode == "phishing" and net in by_net else None
+        if nk:
+            by_net[nk][1] += 1
+        if base in by_base:
+            by_base[base][1] += 1
         leaks.append(leaked)
         if key:
             per_mode_leaks[key].append(leaked)
         if det:
+            if nk:
+                by_net[nk][0] += 1
+            if base in by_base:
+                by_base[base][0] += 1
             if key:
                 by_mode[key][0] += 1
             ttd = max(0.0, when - cat) if cat is not None else 0.0
@@ -342,7 +406,16 @@ def summarise(tally, users):
             "recipients_refused": s["refused"],
             "message_delay_share": s["tempfailed"] / s["messages"] if s["messages"] else 0.0,
             "recipient_delay_share": s["refused"] / s["recipients"] if s["recipients"] else 0.0,
+            "recipients_blocked": s["rcpts_blocked"],
         }
+    n_rc = sum(s["recipients"] for s in tally.legit.values())
+    n_ref = sum(s["refused"] for s in tally.legit.values())
+    n_blk = sum(s["rcpts_blocked"] for s in tally.legit.values())
+    shares = sorted(((g[1] / g[0], u) for u, g in tally.per_greeting.items() if g[0]),
+                    reverse=True)
+    out_inc = None
+    if incidents is not None:
+        out_inc = incident_summary(tally, incidents)
     return {
         "policy": tally.name,
         "compromised": {
@@ -357,14 +430,61 @@ def summarise(tally, users):
             "leaked_p50": percentile(leaks, 50),
             "leaked_p95": percentile(leaks, 95),
             "ttd_p50_s": percentile(ttds, 50),
+            "spam_accepted": spam_accepted,
+            "phishing_by_net": {n: {"accounts": a, "detected": d,
+                                    "detected_share": d / a if a else None}
+                                for n, (d, a) in by_net.items()},
+            "by_base": {b: {"accounts": a, "detected": d,
+                            "detected_share": d / a if a else None}
+                        for b, (d, a) in by_base.items()},
         },
         "legit": legit,
+        "legit_totals": {
+            "accounts": sum(c["accounts"] for c in legit.values()),
+            "false_positives": sum(c["false_positives"] for c in legit.values()),
+            "recipients": n_rc,
+            "recipients_refused": n_ref,
+            "recipients_blocked": n_blk,
+            "recipient_delay_share": n_ref / n_rc if n_rc else 0.0,
+            "hurt": n_ref + n_blk,
+        },
+        "greetings": {
+            "accounts": len(tally.per_greeting),
+            "max_delay_share": shares[0][0] if shares else 0.0,
+            "worst": shares[0][1] if shares and shares[0][0] > 0 else None,
+            "over_10pct": sum(1 for x, _ in shares if x > 0.10),
+        },
+        "incidents": out_inc,
     }
 
 
-def score(trace_path, users_path, messages_path, verdicts_path=None):
+def incident_summary(tally, incidents):
+    """Accounts an incident touched and blocked; see the module docstring."""
+    hit, during = tally.incident_hit, set()
+    first = dict(tally.first_block)
+    for u, t in tally.quarantined.items():
+        if u in tally.legit_users and (u not in first or t < first[u]):
+            first[u] = t
+    hit_q = set()
+    for u, t in first.items():
+        for suffix, a, b in incidents:
+            if a <= t < b + INCIDENT_TAIL:
+                during.add(u)
+            if u in hit and t >= a:
+                hit_q.add(u)
+    return {"incidents": len(incidents), "hit": len(hit),
+            "hit_quarantined": len(hit_q),
+            "false_positives_during": len(during),
+            "during_by_class": {c: n for c, n in sorted(collections.Counter(
+                tally.legit_users[u] for u in during).items())}}
+
+
+def score(trace_path, users_path, messages_path, verdicts_path=None, incidents_path=None):
     """Run every policy over the trace; returns (list of summaries, info)."""
     users = load_users(users_path)
+    incidents = load_incidents(incidents_path) if incidents_path else None
+    incident_hit = set()
+    legit_users = {u: v[0] for u, v in users.items() if v[0] in LEGIT}
     attackers = load_attackers(messages_path)
     verdicts = load_verdicts(verdicts_path) if verdicts_path else None
     baselines = make_baselines()
@@ -373,9 +493,10 @@ def score(trace_path, users_path, messages_path, verdicts_path=None):
     base_tallies = tallies[-len(baselines):]
     fail_pols = [(i, b) for i, b in enumerate(baselines) if b.wants_failures]
     for t_ in tallies:
-        for login, (cls, _, _) in users.items():
-            if cls in t_.legit:
-                t_.legit[cls]["accounts"] += 1
+        t_.incident_hit, t_.legit_users = incident_hit, legit_users
+        for login, v in users.items():
+            if v[0] in t_.legit:
+                t_.legit[v[0]]["accounts"] += 1
     sent = {}            # msg -> (login, t, "let through" per failure policy)
     info = {"submits": 0, "deliveries": 0, "bounces": 0, "missing_verdicts": 0,
             "unknown_users": 0}
@@ -427,6 +548,12 @@ def score(trace_path, users_path, messages_path, verdicts_path=None):
             else:
                 cls = lab[0]
             att = msg in attackers
+            if incidents and cls in LEGIT and login not in incident_hit:
+                for suffix, a, b in incidents:
+                    if a <= t < b and any(str(r.get("to", "")).lower().endswith(suffix)
+                                          for r in rc):
+                        incident_hit.add(login)
+                        break
             k = 0
             if verdicts is not None:
                 v = verdicts.get(msg)
@@ -457,7 +584,7 @@ def score(trace_path, users_path, messages_path, verdicts_path=None):
     info["unknown_users"] = len(unknown)
     for pol, tl in zip(baselines, base_tallies):
         tl.quarantined = dict(pol.quarantined)
-    return [summarise(tl, users) for tl in tallies], info
+    return [summarise(tl, users, incidents) for tl in tallies], info
 
 
 # -- output -----------------------------------------------------------------
@@ -488,9 +615,11 @@ def fmt_dur(s):
 
 
 def markdown(results):
+    """The main table (classes without accounts left out), then issue 14's."""
+    classes = [c for c in LEGIT if any(r["legit"][c]["accounts"] for r in results)]
     head = ["policy", "detected", "burst", "low_and_slow", "sprayer", "phishing",
             "leaked p50", "leaked p95", "TTD p50"] + \
-           ["%s FP / msg tf / rcpt tf" % c for c in LEGIT]
+           ["%s FP / msg tf / rcpt tf" % c for c in classes]
     rows = [head, ["---"] * len(head)]
     for r in results:
         c = r["compromised"]
@@ -499,11 +628,34 @@ def markdown(results):
             bm = c["by_mode"][m]
             row.append("%d/%d" % (bm["detected"], bm["accounts"]) if bm["accounts"] else "-")
         row += [fmt_num(c["leaked_p50"]), fmt_num(c["leaked_p95"]), fmt_dur(c["ttd_p50_s"])]
-        for cl in LEGIT:
+        for cl in classes:
             s = r["legit"][cl]
             row.append("%d / %.2f%% / %.2f%%" % (s["false_positives"],
                                                 100 * s["message_delay_share"],
                                                 100 * s["recipient_delay_share"]))
+        rows.append(row)
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n\n" + markdown14(results)
+
+
+def markdown14(results):
+    """Issue 14's measures, one row per policy."""
+    head = ["policy", "spam accepted", "legit FP", "legit rcpts delayed",
+            "legit rcpts hurt", "greeting worst / >10%", "phishing new", "phishing home",
+            "business-based", "incident hit / quarantined", "FP during incidents"]
+    rows = [head, ["---"] * len(head)]
+    for r in results:
+        c, lt, g, inc = r["compromised"], r["legit_totals"], r["greetings"], r["incidents"]
+        row = [r["policy"], "%d" % c["spam_accepted"], "%d" % lt["false_positives"],
+               "%.3f%%" % (100 * lt["recipient_delay_share"]), "%d" % lt["hurt"],
+               "%.1f%% / %d" % (100 * g["max_delay_share"], g["over_10pct"])]
+        for grp in (c["phishing_by_net"]["new"], c["phishing_by_net"]["home"],
+                    c["by_base"]["business"]):
+            row.append("%d/%d" % (grp["detected"], grp["accounts"]) if grp["accounts"] else "-")
+        if inc is None:
+            row += ["-", "-"]
+        else:
+            row += ["%d / %d" % (inc["hit"], inc["hit_quarantined"]),
+                    "%d" % inc["false_positives_during"]]
         rows.append(row)
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
@@ -518,17 +670,24 @@ def main(argv=None):
     ap.add_argument("--users", required=True)
     ap.add_argument("--messages", required=True)
     ap.add_argument("--verdicts", help="subguard-replay output (JSON Lines)")
+    ap.add_argument("--incidents", help="the generator's incidents.jsonl (ground truth)")
     ap.add_argument("--format", choices=("md", "json"), default="md")
+    ap.add_argument("--json-out", metavar="FILE",
+                    help="also write the JSON (as --format json prints it) to FILE")
     a = ap.parse_args(argv)
-    results, info = score(a.trace, a.users, a.messages, a.verdicts)
+    results, info = score(a.trace, a.users, a.messages, a.verdicts, a.incidents)
     if info["missing_verdicts"]:
         print("subguard-score: %d submits had no verdict (counted as accept)"
               % info["missing_verdicts"], file=sys.stderr)
     if info["unknown_users"]:
         print("subguard-score: %d logins in the trace are not in %s"
               % (info["unknown_users"], a.users), file=sys.stderr)
+    doc = json.dumps({"trace": info, "policies": results}, indent=1, sort_keys=True)
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            f.write(doc + "\n")
     if a.format == "json":
-        print(json.dumps({"trace": info, "policies": results}, indent=1, sort_keys=True))
+        print(doc)
     else:
         print(markdown(results))
     return 0

@@ -328,8 +328,10 @@ class TestDetectionAndLeaks(unittest.TestCase):
         base = [sys.executable, script, "--trace", p["trace"], "--users", p["users"],
                 "--messages", p["messages"], "--verdicts", p["verdicts"]]
         md = subprocess.run(base, capture_output=True, text=True, check=True)
-        lines = md.stdout.strip().split("\n")
+        main, issue14 = md.stdout.strip().split("\n\n")   # two tables
+        lines = main.split("\n")
         self.assertEqual(len(lines), 2 + 5)   # header, rule, subguard + 4 baselines
+        self.assertEqual(len(issue14.split("\n")), 2 + 5)
         self.assertTrue(lines[2].startswith("| subguard | 2/3 (66.7%) | 1/1 | - | 1/1 | 0/1 | 20 | 137 | 1m50s |"))
         self.assertIn("no verdict", md.stderr)
         js = subprocess.run(base + ["--format", "json"], capture_output=True, text=True, check=True)
@@ -337,7 +339,7 @@ class TestDetectionAndLeaks(unittest.TestCase):
         self.assertEqual([r["policy"] for r in doc["policies"]],
                          ["subguard", "quota500", "bucket20", "fail100", "ratio20"])
         no_v = subprocess.run(base[:-2], capture_output=True, text=True, check=True)
-        self.assertEqual(len(no_v.stdout.strip().split("\n")), 2 + 4)
+        self.assertEqual(len(no_v.stdout.strip().split("\n\n")[0].split("\n")), 2 + 4)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ class TestTrace(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         d = cls.tmp.name
-        g = sgtrace.Generator("7", 2000, 1, "mixed").run()
+        # The first evaluation's population; issue 14's: test_populations.py.
+        g = sgtrace.Generator("7", 2000, 1, "classic").run()
         g.write(d)
         cls.start, cls.end = g.start, g.end
         cls.events = read(os.path.join(d, "trace.jsonl"))
