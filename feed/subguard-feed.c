@@ -5,10 +5,11 @@
  *	delivery outcomes from the MTA's log into subguard's Redis
  * SYNOPSIS
  *	subguard-feed [-f] [-o] [-V] [-c FILE] [-F FORMAT] [-n NAME]
- *		[-m ADDRESS] LOGFILE|-
+ *		[-m ADDRESS] LOGFILE|-|-J
  * DESCRIPTION
  *	See subguard-feed(8). Bounces only show in the MTA's delivery log;
- *	this program follows that log (sg_follow), parses each line in the
+ *	this program follows that log (sg_follow; with -J the journal itself,
+ *	sg_journal, its records read by sg_logparse_fields()), parses each line in the
  *	one format it is told ([feed] log_format, or -F; sg_logparse) and
  *	hands each final failure to the engine
  *	(sg_engine_outcome), which finds the login from the queue id that
@@ -51,6 +52,7 @@
 
 #include "sg_feed_metrics.h"
 #include "sg_follow.h"
+#include "sg_journal.h"
 #include "sg_metrics_serve.h"
 #include "sg_log.h"
 #include "sg_notify.h"
@@ -77,6 +79,8 @@ static volatile sig_atomic_t wake;	/* any signal: end the wait for lines */
 struct feed {
     struct sg_runtime *rt;
     struct sg_follow *follow;
+    struct sg_journal *journal;	/* -J: read instead of follow */
+    struct sg_journal_rec rec;	/* the journal's record being handled */
     const char *name;		/* NULL: no position (standard input) */
     int     dirty;		/* lines done since the position was saved */
     unsigned long since_save;	/* how many */
@@ -97,11 +101,17 @@ struct feed {
     double  behind_at;			/* when the bytes behind were checked */
 };
 
+/* What is read: a file or a stream (sg_follow), or the journal (-J). */
+#define SRC_NAME(fd)	((fd)->journal ? sg_journal_name((fd)->journal) \
+			 : sg_follow_name((fd)->follow))
+#define SRC_POS(fd)	((fd)->journal ? sg_journal_position((fd)->journal) \
+			 : sg_follow_position((fd)->follow))
+
 /* usage - how to call */
 static void usage(void)
 {
     fprintf(stderr, "usage: subguard-feed [-f] [-o] [-V] [-c FILE] "
-	    "[-F FORMAT] [-n NAME] [-m ADDRESS] LOGFILE|-\n"
+	    "[-F FORMAT] [-n NAME] [-m ADDRESS] LOGFILE|-|-J\n"
 	    "  -c FILE   configuration (default " DEF_CONFIG ")\n"
 	    "  -F FORMAT the log's format: syslog, rfc5424 or journal-json\n"
 	    "            (default: [feed] log_format)\n"
@@ -111,6 +121,7 @@ static void usage(void)
 	    DEF_FEED ")\n"
 	    "  -m ADDRESS serve metrics on HOST:PORT (default: [metrics] "
 	    "feed_listen)\n"
+	    "  -J        read the journal, not a file ([feed] journal_units)\n"
 	    "  -V        print the version and exit\n"
 	    "  LOGFILE   the MTA's delivery log; - reads standard input "
 	    "(no position)\n");
@@ -224,7 +235,7 @@ static void save_position(struct feed *fd)
 
     if (fd->name == 0 || !fd->dirty)
 	return;
-    if (*(pos = sg_follow_position(fd->follow)) == 0)
+    if (*(pos = SRC_POS(fd)) == 0)
 	return;
     if (sg_engine_outcome(fd->rt->engine, &fd->rt->store, 0, 0, SG_DSN_NONE, 0,
 			  wall(), fd->name, pos, &out, err, sizeof(err)) < 0) {
@@ -251,7 +262,7 @@ static void bad_report(struct feed *fd, int now)
     if (fd->bad > BAD_SAMPLES)
 	sg_log(LOG_WARNING, "unparsable lines: %lu more, %lu in all in %s",
 	       fd->bad - fd->bad_reported, fd->bad,
-	       sg_follow_name(fd->follow));
+	       SRC_NAME(fd));
     fd->bad_reported = fd->bad;
     fd->bad_report_at = mono();
 }
@@ -264,7 +275,7 @@ static void bad_line(struct feed *fd, const char *line, size_t len)
     fd->bad++;
     if (fd->bad <= BAD_SAMPLES) {
 	sg_log(LOG_WARNING, "unparsable line %lu in %s (sample %lu of %d): "
-	       "\"%s\"", fd->lines, sg_follow_name(fd->follow), fd->bad,
+	       "\"%s\"", fd->lines, SRC_NAME(fd), fd->bad,
 	       BAD_SAMPLES, quoted(line, len, buf, sizeof(buf)));
 	fd->bad_reported = fd->bad;
 	fd->bad_report_at = mono();
@@ -283,7 +294,7 @@ static void foreign_report(struct feed *fd, int now)
 	sg_log(LOG_WARNING, "lines not in %s format: %lu more, %lu in all in "
 	       "%s", sg_log_format_name(fd->src.format),
 	       fd->foreign - fd->foreign_reported, fd->foreign,
-	       sg_follow_name(fd->follow));
+	       SRC_NAME(fd));
     fd->foreign_reported = fd->foreign;
     fd->foreign_report_at = mono();
 }
@@ -300,7 +311,7 @@ static void foreign_line(struct feed *fd, const char *line, size_t len)
     if (fd->foreign <= BAD_SAMPLES) {
 	sg_log(LOG_WARNING, "line %lu in %s is not in %s format, skipped "
 	       "(sample %lu of %d; is log_format or -F right?): \"%s\"",
-	       fd->lines, sg_follow_name(fd->follow),
+	       fd->lines, SRC_NAME(fd),
 	       sg_log_format_name(fd->src.format), fd->foreign, BAD_SAMPLES,
 	       quoted(line, len, buf, sizeof(buf)));
 	fd->foreign_reported = fd->foreign;
@@ -317,7 +328,7 @@ static int outcome(struct feed *fd, const struct sg_delivery *d)
 {
     const struct sg_config *cfg = &fd->rt->cfg;
     struct sg_outcome out;
-    const char *pos = fd->name ? sg_follow_position(fd->follow) : 0;
+    const char *pos = fd->name ? SRC_POS(fd) : 0;
     char    err[256], login[SG_LOGIN_MAX + 16], reason[300], qid[64];
     double  failing = 0, said = 0;
     int     rc, wait = RETRY_MIN_MS;
@@ -395,7 +406,11 @@ static int handle(struct feed *fd, const char *line, size_t len)
     struct sg_delivery d;
 
     fd->lines++;
-    switch (sg_logparse(&fd->src, line, len, &d)) {
+    switch (fd->journal ? sg_logparse_fields(&fd->src, fd->rec.prog,
+					     fd->rec.plen, fd->rec.msg,
+					     fd->rec.mlen, fd->rec.comm,
+					     fd->rec.clen, &d)
+	    : sg_logparse(&fd->src, line, len, &d)) {
     case SG_PARSE_FORMAT:
 	sg_fmetrics_line(SG_FLINE_FOREIGN);
 	foreign_line(fd, line, len);
@@ -475,6 +490,7 @@ struct options {
     int     foreground;			/* -f */
     int     once;			/* -o */
     int     from_stdin;			/* LOGFILE is "-" */
+    int     journal;			/* -J */
     char   *logfile;			/* absolute, or "-" */
 };
 
@@ -488,7 +504,7 @@ static void options(int argc, char **argv, struct options *o,
     memset(o, 0, sizeof(*o));
     o->path = DEF_CONFIG;
     o->feed_name = DEF_FEED;
-    while ((ch = getopt(argc, argv, "c:F:fm:n:oV")) != -1) {
+    while ((ch = getopt(argc, argv, "c:F:fJm:n:oV")) != -1) {
 	switch (ch) {
 	case 'c':
 	    o->path = optarg;
@@ -498,6 +514,9 @@ static void options(int argc, char **argv, struct options *o,
 	    break;
 	case 'f':
 	    o->foreground = 1;
+	    break;
+	case 'J':
+	    o->journal = 1;
 	    break;
 	case 'm':
 	    o->metrics = optarg;
@@ -515,7 +534,7 @@ static void options(int argc, char **argv, struct options *o,
 	    usage();
 	}
     }
-    if (optind != argc - 1)
+    if (optind != argc - (o->journal ? 0 : 1))
 	usage();
     if (o->format && sg_logsource_init(&fd->src, o->format, 0, err,
 				       sizeof(err)) < 0) {
@@ -527,8 +546,9 @@ static void options(int argc, char **argv, struct options *o,
 		"A-Z a-z 0-9 . _ -\n", o->feed_name);
 	exit(2);
     }
-    o->from_stdin = strcmp(argv[optind], "-") == 0;
-    o->logfile = o->from_stdin ? strdup("-") : absolute(argv[optind]);
+    o->from_stdin = !o->journal && strcmp(argv[optind], "-") == 0;
+    o->logfile = o->journal ? strdup("journal") : o->from_stdin ?
+	strdup("-") : absolute(argv[optind]);
     if (o->logfile == 0) {
 	fprintf(stderr, "subguard-feed: out of memory\n");
 	exit(1);
@@ -618,7 +638,7 @@ static int start(const struct options *o, struct feed *fd, char *pos,
      * be lost, and a batch run is waited for by whoever started it.
      */
     detach = !o->foreground && !o->once && !o->from_stdin;
-    if (!o->from_stdin && access(o->logfile, R_OK) < 0
+    if (!o->from_stdin && !o->journal && access(o->logfile, R_OK) < 0
 	&& (errno != ENOENT || o->once)) {
 	fprintf(stderr, "subguard-feed: %s: %s\n", o->logfile,
 		strerror(errno));
@@ -642,9 +662,15 @@ static int start(const struct options *o, struct feed *fd, char *pos,
 	    sg_log(LOG_NOTICE, "stopped before starting");
 	    return (2);
 	}
-	fd->follow = sg_follow_open(o->logfile, pos, &fo, err, sizeof(err));
+	if (o->journal)
+	    fd->journal = sg_journal_open(fd->rt->cfg.journal_directory,
+					  fd->rt->cfg.journal_units, pos,
+					  o->once, sg_log, err, sizeof(err));
+	else
+	    fd->follow = sg_follow_open(o->logfile, pos, &fo, err,
+					sizeof(err));
     }
-    if (fd->follow == 0) {
+    if (fd->follow == 0 && fd->journal == 0) {
 	sg_log(LOG_ERR, "cannot follow %s: %s", o->logfile, err);
 	if (!o->foreground && !detach)
 	    fprintf(stderr, "subguard-feed: %s\n", err);
@@ -662,7 +688,7 @@ static void behind(struct feed *fd, const char *logfile)
     unsigned long long dev, ino, off;
     struct stat st;
 
-    if (fd->name == 0 || mono() - fd->behind_at < 1.0)
+    if (fd->name == 0 || fd->journal || mono() - fd->behind_at < 1.0)
 	return;
     fd->behind_at = mono();
     if (stat(logfile, &st) == 0
@@ -687,12 +713,17 @@ static int follow(struct feed *fd, const char *logfile)
 	wake = 0;				/* before looking: none is missed */
 	if (stop)
 	    return (0);
-	if (hup) {
+	if (hup && fd->journal == 0) {
 	    hup = 0;
 	    sg_log(LOG_NOTICE, "SIGHUP: reopening %s", logfile);
 	    sg_follow_reopen(fd->follow);
 	}
-	rc = sg_follow_line(fd->follow, &line, &len, SAVE_EVERY_MS, &wake);
+	if (fd->journal) {
+	    rc = sg_journal_line(fd->journal, &fd->rec, SAVE_EVERY_MS, &wake);
+	    line = fd->rec.msg;
+	    len = fd->rec.mlen;
+	} else
+	    rc = sg_follow_line(fd->follow, &line, &len, SAVE_EVERY_MS, &wake);
 	behind(fd, logfile);
 	if (rc == SG_FOLLOW_LINE) {
 	    if (handle(fd, line, len) < 0)
@@ -705,8 +736,8 @@ static int follow(struct feed *fd, const char *logfile)
 	if (rc == SG_FOLLOW_END)
 	    return (0);
 	if (rc == SG_FOLLOW_ERROR) {
-	    sg_log(LOG_ERR, "%s; trying again in 1 s",
-		   sg_follow_error(fd->follow));
+	    sg_log(LOG_ERR, "%s; trying again in 1 s", fd->journal ?
+		   sg_journal_error(fd->journal) : sg_follow_error(fd->follow));
 	    nap(1000);
 	}
 	save_position(fd);			/* idle */
@@ -734,14 +765,14 @@ static void finish(struct feed *fd, int pending)
 	   "ignored=%lu unparsable=%lu not_in_format=%lu position=%s",
 	   fd->lines, fd->outcomes, fd->counted, fd->unknown, fd->quarantined,
 	   fd->delivered, fd->deferred, fd->ignored, fd->bad, fd->foreign,
-	   fd->name ? sg_follow_position(fd->follow) : "-");
+	   fd->name ? SRC_POS(fd) : "-");
 }
 
 int     main(int argc, char **argv)
 {
     struct options o;
     struct feed fd;
-    char    pos[SG_FOLLOW_POS_MAX + 64] = "";
+    char    pos[SG_JOURNAL_POS_MAX + 64] = "";
     int     rc;
 
     /* Before the Redis pool is made: it then needs not guard each write. */
@@ -765,6 +796,7 @@ int     main(int argc, char **argv)
     finish(&fd, follow(&fd, o.logfile));
     sg_metrics_serve_stop();
     sg_follow_close(fd.follow);
+    sg_journal_close(fd.journal);
     sg_runtime_release(fd.rt);
     free(o.logfile);
     return (0);

@@ -115,6 +115,8 @@ struct sg_config {
     /* [feed]: subguard-feed(8) */
     char    log_format[16];		/* syslog, rfc5424, journal-json */
     char    postfix_syslog_name[SG_PATH_MAX];	/* "postfix, postfix-out" */
+    char    journal_units[SG_PATH_MAX];	/* -J: "postfix@-.service ..." */
+    char    journal_directory[SG_PATH_MAX];	/* -J: "" = the system's */
 
     /* [metrics]: Prometheus scrapes and the statistics line */
     char    metrics_listen[SG_PATH_MAX];	/* subguard: HOST:PORT, "" off */

@@ -70,6 +70,8 @@ static int set_database(const struct sg_param *, void *, const char *,
 			        char *, size_t);
 static int set_lognames(const struct sg_param *, void *, const char *,
 			        char *, size_t);
+static int set_units(const struct sg_param *, void *, const char *,
+		             char *, size_t);
 static int set_command(const struct sg_param *, void *, const char *,
 		               char *, size_t);
 static int set_sentinels(const struct sg_param *, void *, const char *,
@@ -179,6 +181,10 @@ const struct sg_param sg_params[] = {
     logformat_words, 0},
     {"feed", "postfix_syslog_name", "postfix", set_lognames,
     FIELD(postfix_syslog_name), 0, 0},
+    {"feed", "journal_units", "postfix@-.service sendmail.service",
+    set_units, FIELD(journal_units), 0, 0},
+    {"feed", "journal_directory", "", set_abspath, FIELD(journal_directory),
+    0, 0},
     /* [metrics]: see daemon/sg_metrics_serve.c */
     {"metrics", "listen", "", set_hostport, FIELD(metrics_listen), 0, 0},
     {"metrics", "feed_listen", "", set_hostport, FIELD(metrics_feed_listen),
@@ -526,6 +532,26 @@ static int set_lognames(const struct sg_param *sp, void *field,
 
     if (sg_logsource_init(&src, "syslog", value, buf, sizeof(buf)) < 0)
 	return (sg_conf_why(why, len, "%s: %s", sp->name, buf));
+    return (copy_value(sp, field, value, why, len));
+}
+
+/*
+ * set_units - systemd unit names, commas or blanks between: what a
+ * _SYSTEMD_UNIT match may hold (subguard-feed -J checks them again)
+ */
+static int set_units(const struct sg_param *sp, void *field,
+		             const char *value, char *why, size_t len)
+{
+    const char *cp;
+
+    for (cp = value; *cp; cp++)
+	if (!((*cp >= 'a' && *cp <= 'z') || (*cp >= 'A' && *cp <= 'Z')
+	      || (*cp >= '0' && *cp <= '9') || strchr("@._:-\\, \t", *cp)))
+	    return (sg_conf_why(why, len, "%s: unit names, commas or spaces "
+				"between (byte \\x%02x)", sp->name,
+				(unsigned char) *cp));
+    if (value[strspn(value, ", \t")] == 0)
+	return (sg_conf_why(why, len, "%s: no unit named", sp->name));
     return (copy_value(sp, field, value, why, len));
 }
 

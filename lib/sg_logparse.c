@@ -411,6 +411,21 @@ int     sg_logparse(const struct sg_logsource *src, const char *line,
     return (sg_log_record(src, prog, plen, line + at, len - at, 0, 0, d));
 }
 
+/* sg_logparse_fields - a record already split into its fields */
+int     sg_logparse_fields(const struct sg_logsource *src, const char *prog,
+			           size_t plen, const char *msg, size_t mlen,
+			           const char *comm, size_t clen,
+			           struct sg_delivery *d)
+{
+    d->qid[0] = d->rcpt[0] = d->dsn[0] = 0;
+    d->nrcpt = 0;
+    d->cls = SG_DSN_NONE;
+    d->mta = SG_MTA_POSTFIX;
+    if (prog == 0 || msg == 0 || plen == 0 || mlen == 0)
+	return (SG_PARSE_IGNORED);
+    return (sg_log_record(src, prog, plen, msg, mlen, comm, clen, d));
+}
+
 /* sg_dsn_classify - "5.1.1" and the MTA's status word into a class */
 enum sg_dsn_class sg_dsn_classify(const char *dsn, const char *status)
 {

@@ -100,6 +100,18 @@ extern const char *sg_log_format_name(enum sg_log_format);
 extern int sg_logparse(const struct sg_logsource *src, const char *line,
 		               size_t len, struct sg_delivery *d);
 
+/*
+ * sg_logparse_fields - one record whose fields are already apart (the
+ * journal read through sd-journal): prog is SYSLOG_IDENTIFIER, msg
+ * MESSAGE, comm _COMM (NULL when absent), judged and read exactly as
+ * journal-json's same fields are
+ */
+extern int sg_logparse_fields(const struct sg_logsource *src,
+			              const char *prog, size_t plen,
+			              const char *msg, size_t mlen,
+			              const char *comm, size_t clen,
+			              struct sg_delivery *d);
+
 /* sg_dsn_classify - "5.1.1" and the MTA's status word into a class */
 extern enum sg_dsn_class sg_dsn_classify(const char *dsn, const char *status);
 

@@ -37,6 +37,9 @@ PACKAGES=(
     # the installed package's user (systemd-sysusers) and unit check
     # (systemd-analyze verify): a minimal Debian has no systemd
     systemd
+    # t_93_feed_journal: a private journal written from Postfix's maillog
+    # (no journald needed), and journalctl to read it back
+    systemd-journal-remote
     # integration and end-to-end tests
     redis-server redis-tools redis-sentinel
     postfix sasl2-bin libsasl2-modules swaks

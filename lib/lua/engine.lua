@@ -255,13 +255,36 @@ local OUTCOME_REPLY = {
   'incident_logins',			-- SG_OUTCOME_R_INCIDENT_LOGINS
 }
 
+-- journal_at_or_past - whether journal position saved ("journal:BOOT:
+-- MONO:REALTIME:CURSOR", feed/sg_journal.h) is at or past position: the
+-- same sequence (cursor s=) by its number (i=, hex), else the same boot
+-- by monotonic time, else by wall-clock time
+local function journal_at_or_past(saved, position)
+  local pat = '^journal:(%x+):(%d+):(%d+):(.*)$'
+  local sb, sm, sr, sc = string.match(saved, pat)
+  local nb, nm, nr, nc = string.match(position, pat)
+  if not (sb and nb) then return false end
+  local ss, si = string.match(sc, 's=(%x+);i=(%x+)')
+  local ns, ni = string.match(nc, 's=(%x+);i=(%x+)')
+  if ss and ns and ss == ns then
+    return tonumber(si, 16) >= tonumber(ni, 16)
+  elseif sb == nb then
+    return tonumber(sm) >= tonumber(nm)
+  end
+  return tonumber(sr) >= tonumber(nr)
+end
+
 -- counted_before - whether a feed line was counted already: a restarted
 -- feed neither loses nor double counts a line, and one sent again after
 -- a timeout (Redis ran it, the answer was late) finds a saved position
--- at or past its own (same inode). Positions are "dev:inode:offset".
+-- at or past its own (same inode). Positions are "dev:inode:offset", or
+-- the journal's (journal_at_or_past).
 -- Otherwise the line's position is saved.
 local function counted_before(key, position)
   local saved = redis.call('GET', key)
+  if saved and journal_at_or_past(saved, position) then
+    return true
+  end
   if saved then
     local si, so = string.match(saved, '^%d+:(%d+):(%d+)$')
     local ni, no = string.match(position, '^%d+:(%d+):(%d+)$')

@@ -37,6 +37,7 @@ import os
 import re
 import smtplib
 import sys
+import ssl
 import time
 
 QUEUED = re.compile(r"queued as ([0-9A-Za-z]+)")
@@ -57,8 +58,15 @@ class Failure(Exception):
 
 def open_session(args):
     try:
-        s = smtplib.SMTP(args.host, args.port, local_hostname=args.helo,
-                         timeout=args.timeout)
+        if args.smtps:
+            # implicit TLS (port 465, RFC 8314), the test certificate
+            # verified against CAFILE, for the address connected to
+            ctx = ssl.create_default_context(cafile=args.smtps)
+            s = smtplib.SMTP_SSL(args.host, args.port, local_hostname=args.helo,
+                                 timeout=args.timeout, context=ctx)
+        else:
+            s = smtplib.SMTP(args.host, args.port, local_hostname=args.helo,
+                             timeout=args.timeout)
         code, msg = s.ehlo(args.helo)
         if code != 250:
             raise Failure("EHLO refused: %d %s" % (code, text(msg)), code, text(msg))
@@ -132,6 +140,9 @@ def main():
     ap.add_argument("--per-session", type=int, default=0,
                     help="messages per SMTP session (0: all in one)")
     ap.add_argument("--helo", default="client.example")
+    ap.add_argument("--smtps", metavar="CAFILE",
+                    help="implicit TLS from the first byte, the server's "
+                    "certificate checked against CAFILE")
     ap.add_argument("--subject", default="subguard test")
     ap.add_argument("--timeout", type=float, default=60.0)
     args = ap.parse_args()

@@ -792,6 +792,60 @@ static void test_feed_position(void **state)
     assert_null(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha"));
 }
 
+/*
+ * Journal positions (subguard-feed -J): a record sent again is not counted
+ * twice, by the cursor's sequence number within one sequence, by
+ * monotonic time within one boot, else by wall-clock time.
+ */
+static void test_feed_journal_position(void **state)
+{
+    struct world *w = *state;
+    struct sg_outcome out;
+    char    err[256], pos[512];
+    int     tf, i;
+
+#define BA "0123456789abcdef0123456789abcdef"
+#define BB "fedcba9876543210fedcba9876543210"
+    static const struct {
+	const char *pos;
+	int     counts;
+    } step[] = {
+	{"journal:" BA ":100:5000:s=aa01;i=5;b=" BA ";m=64;t=1;x=1", 1},
+	{"journal:" BA ":100:5000:s=aa01;i=5;b=" BA ";m=64;t=1;x=1", 0},
+	{"journal:" BA ":101:5001:s=aa01;i=4;b=" BA ";m=65;t=1;x=1", 0},
+	{"journal:" BA ":102:5002:s=aa01;i=1f;b=" BA ";m=66;t=1;x=1", 1},
+	/* another sequence, the same boot: monotonic time decides */
+	{"journal:" BA ":90:9000:s=bb02;i=1;b=" BA ";m=5a;t=1;x=1", 0},
+	{"journal:" BA ":200:9001:s=bb02;i=2;b=" BA ";m=c8;t=1;x=1", 1},
+	/* another boot: wall-clock time decides */
+	{"journal:" BB ":5:8000:s=cc03;i=1;b=" BB ";m=5;t=1;x=1", 0},
+	{"journal:" BB ":6:9500:s=cc03;i=2;b=" BB ";m=6;t=1;x=1", 1},
+    };
+    char    login[16], qid[16], cmd[64];
+
+    /* One account and queue id a step (the test tier allows 3 rcpts). */
+    for (i = 0; i < (int) (sizeof(step) / sizeof(step[0])); i++) {
+	snprintf(login, sizeof(login), "jay%d", i);
+	snprintf(qid, sizeof(qid), "J%d", i);
+	send_msg(w, login, T0, 1, 0, qid, &tf);
+	assert_int_equal(tf, 0);
+	assert_int_equal(sg_engine_outcome(w->eng, &w->store, qid, 0,
+					   SG_DSN_MAILBOX, 1, T0, "jr",
+					   step[i].pos, &out, err,
+					   sizeof(err)), 1);
+	snprintf(cmd, sizeof(cmd), "HGET subguard:{%s}:counters bounced",
+		 login);
+	if (atoi(redis(w, 0, cmd)) != step[i].counts)
+	    fail_msg("step %d (%s): bounced %s, want %d", i, step[i].pos,
+		     redis(w, 0, cmd), step[i].counts);
+    }
+    sg_engine_feed_position(w->eng, &w->store, "jr", pos, sizeof(pos), err,
+			    sizeof(err));
+    assert_string_equal(pos, step[7].pos);
+#undef BA
+#undef BB
+}
+
 /* Lifts and tier changes seen by subguard go into the events stream. */
 static void test_events(void **state)
 {
@@ -1125,6 +1179,8 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_failure_test_quarantines, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_clean_bulk_tail_not_quarantined, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_feed_position, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_feed_journal_position, setup,
+					teardown),
 	cmocka_unit_test_setup_teardown(test_repeated_failure_counts_once, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),

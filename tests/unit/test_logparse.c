@@ -801,11 +801,29 @@ static void render(const struct rec *r, int how, char *buf, size_t size,
     }
 }
 
-/* check_recs - every record in every format */
+/*
+ * fields - record r as subguard-feed -J hands it over: the journal's
+ * SYSLOG_IDENTIFIER, MESSAGE and _COMM apart (sg_logparse_fields())
+ */
+static int fields(const struct rec *r, char *line, size_t size,
+		          struct sg_delivery *d)
+{
+    const char *agent = strrchr(r->prog, '/');
+
+    agent = agent ? agent + 1 : r->prog;
+    if (strcmp(agent, "sm-mta") == 0)
+	agent = "sendmail-mta";
+    snprintf(line, size, "%s|%s|%s", r->prog, agent, r->msg);
+    return (sg_logparse_fields(source(JOURNAL, "postfix, postfix-out"), r->prog, strlen(r->prog), r->msg,
+			       strlen(r->msg), agent, strlen(agent), d));
+}
+
+/* check_recs - every record in every format, and as sd-journal fields */
 static void check_recs(const struct rec *r, size_t n)
 {
     static const char *const how_name[] = {
 	"syslog", "syslog RFC 3339", "RFC 5424", "journal-json",
+	"sd-journal fields",
     };
     char    line[4096];
     struct sg_delivery d;
@@ -814,9 +832,13 @@ static void check_recs(const struct rec *r, size_t n)
     int     how, rc;
 
     for (i = 0; i < n; i++) {
-	for (how = 0; how < 4; how++) {
-	    render(r + i, how, line, sizeof(line), &f);
-	    rc = parse_n(f, line, strlen(line), &d);
+	for (how = 0; how < 5; how++) {
+	    if (how == 4) {
+		rc = fields(r + i, line, sizeof(line), &d);
+	    } else {
+		render(r + i, how, line, sizeof(line), &f);
+		rc = parse_n(f, line, strlen(line), &d);
+	    }
 	    if (rc != r[i].rc)
 		fail_msg("%s, %s: rc %d, want %d: %s", r[i].name,
 			 how_name[how], rc, r[i].rc, line);
@@ -835,8 +857,19 @@ static void check_recs(const struct rec *r, size_t n)
 /* test_forged - what clients and remote servers write counts nothing */
 static void test_forged(void **state)
 {
+    struct sg_delivery d;
+    const char *m = real[0].msg;
+
     (void) state;
     check_recs(forged, NELEM(forged));
+    /* -J: _COMM not the agent named (logger -t postfix/smtp), or absent */
+    assert_int_equal(sg_logparse_fields(source(JOURNAL, "postfix"),
+					"postfix/smtp", 12, m, strlen(m),
+					"logger", 6, &d), P_BAD);
+    assert_string_equal(d.qid, "");
+    assert_int_equal(sg_logparse_fields(source(JOURNAL, "postfix"),
+					"postfix/smtp", 12, m, strlen(m),
+					"smtp", 4, &d), P_OK);
 }
 
 /* test_real - the real outcomes count in every format */

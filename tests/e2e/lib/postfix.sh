@@ -257,6 +257,15 @@ sg__postfix_bounced_rcpts() {
         "$SG_DIR/maillog" || true
 }
 
+# sg__postfix_smtps_add PORT - see sg_smtps_add: contrib/postfix/master.cf's
+# "submissions" service (implicit TLS) with the test certificate
+sg__postfix_smtps_add() {
+    sg__postfix_submission_add "$1" syslog_name=postfix/submissions \
+        smtpd_tls_wrappermode=yes smtpd_tls_security_level=encrypt \
+        "smtpd_tls_cert_file=$SG_DIR/tls/cert.pem" \
+        "smtpd_tls_key_file=$SG_DIR/tls/key.pem" smtpd_tls_loglevel=1
+}
+
 # sg__postfix_submission_add PORT [NAME=VALUE...] - see sg_submission_add:
 # a second smtpd line in master.cf, then a restart
 sg__postfix_submission_add() {

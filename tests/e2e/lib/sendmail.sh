@@ -131,7 +131,7 @@ DAEMON_OPTIONS(\`Port=$SG_MTAPORT, Addr=127.0.0.1, Name=MTA')dnl"
             sg__mc "dnl # The MSA with subguard: the contrib's own lines.
 define(\`SUBGUARD_SOCKET', \`$milter')dnl
 define(\`SUBGUARD_MSA', \`Port=$SG_SUBPORT, Addr=127.0.0.1')dnl
-include(\`$SG_SRC/contrib/sendmail/subguard.m4')dnl"
+${SG__SM_SMTPS:-}include(\`$SG_SRC/contrib/sendmail/subguard.m4')dnl"
         else
             sg__mc "dnl # The MSA without any milter.
 FEATURE(\`no_default_msa')dnl
@@ -311,6 +311,23 @@ sg__sendmail_bounced_rcpts() {
     local q=$1
     sed -n "s/^.* $q: to=\\(<[^ ]*>\\), .*, dsn=5\\.[0-9]*\\.[0-9]*, .*stat=.*\$/\\1/p" \
         "$SG_DIR/maillog" | tr -cd '<' | wc -c
+}
+
+# sg__sendmail_smtps_add PORT - see sg_smtps_add: contrib's subguard.m4 with
+# SUBGUARD_SMTPS (an MSA with M=Eas on PORT) and the test certificate
+sg__sendmail_smtps_add() {
+    local port=$1
+    [[ $port =~ ^[0-9]+$ ]] || sg_fail "sg_smtps_add: bad port '$port'"
+    SG__SM_SMTPS="define(\`SUBGUARD_SMTPS', \`Port=$port, Addr=127.0.0.1')dnl
+define(\`confCACERT_PATH', \`$SG_DIR/tls')dnl
+define(\`confCACERT', \`$SG_DIR/tls/cert.pem')dnl
+define(\`confSERVER_CERT', \`$SG_DIR/tls/cert.pem')dnl
+define(\`confSERVER_KEY', \`$SG_DIR/tls/key.pem')dnl
+"
+    sg__sendmail_stop
+    sg__sendmail_config
+    sg__sendmail_start
+    sg_wait_for -t 15 sg__listening "$port" || sg_fail "Sendmail does not listen on $port"
 }
 
 # sg__sendmail_submission_add PORT [NAME=VALUE...] - see sg_submission_add
