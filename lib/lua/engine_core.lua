@@ -338,7 +338,9 @@ local function seen_by_hand(k, login, tier, h, lifted)
     event(k.events, 'event', 'lift', 'login', login)
     seen = 'lift'
   end
-  local old = h.tn or k.deftier		-- no tn: the default tier
+  -- No tn in a hash that exists: the default tier; no hash: a first
+  -- message, which changes nothing by hand.
+  local old = h.tn or (next(h) ~= nil and k.deftier) or nil
   if old and old ~= tier.name then
     event(k.events, 'event', 'tier', 'login', login, 'from', old,
           'to', tier.name)
