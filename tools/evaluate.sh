@@ -29,8 +29,14 @@ for run in "${runlist[@]}"; do
     echo "== $scenario, seed $seed, $users logins, $days days"
     python3 "$src/tools/subguard-tracegen" --seed "$seed" --users "$users" \
         --days "$days" --scenario "$scenario" --out "$dir" | tail -2
+    # A receiver incident spans accounts: its start and end must follow
+    # the trace's clock, not the interleaving of replay threads (-j 1).
+    jobs=()
+    if [ -s "$dir/incidents.jsonl" ]; then
+        jobs=(-j 1)
+    fi
     start=$SECONDS
-    "$build/subguard-replay" -c "$src/contrib/subguard.conf" \
+    "$build/subguard-replay" -c "$src/contrib/subguard.conf" "${jobs[@]}" \
         -t "$dir/users.jsonl" "$dir/trace.jsonl" >"$dir/verdicts.jsonl"
     echo "replay: $((SECONDS - start)) s for $(wc -l <"$dir/trace.jsonl") events"
     incidents=()

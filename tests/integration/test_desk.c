@@ -25,55 +25,9 @@
 #include "sg_engine.h"
 #include "sg_logparse.h"
 #include "sg_redis.h"
+#include "world.h"
 
 #define T0	1763798400.0		/* 2025-11-22 08:00 UTC: on an hour */
-
-struct world {
-    struct sg_config cfg;
-    struct sg_engine *eng;
-    struct sg_redis *redis;
-    struct sg_store store;
-};
-
-static void quiet_log(int level, const char *fmt,...)
-{
-    (void) level;
-    (void) fmt;
-}
-
-static void windows(struct sg_windows *w, const char *text)
-{
-    char    err[256];
-
-    if (sg_parse_windows(text, w, err, sizeof(err)) < 0)
-	fail_msg("%s: %s", text, err);
-}
-
-/* redis - run a command, return element i of the flattened reply */
-static char *redis(struct world *w, int i, const char *fmt,...)
-{
-    static char out[4096];
-    char    buf[1024], *argv[16], *cp;
-    size_t  lens[16];
-    int     argc = 0;
-    va_list ap;
-    struct sg_reply r = {0, 0};
-    char    err[256];
-
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    for (cp = strtok(buf, " "); cp && argc < 16; cp = strtok(0, " ")) {
-	argv[argc] = cp;
-	lens[argc++] = strlen(cp);
-    }
-    if (sg_redis_command(w->redis, argc, (const char *const *) argv, lens,
-			 &r, err, sizeof(err)) != SG_STORE_OK)
-	fail_msg("redis %s: %s", fmt, err);
-    snprintf(out, sizeof(out), "%s", i < r.n ? r.v[i] : "(none)");
-    sg_reply_free(&r);
-    return (out);
-}
 
 /* setup - tiers default (3 rejected/1h quarantines) and bulk; hold_max 2 */
 static int setup(void **state)
@@ -87,23 +41,23 @@ static int setup(void **state)
     w->cfg.ntiers = 2;
     memset(w->cfg.tiers, 0, 2 * sizeof(w->cfg.tiers[0]));
     strcpy(w->cfg.tiers[0].name, "default");
-    windows(&w->cfg.tiers[0].recipients, "100/1h");
-    windows(&w->cfg.tiers[0].messages, "100/1h");
-    windows(&w->cfg.tiers[0].q_rejected, "3/1h");
+    world_windows(&w->cfg.tiers[0].recipients, "100/1h");
+    world_windows(&w->cfg.tiers[0].messages, "100/1h");
+    world_windows(&w->cfg.tiers[0].q_rejected, "3/1h");
     strcpy(w->cfg.tiers[1].name, "bulk");
-    windows(&w->cfg.tiers[1].recipients, "1000/1h");
-    windows(&w->cfg.tiers[1].messages, "1000/1h");
-    windows(&w->cfg.tiers[1].q_failed, "3/1h");
+    world_windows(&w->cfg.tiers[1].recipients, "1000/1h");
+    world_windows(&w->cfg.tiers[1].messages, "1000/1h");
+    world_windows(&w->cfg.tiers[1].q_failed, "3/1h");
     w->cfg.hold_max = 2;
     memset(&rp, 0, sizeof(rp));
     rp.address = getenv("SG_REDIS");
     rp.timeout_ms = 1000;
     rp.connect_timeout_ms = 1000;
-    rp.log = quiet_log;
+    rp.log = world_quiet_log;
     assert_non_null(w->redis = sg_redis_new(&rp, err, sizeof(err)));
     w->store = sg_redis_store(w->redis);
     assert_non_null(w->eng = sg_engine_new(&w->cfg));
-    redis(w, 0, "FLUSHALL");
+    world_redis(w, 0, "FLUSHALL");
     *state = w;
     return (0);
 }
@@ -166,7 +120,7 @@ static void test_lift_by_del_then_hold_again(void **state)
     struct sg_msg m;
 
     spray(w, "eve", T0, "Q1", "Q2");
-    assert_string_equal(redis(w, 1, "ZRANGE subguard:quarantined 0 -1 WITHSCORES"),
+    assert_string_equal(world_redis(w, 1, "ZRANGE subguard:quarantined 0 -1 WITHSCORES"),
 			"1763798401");
     assert_int_equal(send_msg(w, "eve", T0 + 2, 0, "Q3", &m), SG_ACT_HOLD);
     assert_int_equal(send_msg(w, "eve", T0 + 3, 0, "Q4", &m),
@@ -181,16 +135,16 @@ static void test_lift_by_del_then_hold_again(void **state)
     sg_desk_list_free(&l);
 
     /* Support's documented baseline: redis-cli DEL. The index heals. */
-    redis(w, 0, "DEL subguard:{eve}:quarantine");
+    world_redis(w, 0, "DEL subguard:{eve}:quarantine");
     qlist(w, &l);
     assert_int_equal(l.n, 0);
     assert_int_equal(l.healed, 1);
     sg_desk_list_free(&l);
-    assert_string_equal(redis(w, 0, "ZCARD subguard:quarantined"), "0");
+    assert_string_equal(world_redis(w, 0, "ZCARD subguard:quarantined"), "0");
 
     /* A new spray within the held list's 30 days: held again, twice. */
     spray(w, "eve", T0 + 10, "Q5", "Q6");
-    assert_string_equal(redis(w, 0, "LRANGE subguard:{eve}:held 0 -1"), "Q6");
+    assert_string_equal(world_redis(w, 0, "LRANGE subguard:{eve}:held 0 -1"), "Q6");
     assert_int_equal(send_msg(w, "eve", T0 + 12, 0, "Q7", &m), SG_ACT_HOLD);
     assert_int_equal(m.held, 2);
     qlist(w, &l);
@@ -206,17 +160,17 @@ static void test_lift_seen_drops_index_and_held(void **state)
     struct sg_msg m;
 
     spray(w, "fay", T0, "Q1", "Q2");
-    redis(w, 0, "DEL subguard:{fay}:quarantine");
+    world_redis(w, 0, "DEL subguard:{fay}:quarantine");
     assert_int_equal(send_msg(w, "fay", T0 + 5, 0, "Q3", &m), SG_ACT_CONTINUE);
     assert_int_equal(m.seen.what, SG_SEEN_LIFT);
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{fay}:held"), "0");
-    assert_string_equal(redis(w, 0, "ZCARD subguard:quarantined"), "0");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{fay}:held"), "0");
+    assert_string_equal(world_redis(w, 0, "ZCARD subguard:quarantined"), "0");
 
     /* The README's manual quarantine, redis-cli HSET: indexed when the
      * account next sends, under its since. */
-    redis(w, 0, "HSET subguard:{fay}:quarantine reason manual since 1763798000 by support");
+    world_redis(w, 0, "HSET subguard:{fay}:quarantine reason manual since 1763798000 by support");
     assert_int_equal(send_msg(w, "fay", T0 + 6, 0, "Q4", &m), SG_ACT_HOLD);
-    assert_string_equal(redis(w, 1, "ZRANGE subguard:quarantined 0 -1 WITHSCORES"),
+    assert_string_equal(world_redis(w, 1, "ZRANGE subguard:quarantined 0 -1 WITHSCORES"),
 			"1763798000");
 }
 
@@ -236,12 +190,12 @@ static void test_desk_lift(void **state)
     assert_int_equal(lift.lifted, 1);
     assert_string_equal(lift.held, "Q2");
     assert_non_null(strstr(lift.reason, "rejected by the MTA"));
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{gus}:quarantine"), "0");
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{gus}:held"), "0");
-    assert_string_equal(redis(w, 0, "ZCARD subguard:quarantined"), "0");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{gus}:quarantine"), "0");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{gus}:held"), "0");
+    assert_string_equal(world_redis(w, 0, "ZCARD subguard:quarantined"), "0");
     /* Windows start afresh, totals stay. */
-    assert_string_equal(redis(w, 0, "HGET subguard:{gus}:counters rejected"), "4");
-    assert_string_equal(redis(w, 0, "HEXISTS subguard:{gus}:counters q"), "0");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{gus}:counters rejected"), "4");
+    assert_string_equal(world_redis(w, 0, "HEXISTS subguard:{gus}:counters q"), "0");
 
     assert_int_equal(sg_desk_events(w->eng, &w->store, 0, "gus", "lift", 10,
 				    &ev, err, sizeof(err)), 0);
@@ -292,14 +246,14 @@ static void test_desk_quarantine_and_tier(void **state)
 				     T0, old, sizeof(old), err, sizeof(err)), 1);
     assert_non_null(strstr(err, "\"bulkk\""));
     assert_non_null(strstr(err, "default bulk"));
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{hal}:tier"), "0");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{hal}:tier"), "0");
     assert_int_equal(sg_desk_settier(w->eng, &w->store, "hal", "bulk", "bob",
 				     T0, old, sizeof(old), err, sizeof(err)), 0);
-    assert_string_equal(redis(w, 0, "GET subguard:{hal}:tier"), "bulk");
+    assert_string_equal(world_redis(w, 0, "GET subguard:{hal}:tier"), "bulk");
     assert_int_equal(sg_desk_settier(w->eng, &w->store, "hal", "", "bob",
 				     T0, old, sizeof(old), err, sizeof(err)), 0);
     assert_string_equal(old, "bulk");
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{hal}:tier"), "0");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{hal}:tier"), "0");
     assert_int_equal(sg_desk_events(w->eng, &w->store, 0, "", "tier", 10,
 				    &ev, err, sizeof(err)), 0);
     assert_int_equal(ev.n, 2);
@@ -317,9 +271,9 @@ static void test_outcome_indexes(void **state)
     char    err[256], qid[8], rcpt[32];
     int     i;
 
-    redis(w, 0, "SET subguard:{ida}:tier bulk");
+    world_redis(w, 0, "SET subguard:{ida}:tier bulk");
     /* A held list left by a lift the engine never saw (counters gone). */
-    redis(w, 0, "RPUSH subguard:{ida}:held OLD1 OLD2");
+    world_redis(w, 0, "RPUSH subguard:{ida}:held OLD1 OLD2");
     for (i = 1; i <= 4; i++) {
 	snprintf(qid, sizeof(qid), "B%d", i);
 	assert_int_equal(send_msg(w, "ida", T0 + i, 0, qid, &m),
@@ -333,9 +287,9 @@ static void test_outcome_indexes(void **state)
 					   0, &out, err, sizeof(err)), 1);
     }
     assert_int_equal(out.newly_quarantined, 1);
-    assert_string_equal(redis(w, 1, "ZRANGE subguard:quarantined 0 -1 WITHSCORES"),
+    assert_string_equal(world_redis(w, 1, "ZRANGE subguard:quarantined 0 -1 WITHSCORES"),
 			"1763798414");
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{ida}:held"), "0");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{ida}:held"), "0");
     assert_int_equal(send_msg(w, "ida", T0 + 20, 0, "B5", &m), SG_ACT_HOLD);
     assert_int_equal(m.held, 1);
 }
@@ -353,7 +307,7 @@ static void test_scan_nearest(void **state)
 	snprintf(login, sizeof(login), "u%02d", i);
 	assert_int_equal(send_msg(w, login, T0, 0, "S", &m), SG_ACT_CONTINUE);
     }
-    redis(w, 0, "HSET subguard:{u07}:counters r3600 90");
+    world_redis(w, 0, "HSET subguard:{u07}:counters r3600 90");
     do {
 	assert_int_equal(sg_desk_scan(w->eng, &w->store, T0 + 1, cursor,
 				      sizeof(cursor), 5, &v, &n, err,

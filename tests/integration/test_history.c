@@ -23,6 +23,7 @@
 #include "sg_config.h"
 #include "sg_engine.h"
 #include "sg_redis.h"
+#include "world.h"
 
 #define DAY	86400.0
 #define T0	(20415 * DAY)		/* a UTC midnight (2025-11-22) */
@@ -30,19 +31,6 @@
 #define HOME2	"192.0.2.201"		/* the same /24: the same network */
 #define THIEF	"203.0.113.9"
 #define HOTEL	"2001:db8:77:1::5"
-
-struct world {
-    struct sg_config cfg;
-    struct sg_engine *eng;
-    struct sg_redis *redis;
-    struct sg_store store;
-};
-
-static void quiet_log(int level, const char *fmt,...)
-{
-    (void) level;
-    (void) fmt;
-}
 
 /* setup - one node, a tier whose windows never bind: history alone */
 static int setup(void **state)
@@ -64,7 +52,7 @@ static int setup(void **state)
     memset(&rp, 0, sizeof(rp));
     rp.address = getenv("SG_REDIS");
     rp.timeout_ms = rp.connect_timeout_ms = 1000;
-    rp.log = quiet_log;
+    rp.log = world_quiet_log;
     assert_non_null(w->redis = sg_redis_new(&rp, err, sizeof(err)));
     w->store = sg_redis_store(w->redis);
     assert_non_null(w->eng = sg_engine_new(&w->cfg));

@@ -19,33 +19,9 @@
 #include "sg_engine.h"
 #include "sg_logparse.h"
 #include "sg_redis.h"
+#include "world.h"
 
 #define T0	1763798400.0		/* 2025-11-22 08:00 UTC: on an hour */
-
-struct world {
-    struct sg_config cfg;
-    struct sg_engine *eng;
-    struct sg_redis *redis;
-    struct sg_store store;
-};
-
-static int quiet_log_calls;
-
-static void quiet_log(int level, const char *fmt,...)
-{
-    (void) level;
-    (void) fmt;
-    quiet_log_calls++;
-}
-
-/* windows - parse a window list or fail the test */
-static void windows(struct sg_windows *w, const char *text)
-{
-    char    err[256];
-
-    if (sg_parse_windows(text, w, err, sizeof(err)) < 0)
-	fail_msg("%s: %s", text, err);
-}
 
 /* world_new - one node: a config with tiers "default" and "bulk" */
 static struct world *world_new(const char *def_rcpts, const char *def_msgs,
@@ -61,20 +37,20 @@ static struct world *world_new(const char *def_rcpts, const char *def_msgs,
     w->cfg.ntiers = 2;
     memset(w->cfg.tiers, 0, 2 * sizeof(w->cfg.tiers[0]));
     strcpy(w->cfg.tiers[0].name, "default");
-    windows(&w->cfg.tiers[0].recipients, def_rcpts);
-    windows(&w->cfg.tiers[0].messages, def_msgs);
-    windows(&w->cfg.tiers[0].q_rejected, q_rej);
-    windows(&w->cfg.tiers[0].q_recipients, q_rcpts);
+    world_windows(&w->cfg.tiers[0].recipients, def_rcpts);
+    world_windows(&w->cfg.tiers[0].messages, def_msgs);
+    world_windows(&w->cfg.tiers[0].q_rejected, q_rej);
+    world_windows(&w->cfg.tiers[0].q_recipients, q_rcpts);
     strcpy(w->cfg.tiers[1].name, "bulk");
-    windows(&w->cfg.tiers[1].recipients, "1000/1h");
-    windows(&w->cfg.tiers[1].messages, "1000/1h");
-    windows(&w->cfg.tiers[1].q_rejected, "500/1h");
+    world_windows(&w->cfg.tiers[1].recipients, "1000/1h");
+    world_windows(&w->cfg.tiers[1].messages, "1000/1h");
+    world_windows(&w->cfg.tiers[1].q_rejected, "500/1h");
     w->cfg.hold_max = 2;
     memset(&rp, 0, sizeof(rp));
     rp.address = addr;
     rp.timeout_ms = 1000;
     rp.connect_timeout_ms = 1000;
-    rp.log = quiet_log;
+    rp.log = world_quiet_log;
     w->redis = sg_redis_new(&rp, err, sizeof(err));
     assert_non_null(w->redis);
     w->store = sg_redis_store(w->redis);
@@ -88,32 +64,6 @@ static void world_free(struct world *w)
     sg_engine_free(w->eng);
     sg_redis_free(w->redis);
     free(w);
-}
-
-/* redis - run a command, return element i of the flattened reply */
-static char *redis(struct world *w, int i, const char *fmt,...)
-{
-    static char out[4096];
-    char    buf[1024], *argv[16], *cp;
-    size_t  lens[16];
-    int     argc = 0;
-    va_list ap;
-    struct sg_reply r = {0, 0};
-    char    err[256];
-
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    for (cp = strtok(buf, " "); cp && argc < 16; cp = strtok(0, " ")) {
-	argv[argc] = cp;
-	lens[argc++] = strlen(cp);
-    }
-    if (sg_redis_command(w->redis, argc, (const char *const *) argv, lens,
-			 &r, err, sizeof(err)) != SG_STORE_OK)
-	fail_msg("redis %s: %s", fmt, err);
-    snprintf(out, sizeof(out), "%s", i < r.n ? r.v[i] : "(none)");
-    sg_reply_free(&r);
-    return (out);
 }
 
 /* send - one message of n recipients, nrej of them rejected by the MTA */
@@ -145,7 +95,7 @@ static int setup(void **state)
 {
     struct world *w = world_new("3/1h", "100/1h", "3/1h", "50/1d");
 
-    redis(w, 0, "FLUSHALL");
+    world_redis(w, 0, "FLUSHALL");
     *state = w;
     return (0);
 }
@@ -179,9 +129,9 @@ static void test_recipient_limit(void **state)
     assert_int_equal(sg_engine_commit(w->eng, &w->store, &m, "QID1", 1,
 				      T0 + 100, err, sizeof(err)),
 		     SG_ACT_CONTINUE);
-    assert_string_equal(redis(w, 0, "HGET subguard:{alice@example.net}:counters rcpts"), "3");
-    assert_string_equal(redis(w, 0, "HGET subguard:{alice@example.net}:counters refused"), "1");
-    assert_string_equal(redis(w, 0, "GET subguard:qid:QID1"), "alice@example.net 1763798500 3");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{alice@example.net}:counters rcpts"), "3");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{alice@example.net}:counters refused"), "1");
+    assert_string_equal(world_redis(w, 0, "GET subguard:qid:QID1"), "alice@example.net 1763798500 3");
 
     /* The next message has no room; the retry time is the window's. */
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "alice@example.net",
@@ -232,8 +182,8 @@ static void test_message_limit(void **state)
     sg_engine_text(w->eng, &m, SG_ACT_TEMPFAIL, text, sizeof(text));
     assert_non_null(strstr(text, "limit of 2 messages per hour"));
     /* Refused attempts do not use quota but are visible. */
-    assert_string_equal(redis(w, 0, "HGET subguard:{carol}:counters msgs"), "2");
-    assert_string_equal(redis(w, 0, "HGET subguard:{carol}:counters refused"), "1");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{carol}:counters msgs"), "2");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{carol}:counters refused"), "1");
     world_free(w);
 }
 
@@ -244,7 +194,7 @@ static void test_tiers(void **state)
     struct sg_msg m;
     char    err[256];
 
-    redis(w, 0, "SET subguard:{dave}:tier bulk");
+    world_redis(w, 0, "SET subguard:{dave}:tier bulk");
     sg_engine_begin(w->eng, &w->store, &m, "dave", T0, err, sizeof(err));
     assert_string_equal(m.tier, "bulk");
     /* 1000 an hour: begin reserves a chunk, and more may follow. */
@@ -253,7 +203,7 @@ static void test_tiers(void **state)
     assert_string_equal(m.unknown_tier, "");
     /* Abandoned: its reservation is released for the next message. */
     sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0, err, sizeof(err));
-    redis(w, 0, "SET subguard:{dave}:tier gold");
+    world_redis(w, 0, "SET subguard:{dave}:tier gold");
     sg_engine_begin(w->eng, &w->store, &m, "dave", T0, err, sizeof(err));
     assert_string_equal(m.tier, "default");
     assert_string_equal(m.unknown_tier, "gold");
@@ -270,15 +220,15 @@ static void test_quarantine_hold_and_lift(void **state)
 
     assert_int_equal(send_msg(w, "eve", T0, 1, 2, "Q1", &tf), SG_ACT_CONTINUE);
     assert_int_equal(send_msg(w, "eve", T0 + 1, 1, 2, "Q2", &tf), SG_ACT_HOLD);
-    assert_string_equal(redis(w, 0, "HGET subguard:{eve}:quarantine by"), "subguard");
-    assert_non_null(strstr(redis(w, 0, "HGET subguard:{eve}:quarantine reason"),
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{eve}:quarantine by"), "subguard");
+    assert_non_null(strstr(world_redis(w, 0, "HGET subguard:{eve}:quarantine reason"),
 			   "4 recipients rejected by the MTA in 1h"));
-    assert_string_equal(redis(w, 0, "HGET subguard:{eve}:quarantine qids"), "Q2 Q1");
-    assert_string_equal(redis(w, 0, "LRANGE subguard:{eve}:held 0 -1"), "Q2");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{eve}:quarantine qids"), "Q2 Q1");
+    assert_string_equal(world_redis(w, 0, "LRANGE subguard:{eve}:held 0 -1"), "Q2");
 
     /* Already quarantined: held until hold_max (2), then refused. A bigger
      * tier leaves room for the recipients; quarantine outranks tiers. */
-    redis(w, 0, "SET subguard:{eve}:tier bulk");
+    world_redis(w, 0, "SET subguard:{eve}:tier bulk");
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "eve", T0 + 2, err,
 				     sizeof(err)), SG_ACT_CONTINUE);
     assert_int_equal(m.status, SG_BEGIN_HOLD);
@@ -289,10 +239,10 @@ static void test_quarantine_hold_and_lift(void **state)
     assert_int_equal(m.held, 2);
     assert_int_equal(send_msg(w, "eve", T0 + 3, 1, 0, "Q4", &tf),
 		     SG_ACT_QUARANTINE_REFUSE);
-    assert_string_equal(redis(w, 0, "LLEN subguard:{eve}:held"), "2");
+    assert_string_equal(world_redis(w, 0, "LLEN subguard:{eve}:held"), "2");
 
     /* Support lifts it; the next message goes through. */
-    redis(w, 0, "DEL subguard:{eve}:quarantine");
+    world_redis(w, 0, "DEL subguard:{eve}:quarantine");
     assert_int_equal(send_msg(w, "eve", T0 + 4, 1, 0, "Q5", &tf), SG_ACT_CONTINUE);
 }
 
@@ -307,7 +257,7 @@ static void test_manual_quarantine_reject(void **state)
     w->cfg.quarantine_action = SG_QACT_REJECT;
     snprintf(w->cfg.support_contact, sizeof(w->cfg.support_contact),
 	     "help@isp.example");
-    redis(w, 0, "HSET subguard:{frank}:quarantine reason manual");
+    world_redis(w, 0, "HSET subguard:{frank}:quarantine reason manual");
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "frank", T0, err,
 				     sizeof(err)), SG_ACT_QUARANTINE_REFUSE);
     assert_string_equal(m.qreason, "manual");
@@ -315,7 +265,7 @@ static void test_manual_quarantine_reject(void **state)
     assert_non_null(strstr(text, "frank"));
     assert_non_null(strstr(text, "help@isp.example"));
     assert_non_null(strchr(text, '\n'));		/* multi-line reply */
-    assert_string_equal(redis(w, 0, "HGET subguard:{frank}:counters refused"), "1");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{frank}:counters refused"), "1");
     world_free(w);
 }
 
@@ -328,7 +278,7 @@ static void test_recipient_ceiling(void **state)
     (void) state;
     assert_int_equal(send_msg(w, "gina", T0, 100, 0, "A", &tf), SG_ACT_CONTINUE);
     assert_int_equal(send_msg(w, "gina", T0 + 7200, 60, 0, "B", &tf), SG_ACT_HOLD);
-    assert_non_null(strstr(redis(w, 0, "HGET subguard:{gina}:quarantine reason"),
+    assert_non_null(strstr(world_redis(w, 0, "HGET subguard:{gina}:quarantine reason"),
 			   "160 recipients in 1d"));
     world_free(w);
 }
@@ -358,20 +308,20 @@ static void test_expiry_and_round_trips(void **state)
     long    ttl, before, after;
     int     tf, i;
 
-    redis(w, 0, "CONFIG RESETSTAT");
+    world_redis(w, 0, "CONFIG RESETSTAT");
     send_msg(w, "ivan", T0, 3, 2, "QX", &tf);
-    ttl = atol(redis(w, 0, "TTL subguard:{ivan}:counters"));
+    ttl = atol(world_redis(w, 0, "TTL subguard:{ivan}:counters"));
     assert_in_range(ttl, 3600, 2 * 86400);
-    ttl = atol(redis(w, 0, "TTL subguard:qid:QX"));
+    ttl = atol(world_redis(w, 0, "TTL subguard:qid:QX"));
     assert_in_range(ttl, 6 * 86400 - 10, 6 * 86400);
 
-    before = atol(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
+    before = atol(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
 		  + strlen("cmdstat_evalsha:calls="));
     sg_engine_begin(w->eng, &w->store, &m, "ivan2", T0, err, sizeof(err));
     for (i = 0; i < 1000; i++)
 	sg_engine_rcpt(&m, i % 10 == 0, 0);
     sg_engine_commit(w->eng, &w->store, &m, "QY", 1, T0, err, sizeof(err));
-    after = atol(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
+    after = atol(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
 		 + strlen("cmdstat_evalsha:calls="));
     assert_int_equal(after - before, 2);
 
@@ -380,14 +330,14 @@ static void test_expiry_and_round_trips(void **state)
      * call: it releases the room begin reserved for it.
      */
     sg_engine_begin(w->eng, &w->store, &m, "ivan3", T0, err, sizeof(err));
-    assert_string_equal(redis(w, 0, "HLEN subguard:{ivan3}:resv"), "1");
+    assert_string_equal(world_redis(w, 0, "HLEN subguard:{ivan3}:resv"), "1");
     assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
     sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0, err, sizeof(err));
-    before = atol(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
+    before = atol(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
 		  + strlen("cmdstat_evalsha:calls="));
     assert_int_equal(before, after + 2);
-    assert_string_equal(redis(w, 0, "HLEN subguard:{ivan3}:resv"), "0");
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{ivan3}:counters"), "0");
+    assert_string_equal(world_redis(w, 0, "HLEN subguard:{ivan3}:resv"), "0");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{ivan3}:counters"), "0");
 }
 
 /*
@@ -418,7 +368,7 @@ static void test_concurrent_messages_hold_the_limit(void **state)
 	    assert_int_equal(m[i].limit, SG_LIMIT_MESSAGES);
     }
     assert_int_equal(begun, 2);
-    assert_string_equal(redis(a, 0, "HLEN subguard:{conc}:resv"), "2");
+    assert_string_equal(world_redis(a, 0, "HLEN subguard:{conc}:resv"), "2");
     for (j = 0; j < 10; j++)
 	for (i = 0; i < 10; i++)
 	    if (act[i] == SG_ACT_CONTINUE)
@@ -434,11 +384,11 @@ static void test_concurrent_messages_hold_the_limit(void **state)
 					  sizeof(err)), SG_ACT_CONTINUE);
     }
     assert_int_equal(accepted, 10);
-    assert_string_equal(redis(a, 0, "HGET subguard:{conc}:counters msgs"), "2");
-    assert_string_equal(redis(a, 0, "HGET subguard:{conc}:counters rcpts"), "10");
-    assert_string_equal(redis(a, 0, "HGET subguard:{conc}:counters refused"), "18");
+    assert_string_equal(world_redis(a, 0, "HGET subguard:{conc}:counters msgs"), "2");
+    assert_string_equal(world_redis(a, 0, "HGET subguard:{conc}:counters rcpts"), "10");
+    assert_string_equal(world_redis(a, 0, "HGET subguard:{conc}:counters refused"), "18");
     /* Settled: nothing is left reserved. */
-    assert_string_equal(redis(a, 0, "HLEN subguard:{conc}:resv"), "0");
+    assert_string_equal(world_redis(a, 0, "HLEN subguard:{conc}:resv"), "0");
     world_free(a);
     world_free(b);
 }
@@ -473,8 +423,8 @@ static void test_reserve_and_settle(void **state)
 				       sizeof(err)), SG_ACT_CONTINUE);
     assert_int_equal(m2.budget, 8);		/* 10 - 2 sent - 4 held + 4 */
     assert_int_equal(m2.resv_more, 0);
-    assert_string_equal(redis(w, 0, "HLEN subguard:{res}:resv"), "1");
-    assert_non_null(strstr(redis(w, 0, "HGET subguard:{res}:resv %s",
+    assert_string_equal(world_redis(w, 0, "HLEN subguard:{res}:resv"), "1");
+    assert_non_null(strstr(world_redis(w, 0, "HGET subguard:{res}:resv %s",
 				 m2.resv_id), "1 8 "));
     world_free(w);
 }
@@ -494,7 +444,7 @@ static void test_reservation_expires(void **state)
     (void) state;
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0, err,
 				     sizeof(err)), SG_ACT_CONTINUE);
-    ttl = atol(redis(w, 0, "TTL subguard:{gone}:resv"));
+    ttl = atol(world_redis(w, 0, "TTL subguard:{gone}:resv"));
     assert_in_range(ttl, 7200, 7300);	/* the default reserve_ttl, 2h */
     /* Never committed: the node died. Within the ttl the room is held. */
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0 + 7199,
@@ -504,8 +454,8 @@ static void test_reservation_expires(void **state)
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "gone", T0 + 7201,
 				     err, sizeof(err)), SG_ACT_CONTINUE);
     assert_int_equal(m.budget, 10);
-    assert_string_equal(redis(w, 0, "HLEN subguard:{gone}:resv"), "1");
-    assert_non_null(strstr(redis(w, 0, "HGET subguard:{gone}:resv %s",
+    assert_string_equal(world_redis(w, 0, "HLEN subguard:{gone}:resv"), "1");
+    assert_non_null(strstr(world_redis(w, 0, "HGET subguard:{gone}:resv %s",
 				 m.resv_id), "1 10 "));
     world_free(w);
 }
@@ -524,7 +474,7 @@ static void test_bounce_caps(void **state)
 
     (void) state;
     assert_int_equal(send_msg(w, "cap", T0, 2, 0, "CAP1", &tf), SG_ACT_CONTINUE);
-    assert_non_null(strstr(redis(w, 0, "GET subguard:qid:CAP1"), " 2"));
+    assert_non_null(strstr(world_redis(w, 0, "GET subguard:qid:CAP1"), " 2"));
     /* The same recipient's line twice: once. */
     for (i = 0; i < 2; i++) {
 	rc = sg_engine_outcome(w->eng, &w->store, "CAP1", "<a@x.example>",
@@ -533,25 +483,25 @@ static void test_bounce_caps(void **state)
 	assert_int_equal(rc, 1);
 	assert_string_equal(out.login, "cap");
     }
-    assert_string_equal(redis(w, 0, "HGET subguard:{cap}:counters bounced"), "1");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{cap}:counters bounced"), "1");
     /* Five more recipients: only one more fits the two accepted. */
     for (i = 0; i < 5; i++) {
 	snprintf(to, sizeof(to), "<f%d@x.example>", i);
 	sg_engine_outcome(w->eng, &w->store, "CAP1", to, SG_DSN_MAILBOX, 1,
 			  T0 + 20 + i, 0, 0, &out, err, sizeof(err));
     }
-    assert_string_equal(redis(w, 0, "HGET subguard:{cap}:counters bounced"), "2");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{cap}:counters bounced"), "2");
     /* A line about many recipients cannot pass the cap either. */
     sg_engine_outcome(w->eng, &w->store, "CAP1", 0, SG_DSN_OTHER, 50, T0 + 30,
 		      0, 0, &out, err, sizeof(err));
-    assert_string_equal(redis(w, 0, "HGET subguard:{cap}:counters bounced"), "2");
-    assert_true(atol(redis(w, 0, "TTL subguard:qid:CAP1")) > 0);
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{cap}:counters bounced"), "2");
+    assert_true(atol(world_redis(w, 0, "TTL subguard:qid:CAP1")) > 0);
     /* A whole-message expiry (no recipient named) counts once a qid. */
     assert_int_equal(send_msg(w, "exp", T0, 3, 0, "EXP1", &tf), SG_ACT_CONTINUE);
     for (i = 0; i < 3; i++)
 	sg_engine_outcome(w->eng, &w->store, "EXP1", 0, SG_DSN_EXPIRED, 1,
 			  T0 + 35 + i, 0, 0, &out, err, sizeof(err));
-    assert_string_equal(redis(w, 0, "HGET subguard:{exp}:counters bounced"), "1");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{exp}:counters bounced"), "1");
     /* Unknown queue id. */
     assert_int_equal(sg_engine_outcome(w->eng, &w->store, "NOSUCH", "<z@x>",
 				       SG_DSN_MAILBOX, 1, T0 + 40, 0, 0, &out,
@@ -569,7 +519,7 @@ static void test_bounce_caps(void **state)
     }
     sg_engine_outcome(w->eng, &w->store, "ZERO", "<y@x.example>",
 		      SG_DSN_MAILBOX, 1, T0 + 50, 0, 0, &out, err, sizeof(err));
-    assert_string_equal(redis(w, 0, "HGET subguard:{cap}:counters bounced"), "2");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{cap}:counters bounced"), "2");
     world_free(w);
 }
 
@@ -582,7 +532,7 @@ static void test_odd_logins(void **state)
     int     tf;
 
     send_msg(w, "x}:counters{y", T0, 1, 0, "Q1", &tf);
-    assert_string_equal(redis(w, 0, "EXISTS %s", "subguard:{x%7D%3Acounters%7By}:counters"), "1");
+    assert_string_equal(world_redis(w, 0, "EXISTS %s", "subguard:{x%7D%3Acounters%7By}:counters"), "1");
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "", T0, err,
 				     sizeof(err)), SG_ACT_IGNORE);
     assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, "a b\r\n", T0, err,
@@ -599,8 +549,8 @@ static void detect(struct world *w)
     w->cfg.tiers[1].spam_failure = 0.25;
     w->cfg.tiers[0].false_alarm = w->cfg.tiers[1].false_alarm = 0.001;
     w->cfg.tiers[0].missed_alarm = w->cfg.tiers[1].missed_alarm = 0.01;
-    windows(&w->cfg.tiers[1].recipients, "100000/1h");
-    windows(&w->cfg.tiers[1].messages, "100000/1h");
+    world_windows(&w->cfg.tiers[1].recipients, "100000/1h");
+    world_windows(&w->cfg.tiers[1].messages, "100000/1h");
     sg_engine_free(w->eng);
     w->eng = sg_engine_new(&w->cfg);
 }
@@ -648,7 +598,7 @@ static void test_failure_test_quarantines(void **state)
 	assert_int_equal(out.newly_quarantined, 0);
     }
     /* The message's record remembers what it added, uncapped. */
-    assert_string_equal(redis(w, 0, "GET subguard:qid:S1"),
+    assert_string_equal(world_redis(w, 0, "GET subguard:qid:S1"),
 			"spam 1763798401 10 9 - 17.990");
     bounce(w, "S2", T0 + 70, SG_DSN_DOMAIN, &out);
     assert_int_equal(out.newly_quarantined, 0);
@@ -660,12 +610,12 @@ static void test_failure_test_quarantines(void **state)
     bounce(w, "S9", T0 + 80, SG_DSN_DOMAIN, &out);
     assert_int_equal(out.newly_quarantined, 1);
     assert_non_null(strstr(out.reason, "failure test: 17 of 100 recipients failed in 1h"));
-    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine source"), "feed");
-    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine qids"),
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{spam}:quarantine source"), "feed");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{spam}:quarantine qids"),
 			"S9 S8 S7 S6 S5 S4 S3 S2 S1");
-    assert_string_equal(redis(w, 0, "HGET subguard:{spam}:quarantine failed"), "17");
-    assert_string_equal(redis(w, 0, "XLEN subguard:events"), "1");
-    assert_string_equal(redis(w, 4, "XRANGE subguard:events - +"), "quarantine");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{spam}:quarantine failed"), "17");
+    assert_string_equal(world_redis(w, 0, "XLEN subguard:events"), "1");
+    assert_string_equal(world_redis(w, 4, "XRANGE subguard:events - +"), "quarantine");
     /* Unknown queue ids (not ours) count nothing. */
     assert_int_equal(bounce(w, "NOPE", T0 + 90, SG_DSN_MAILBOX, &out), 0);
     world_free(w);
@@ -684,7 +634,7 @@ static void test_clean_bulk_tail_not_quarantined(void **state)
 
     (void) state;
     detect(w);
-    redis(w, 0, "SET subguard:{shop}:tier bulk");
+    world_redis(w, 0, "SET subguard:{shop}:tier bulk");
     for (i = 0; i < 20; i++) {
 	snprintf(qid, sizeof(qid), "B%d", i);
 	send_msg(w, "shop", T0 + i, 100, 0, qid, &tf);
@@ -694,8 +644,8 @@ static void test_clean_bulk_tail_not_quarantined(void **state)
 	bounce(w, "B19", T0 + 600 + i, SG_DSN_MAILBOX, &out);
 	assert_int_equal(out.newly_quarantined, 0);
     }
-    assert_true(atof(redis(w, 0, "HGET subguard:{shop}:counters s")) > 6.9);
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{shop}:quarantine"), "0");
+    assert_true(atof(world_redis(w, 0, "HGET subguard:{shop}:counters s")) > 6.9);
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{shop}:quarantine"), "0");
     world_free(w);
 }
 
@@ -722,8 +672,8 @@ static void test_repeated_failure_counts_once(void **state)
 					   &out, err, sizeof(err)), 1);
 	assert_int_equal(out.newly_quarantined, 0);
     }
-    assert_string_equal(redis(w, 0, "HGET subguard:{kim}:counters bounced"), "8");
-    assert_string_equal(redis(w, 0, "HGET subguard:{kim}:counters b3600"), "1");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{kim}:counters bounced"), "8");
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{kim}:counters b3600"), "1");
     for (i = 0; i < 8; i++) {
 	char    to[32];
 
@@ -776,20 +726,20 @@ static void test_feed_position(void **state)
 	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1", 0,
 					   SG_DSN_MAILBOX, 1, T0, "mx1",
 					   "1:2:500", &out, err, sizeof(err)), 1);
-	assert_string_equal(redis(w, 0, "HGET subguard:{dup}:counters bounced"), "1");
+	assert_string_equal(world_redis(w, 0, "HGET subguard:{dup}:counters bounced"), "1");
 	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1", 0,
 					   SG_DSN_MAILBOX, 1, T0, "mx1",
 					   "1:2:600", &out, err, sizeof(err)), 1);
 	assert_int_equal(sg_engine_outcome(w->eng, &w->store, "D1", 0,
 					   SG_DSN_MAILBOX, 1, T0, "mx1",
 					   "1:3:100", &out, err, sizeof(err)), 1);
-	assert_string_equal(redis(w, 0, "HGET subguard:{dup}:counters bounced"), "3");
+	assert_string_equal(world_redis(w, 0, "HGET subguard:{dup}:counters bounced"), "3");
     }
     /* A delivery with no position to save costs no call. */
-    redis(w, 0, "CONFIG RESETSTAT");
+    world_redis(w, 0, "CONFIG RESETSTAT");
     sg_engine_outcome(w->eng, &w->store, "X", 0, SG_DSN_DELIVERED, 1, T0, 0, 0,
 		      &out, err, sizeof(err));
-    assert_null(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_evalsha"));
+    assert_null(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_evalsha"));
 }
 
 /*
@@ -835,9 +785,9 @@ static void test_feed_journal_position(void **state)
 					   sizeof(err)), 1);
 	snprintf(cmd, sizeof(cmd), "HGET subguard:{%s}:counters bounced",
 		 login);
-	if (atoi(redis(w, 0, cmd)) != step[i].counts)
+	if (atoi(world_redis(w, 0, cmd)) != step[i].counts)
 	    fail_msg("step %d (%s): bounced %s, want %d", i, step[i].pos,
-		     redis(w, 0, cmd), step[i].counts);
+		     world_redis(w, 0, cmd), step[i].counts);
     }
     sg_engine_feed_position(w->eng, &w->store, "jr", pos, sizeof(pos), err,
 			    sizeof(err));
@@ -853,12 +803,12 @@ static void test_events(void **state)
     int     tf;
 
     send_msg(w, "lou", T0, 1, 4, "L1", &tf);		/* quarantined */
-    assert_string_equal(redis(w, 0, "XLEN subguard:events"), "1");
-    redis(w, 0, "DEL subguard:{lou}:quarantine");
-    redis(w, 0, "SET subguard:{lou}:tier bulk");
+    assert_string_equal(world_redis(w, 0, "XLEN subguard:events"), "1");
+    world_redis(w, 0, "DEL subguard:{lou}:quarantine");
+    world_redis(w, 0, "SET subguard:{lou}:tier bulk");
     send_msg(w, "lou", T0 + 1, 1, 0, "L2", &tf);
-    assert_string_equal(redis(w, 0, "XLEN subguard:events"), "3");
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{lou}:quarantine"), "0");
+    assert_string_equal(world_redis(w, 0, "XLEN subguard:events"), "3");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{lou}:quarantine"), "0");
 }
 
 /*
@@ -904,15 +854,15 @@ static void test_inspect(void **state)
     }
     bounce(w, "N0", T0 + 700, SG_DSN_MAILBOX, &out);
     bounce(w, "N1", T0 + 701, SG_DSN_POLICY, &out);
-    redis(w, 0, "SET subguard:{nina}:tier bulk");
+    world_redis(w, 0, "SET subguard:{nina}:tier bulk");
     snprintf(before, sizeof(before), "%s",
-	     redis(w, 0, "HGET subguard:{nina}:counters s"));
-    redis(w, 0, "CONFIG RESETSTAT");
+	     world_redis(w, 0, "HGET subguard:{nina}:counters s"));
+    world_redis(w, 0, "CONFIG RESETSTAT");
     assert_int_equal(sg_engine_inspect(w->eng, &w->store, "nina", T0 + 800,
 				       &in, err, sizeof(err)), 0);
     /* Read only: no write command ran, the score is as stored. */
-    assert_null(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_hset"));
-    assert_null(strstr(redis(w, 0, "INFO commandstats"), "cmdstat_hincrby"));
+    assert_null(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_hset"));
+    assert_null(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_hincrby"));
     assert_true(in.score == atof(before) && in.score > -4.7);
     assert_string_equal(in.tier, "bulk");	/* the tier key, now */
     assert_int_equal(in.msgs, 3);
@@ -936,9 +886,9 @@ static void test_inspect(void **state)
     assert_int_equal(hour->messages, 2);	/* 1.5 rounds up */
 
     /* Quarantined by hand, with mail held: all of it by name. */
-    redis(w, 0, "HSET subguard:{nina}:quarantine reason manual since 1763800000 "
+    world_redis(w, 0, "HSET subguard:{nina}:quarantine reason manual since 1763800000 "
 	  "by support source cli");
-    redis(w, 0, "RPUSH subguard:{nina}:held Q1 Q2");
+    world_redis(w, 0, "RPUSH subguard:{nina}:held Q1 Q2");
     assert_int_equal(sg_engine_inspect(w->eng, &w->store, "nina", T0 + 900,
 				       &in, err, sizeof(err)), 0);
     assert_int_equal(in.quarantined, 1);
@@ -949,7 +899,7 @@ static void test_inspect(void **state)
     assert_int_equal(in.held, 2);
 
     /* An unknown tier name reads as the default, and says so. */
-    redis(w, 0, "SET subguard:{nina}:tier gold");
+    world_redis(w, 0, "SET subguard:{nina}:tier gold");
     sg_engine_inspect(w->eng, &w->store, "nina", T0 + 900, &in, err,
 		      sizeof(err));
     assert_string_equal(in.tier, "default");
@@ -979,7 +929,7 @@ static void test_inspect_quarantine_and_lift(void **state)
     assert_int_equal(in.held, 1);
     assert_int_equal(sg_inspect_window(&in, 3600)->rejected, 4);
     /* Lifted: the next update starts afresh; inspect shows that now. */
-    redis(w, 0, "DEL subguard:{olga}:quarantine");
+    world_redis(w, 0, "DEL subguard:{olga}:quarantine");
     sg_engine_inspect(w->eng, &w->store, "olga", T0 + 3, &in, err, sizeof(err));
     assert_int_equal(in.quarantined, 0);
     assert_int_equal(in.rejected, 4);			/* totals stay */
@@ -1020,20 +970,20 @@ static void test_one_message_is_one_observation(void **state)
 	refuse(w, "OLD", to, T0 + 30 + i, SG_DSN_MAILBOX, &out);
 	assert_int_equal(out.newly_quarantined, 0);
     }
-    assert_true(atof(redis(w, 0, "HGET subguard:{ann}:counters s")) > 6.9);
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{ann}:quarantine"), "0");
+    assert_true(atof(world_redis(w, 0, "HGET subguard:{ann}:counters s")) > 6.9);
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{ann}:quarantine"), "0");
     /* 5 bounces of 11: 5 x 2.157 - 11 x 0.1424, uncapped, in the record. */
-    assert_non_null(strstr(redis(w, 0, "GET subguard:qid:OLD"),
+    assert_non_null(strstr(world_redis(w, 0, "GET subguard:qid:OLD"),
 			   "d696de45 9.220"));
     assert_int_equal(send_msg(w, "gus", T0, 49, 7, "XMAS", &tf),
 		     SG_ACT_CONTINUE);
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{gus}:quarantine"), "0");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{gus}:quarantine"), "0");
     /* The run: 10 of 50 refused at RCPT, then 2 of 50. */
     assert_int_equal(send_msg(w, "run", T0, 40, 10, "R1", &tf),
 		     SG_ACT_CONTINUE);
     assert_int_equal(send_msg(w, "run", T0 + 60, 48, 2, "R2", &tf),
 		     SG_ACT_HOLD);
-    assert_non_null(strstr(redis(w, 0, "HGET subguard:{run}:quarantine reason"),
+    assert_non_null(strstr(world_redis(w, 0, "HGET subguard:{run}:quarantine reason"),
 			   "failure test: 12 of 100"));
     world_free(w);
 }
@@ -1052,13 +1002,13 @@ static void test_failed_net_scales(void **state)
 
     (void) state;
     w->cfg.tiers[1].spam_failure = 0.25;	/* the test itself is off */
-    windows(&w->cfg.tiers[1].q_failed, "100/1h");
-    windows(&w->cfg.tiers[1].recipients, "100000/1h");
-    windows(&w->cfg.tiers[1].messages, "100000/1h");
+    world_windows(&w->cfg.tiers[1].q_failed, "100/1h");
+    world_windows(&w->cfg.tiers[1].recipients, "100000/1h");
+    world_windows(&w->cfg.tiers[1].messages, "100000/1h");
     sg_engine_free(w->eng);
     w->eng = sg_engine_new(&w->cfg);
-    redis(w, 0, "SET subguard:{shop}:tier bulk");
-    redis(w, 0, "SET subguard:{bad}:tier bulk");
+    world_redis(w, 0, "SET subguard:{shop}:tier bulk");
+    world_redis(w, 0, "SET subguard:{bad}:tier bulk");
     for (i = 0; i < 20; i++) {
 	snprintf(qid, sizeof(qid), "L%d", i);
 	assert_int_equal(send_msg(w, "shop", T0 + i, 100, 0, qid, &tf),
@@ -1069,9 +1019,9 @@ static void test_failed_net_scales(void **state)
 	    assert_int_equal(out.newly_quarantined, 0);
 	}
     }
-    assert_string_equal(redis(w, 0, "HGET subguard:{shop}:counters bounced"),
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{shop}:counters bounced"),
 			"120");
-    assert_string_equal(redis(w, 0, "EXISTS subguard:{shop}:quarantine"), "0");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{shop}:quarantine"), "0");
     for (i = 0; i < 4 && !out.newly_quarantined; i++) {
 	snprintf(qid, sizeof(qid), "D%d", i);
 	send_msg(w, "bad", T0 + i, 100, 0, qid, &tf);
@@ -1114,9 +1064,9 @@ static void test_receiver_incident(void **state)
     }
     assert_string_equal(out.incident_domain, "big.example");
     assert_int_equal(out.incident_logins, 3);
-    assert_non_null(strstr(redis(w, 0, "ZRANGE subguard:incidents 0 -1"),
+    assert_non_null(strstr(world_redis(w, 0, "ZRANGE subguard:incidents 0 -1"),
 			   "big.example"));
-    assert_string_equal(redis(w, 0, "XLEN subguard:events"), "1");
+    assert_string_equal(world_redis(w, 0, "XLEN subguard:events"), "1");
     for (i = 0; i < 5; i++) {
 	snprintf(qid, sizeof(qid), "V%d", i);
 	send_msg(w, "victim", T0 + 20 + i, 4, 0, qid, &tf);
@@ -1126,7 +1076,7 @@ static void test_receiver_incident(void **state)
 	    assert_int_equal(out.newly_quarantined, 0);
 	}
     }
-    assert_string_equal(redis(w, 0, "HGET subguard:{victim}:counters policy"),
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{victim}:counters policy"),
 			"20");
     for (i = 0; i < 5 && !out.newly_quarantined; i++) {
 	snprintf(qid, sizeof(qid), "A%d", i);
@@ -1144,7 +1094,7 @@ static void test_receiver_incident(void **state)
     refuse(w, "NONE", "a@b.example", T0 + 60 + 1801, SG_DSN_MAILBOX, &out);
     assert_string_equal(out.incident_domain, "big.example");
     assert_string_equal(out.incident_state, "end");
-    assert_string_equal(redis(w, 0, "ZCARD subguard:incidents"), "0");
+    assert_string_equal(world_redis(w, 0, "ZCARD subguard:incidents"), "0");
     /* Over: big.example's refusals are evidence again. */
     for (i = 0; i < 5 && !out.newly_quarantined; i++) {
 	snprintf(qid, sizeof(qid), "W%d", i);
