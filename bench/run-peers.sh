@@ -7,6 +7,7 @@
 # SYNOPSIS
 #	bash bench/run-peers.sh [--quick] [--reps N] [--secs S]
 #		[--sessions N] [--logins K] [--only LIST] [--out FILE]
+#		[--check-only] [--check-limit N]
 # DESCRIPTION
 #	Builds the end-to-end test world (tests/e2e/harness.sh: private
 #	Postfix with Cyrus SASL, Redis; run as root) and gives the same
@@ -39,6 +40,11 @@
 #	the same round (median and range), and the load average before and
 #	after.
 #
+#	--check-only stops after the enforcement checks (about 1-2 min).
+#	--check-limit N gives the hooks a limit of N instead of 3 for the
+#	check, which still demands 3 accepted of 5: with N > 3 the run must
+#	fail (how to see that the check can fail).
+#
 #	--only LIST (comma-separated, e.g. none,rspamd) runs a subset; none
 #	is always included (the ratios need it).
 # DIAGNOSTICS
@@ -48,6 +54,7 @@
 
 set -euo pipefail
 reps=5 secs=10 sessions=50 logins=200 out='' only=none,null,subguard,rspamd,postfwd
+check_only=0 check_limit=3
 while (($#)); do
     case $1 in
     --quick) reps=2 secs=5 ;;
@@ -57,7 +64,9 @@ while (($#)); do
     --logins) logins=$2; shift ;;
     --only) only=none,$2; shift ;;
     --out) out=$2; shift ;;
-    *) echo "usage: run-peers.sh [--quick] [--reps N] [--secs S] [--sessions N] [--logins K] [--only LIST] [--out FILE]" >&2; exit 2 ;;
+    --check-only) check_only=1 ;;
+    --check-limit) check_limit=$2; shift ;;
+    *) echo "usage: run-peers.sh [--quick] [--reps N] [--secs S] [--sessions N] [--logins K] [--only LIST] [--out FILE] [--check-only] [--check-limit N]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -91,6 +100,7 @@ for w in "${who_all[@]}"; do
     want[$w]=1
 done
 n=${#order[@]}
+[[ $check_limit =~ ^[0-9]+$ ]] || { echo "run-peers.sh: --check-limit wants a number" >&2; exit 2; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 SG_PF_MAIN_EXTRA="default_transport = discard:benchmark
@@ -117,8 +127,8 @@ chown root:postfix "$SG_DIR/sasldb2"
 chmod 640 "$SG_DIR/sasldb2"
 
 bench_tiers=$(sed -n '/^\[tier /,$p' "$SG_SRC/bench/subguard-bench.conf.in")
-check_tiers='[tier default]
-messages = 3/1h'
+check_tiers="[tier default]
+messages = $check_limit/1h"
 
 # Every listener is added before anything is timed (each addition restarts
 # Postfix).
@@ -135,27 +145,30 @@ fi
 port[none]=$(sg__free_ports 1)
 sg_submission_add "${port[none]}" "smtpd_milters="
 if [[ -n ${want[rspamd]:-} ]]; then
-    peer_rspamd_start 3
+    peer_rspamd_start "$check_limit"
     port[rspamd]=$(sg__free_ports 1)
     sg_submission_add "${port[rspamd]}" "smtpd_milters=unix:$PEER_RSPAMD_SOCK"
 fi
 if [[ -n ${want[postfwd]:-} ]]; then
-    peer_postfwd_start 3
+    peer_postfwd_start "$check_limit"
     port[postfwd]=$(sg__free_ports 1)
     sg_submission_add "${port[postfwd]}" "smtpd_milters=" \
         "smtpd_end_of_data_restrictions=check_policy_service,inet:127.0.0.1:$PEER_POSTFWD_PORT"
 fi
 
 # restart WHO LIMIT - (re)start the hook of WHO with LIMIT messages/login/h
+# (check: the limit of the enforcement check)
 restart() {
+    local lim=$2
+    [[ $lim == check ]] && lim=$check_limit
     case $1 in
     subguard)
         sg_subguard_stop || true
-        if (($2 == 3)); then sg_subguard_conf "$check_tiers"; else sg_subguard_conf "$bench_tiers"; fi
+        if [[ $2 == check ]]; then sg_subguard_conf "$check_tiers"; else sg_subguard_conf "$bench_tiers"; fi
         sg_subguard_start
         ;;
-    rspamd) peer_rspamd_stop; peer_rspamd_start "$2" ;;
-    postfwd) peer_postfwd_stop; peer_postfwd_start "$2" ;;
+    rspamd) peer_rspamd_stop; peer_rspamd_start "$lim" ;;
+    postfwd) peer_postfwd_stop; peer_postfwd_start "$lim" ;;
     esac
 }
 
@@ -174,15 +187,15 @@ hook_pid() {
 # must give exactly 3 accepted and 2 refused with a 4xx; else fail
 enforce() {
     local who=$1 line acc tf
-    restart "$who" 3
+    restart "$who" check
     line=$("$SG_BUILD/bench/sg-smtpload" -s "127.0.0.1:${port[$who]}" -L "check-$who" -R \
         -c 1 -n 5 -m 1 -k 1 -K "${check_idx[$who]}" -l 'check%d@example.net' -p secret \
         -r 1 -z 2048 | grep '^RESULT' || true)
     acc=$(sgb_field "$line" accepted) tf=$(sgb_field "$line" tempfail)
-    sg_log "enforcement check $who (limit 3, 5 messages): accepted=$acc tempfail=$tf"
+    sg_log "enforcement check $who (limit $check_limit, 5 messages): accepted=$acc tempfail=$tf"
     [[ $acc == 3 && $tf == 2 ]] ||
         sg_fail "$who did not enforce its per-login limit of 3: accepted=$acc tempfail=$tf ($line)"
-    echo "| $who | limit 3/h, 5 messages by one login | accepted $acc, 4xx $tf |" >>"$SG_DIR/enforce.txt"
+    echo "| $who | limit $check_limit/h, 5 messages by one login | accepted $acc, 4xx $tf |" >>"$SG_DIR/enforce.txt"
     restart "$who" 100000000
 }
 
@@ -193,6 +206,12 @@ for who in subguard rspamd postfwd; do
 done
 # subguard's own listener needs subguard running even if it is not timed.
 sg_subguard_running || { sg_subguard_conf "$bench_tiers"; sg_subguard_start; }
+if ((check_only)); then
+    echo "| hook | enforcement check | outcome |"
+    echo "|---|---|---|"
+    cat "$SG_DIR/enforce.txt"
+    exit 0
+fi
 
 results=$SG_DIR/results.txt
 : >"$results"
