@@ -52,6 +52,10 @@ PACKAGES=(
     clang libclang-rt-14-dev valgrind
     # every shell file is checked (tests/lint/shellcheck.sh)
     shellcheck
+    # the peers bench/run-peers.sh measures subguard against (it runs
+    # private instances): Rspamd's milter and postfwd's policy service; their
+    # packaged services are stopped and disabled below
+    rspamd postfwd
 )
 
 # as_root CMD... - run CMD as root: directly when we are root, else via sudo
@@ -106,7 +110,7 @@ done
 # The packages' own services are not wanted: stop and disable them (only
 # when this run installed them: under CI they may be the machine's own).
 if ((${#missing[@]})); then
-    for svc in postfix redis-server prometheus prometheus-node-exporter; do
+    for svc in postfix redis-server prometheus prometheus-node-exporter rspamd postfwd; do
         if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
             "${as_root[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
         else
