@@ -588,7 +588,7 @@ local function inspect_op()
     quarantined = quarantined and 1 or 0,
     quarantine_reason = q[1] or '', quarantine_since = q[2] or '',
     quarantine_by = q[3] or '', quarantine_source = q[4] or '',
-    held = redis.call('LLEN', K_HELD), score = h.s or '0', last = h.t or 0,
+    held = redis.call('LLEN', K_HELD), score = string.format('%.4f', score_read(h.s)), last = h.t or 0,
     msgs = h.msgs or 0, rcpts = h.rcpts or 0, rejected = h.rejected or 0,
     bounced = h.bounced or 0, policy = h.policy or 0,
     refused = h.refused or 0, nwindows = n,

@@ -149,6 +149,26 @@ end
 -- Field q marks that the account was quarantined. If the quarantine hash
 -- is gone while q is set, support lifted it: the evidence that led there
 -- has been judged, so windows and score start afresh (totals stay).
+-- score_read, score_text - the counters hash keeps the failure test's
+-- score s in ten-thousandths, as an integer: Redis stores "-1423" in 3
+-- bytes of the hash's listpack where "-0.1423" takes 9, which keeps a
+-- new account's hash in a smaller allocation. A value with a point was
+-- written by an older engine (the score itself) and is read as such.
+local function score_read(v)
+  local x = tonumber(v)
+  if x == nil then
+    return 0
+  end
+  if string.find(v, '.', 1, true) then
+    return x
+  end
+  return x / 10000
+end
+
+local function score_text(s)
+  return string.format('%d', floor(s * 10000 + 0.5))
+end
+
 local function load(key, quarantined)
   local flat = redis.call('HGETALL', key)
   local h = {}
@@ -561,7 +581,7 @@ local function update(k, login, tier, add, tags, qid, source)
   local fq = count_totals(h, add, x, b, qid, put)
   put('fr', fr, h.fr)
 
-  local s0 = tonumber(h.s) or 0
+  local s0 = score_read(h.s)
   local s = s0
   if tier.lf > 0 then
     s = max(tier.lower, s + delta)
@@ -578,7 +598,7 @@ local function update(k, login, tier, add, tags, qid, source)
   else
     reason = redis.call('HGET', k.quar, 'reason') or ''
   end
-  put('s', s ~= 0 and string.format('%.4f', s) or 0, h.s)
+  put('s', s ~= 0 and score_text(s) or 0, h.s)
   if quarantined then
     put('q', h.q or floor(now), h.q)
   end

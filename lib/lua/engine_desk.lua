@@ -243,7 +243,7 @@ local function scan_nearest(h, last, tier)
       end
     end
   end
-  local s = tonumber(h.s) or 0
+  local s = score_read(h.s)
   if tier.lf > 0 and tier.upper > 0 and s / tier.upper > best then
     best = s / tier.upper
     what = string.format('score %.2f of bound %.2f', s, tier.upper)

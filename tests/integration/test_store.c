@@ -6,6 +6,7 @@
  *	sets SG_REDIS. Every test passes time in; nothing sleeps. Two engines
  *	with separate connection pools stand for two MTA nodes.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -644,7 +645,8 @@ static void test_clean_bulk_tail_not_quarantined(void **state)
 	bounce(w, "B19", T0 + 600 + i, SG_DSN_MAILBOX, &out);
 	assert_int_equal(out.newly_quarantined, 0);
     }
-    assert_true(atof(world_redis(w, 0, "HGET subguard:{shop}:counters s")) > 6.9);
+    assert_true(atof(world_redis(w, 0, "HGET subguard:{shop}:counters s"))
+		/ 10000 > 6.9);	/* kept in ten-thousandths */
     assert_string_equal(world_redis(w, 0, "EXISTS subguard:{shop}:quarantine"), "0");
     world_free(w);
 }
@@ -863,7 +865,7 @@ static void test_inspect(void **state)
     /* Read only: no write command ran, the score is as stored. */
     assert_null(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_hset"));
     assert_null(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_hincrby"));
-    assert_true(in.score == atof(before) && in.score > -4.7);
+    assert_true(in.score == atof(before) / 10000 && in.score > -4.7);
     assert_string_equal(in.tier, "bulk");	/* the tier key, now */
     assert_int_equal(in.msgs, 3);
     assert_int_equal(in.rcpts, 30);
@@ -970,7 +972,8 @@ static void test_one_message_is_one_observation(void **state)
 	refuse(w, "OLD", to, T0 + 30 + i, SG_DSN_MAILBOX, &out);
 	assert_int_equal(out.newly_quarantined, 0);
     }
-    assert_true(atof(world_redis(w, 0, "HGET subguard:{ann}:counters s")) > 6.9);
+    assert_true(atof(world_redis(w, 0, "HGET subguard:{ann}:counters s"))
+		/ 10000 > 6.9);	/* kept in ten-thousandths */
     assert_string_equal(world_redis(w, 0, "EXISTS subguard:{ann}:quarantine"), "0");
     /* 5 bounces of 11: 5 x 2.157 - 11 x 0.1424, uncapped, in the record. */
     assert_non_null(strstr(world_redis(w, 0, "GET subguard:qid:OLD"),
@@ -1108,6 +1111,42 @@ static void test_receiver_incident(void **state)
     world_free(w);
 }
 
+/*
+ * The score is kept in ten-thousandths ("-1423": 3 bytes of the hash's
+ * listpack, not 9). A hash an older engine wrote ("3.5000") is read as
+ * the score itself, and the next message writes it the new way.
+ */
+static void test_score_kept_in_ten_thousandths(void **state)
+{
+    struct world *w = world_new("1000/1h", "1000/1h", "3/1h", "");
+    struct sg_inspect in;
+    char    err[256];
+    const char *s;
+    int     tf;
+
+    (void) state;
+    detect(w);
+    send_msg(w, "neo", T0, 3, 0, "S1", &tf);
+    s = world_redis(w, 0, "HGET subguard:{neo}:counters s");
+    assert_null(strchr(s, '.'));
+    assert_true(atoi(s) < 0);			/* clean mail: below zero */
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "neo", T0 + 1, &in,
+				       err, sizeof(err)), 0);
+    assert_true(in.score < 0 && in.score > -5);
+    assert_true(fabs(in.score - atoi(s) / 10000.0) < 1e-9);
+
+    world_redis(w, 0, "HSET subguard:{old}:counters t %d s 3.5000",
+		(int) T0);
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "old", T0 + 1, &in,
+				       err, sizeof(err)), 0);
+    assert_true(fabs(in.score - 3.5) < 1e-9);
+    send_msg(w, "old", T0 + 2, 1, 0, "S2", &tf);
+    s = world_redis(w, 0, "HGET subguard:{old}:counters s");
+    assert_null(strchr(s, '.'));
+    assert_true(atoi(s) > 30000 && atoi(s) < 35000);	/* 3.5, less a little */
+    world_free(w);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1140,6 +1179,8 @@ int     main(void)
 					setup, teardown),
 	cmocka_unit_test_setup_teardown(test_failed_net_scales, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_receiver_incident, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_score_kept_in_ten_thousandths,
+					setup, teardown),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));
