@@ -9,7 +9,8 @@
 #     (subguard_redis_calls_total{result="ok"}, the histogram's count);
 #     the feed reads the delivery line (lines_total{kind="delivered"});
 #  2. three recipients the next hop refuses: the feed counts exactly 3
-#     outcomes and quarantines the login once (quarantine_failed = 2/1h):
+#     outcomes and quarantines the login once (quarantine_failed = 2/1h,
+#     3 failed of the hour's 5 recipients being over spam_failure, 50%):
 #     subguard_quarantines_total{source="feed"} +1 on the feed;
 #  3. the login's next message is held: decisions hold/eom +1 on subguard;
 #  4. support lifts with redis-cli DEL: the next message is accepted and
@@ -31,8 +32,8 @@ recipients = 1000/1h
 quarantine_recipients = 100000/1d
 quarantine_rejected = 1000/1h
 quarantine_failed = 2/1h
-normal_failure = 90%
-spam_failure = 99%
+normal_failure = 40%
+spam_failure = 50%
 
 [metrics]
 listen = 127.0.0.1:$mport
