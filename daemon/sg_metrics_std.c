@@ -28,7 +28,8 @@ static struct sg_mseries *m_trip;		/* histogram */
 static struct sg_mseries *m_calls[3];		/* ok, down, error */
 static struct sg_mseries *m_outages;
 static atomic_int outage;			/* as the calls saw it */
-static struct sg_metrics *registry;		/* the process's, for its life */
+/* volatile: written, never read, a plain static would be optimised away */
+static struct sg_metrics *volatile registry;	/* the process's, for its life */
 
 /* trip - one store call: sg_runtime_trip */
 static void trip(double seconds, int status, struct sg_redis *pool)
