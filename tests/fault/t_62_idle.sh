@@ -11,10 +11,13 @@
 #  - other sessions are unaffected: no 4xx, no 5xx, nothing lost, and the
 #    slowest message while the idle ones hang took < 1 s more than the
 #    slowest before;
-#  - idle connections do not hold a thread each: subguard's threads grow
-#    by at most 12 while 55 connections hang (5 for the stalled commands,
-#    each of which a libmilter worker reads, and the worker pool's own
-#    ups and downs under the load) and come back;
+#  - idle connections do not hold a thread each: a thread per connection
+#    would add 55 threads; subguard's threads grow by less than 25 (half
+#    the 50 silent ones) while they hang, and come back. What may grow: 5
+#    for the stalled commands, each of which a libmilter worker reads, and
+#    the worker pool's own ups and downs under the load, which on a
+#    loaded CI machine reached +13 (the pool adds a worker whenever none
+#    is idle);
 #  - libmilter's timeout ends a stalled command: each of the 5 is closed
 #    between 5 and 8 s;
 #  - the idle SMTP session's message is accepted and delivered.
@@ -84,7 +87,7 @@ sg_log "latency: slowest before ${before_max}s, while idle ones hang ${idle_max}
     sg_fail "a message took ${idle_max}s while the idle sessions hung (slowest before: ${before_max}s)"
 
 # Threads: no thread per idle connection, and back afterwards.
-(( th_idle <= th_before + 12 )) || sg_fail "threads rose from $th_before to $th_idle with 55 connections hanging"
+(( th_idle < th_before + 25 )) || sg_fail "threads rose from $th_before to $th_idle with 55 connections hanging"
 (( th_after <= th_before + 3 )) || sg_fail "threads $th_after 2 s after the idle connections, $th_before before"
 
 # The stalled commands: closed by libmilter after milter_timeout.
