@@ -46,7 +46,10 @@
 #	fail (how to see that the check can fail).
 #
 #	--only LIST (comma-separated, e.g. none,rspamd) runs a subset; none
-#	is always included (the ratios need it).
+#	is always included (the ratios need it). null+STEPS (e.g.
+#	null+noconnect+nomail) adds a do-nothing milter asking for other
+#	protocol steps (sg-nullmilter -s: noconnect, nomail, nr, nrcont):
+#	what each protocol choice costs, measured side by side.
 # DIAGNOSTICS
 #	Exit 1 (via the harness) if the world or a peer cannot be started,
 #	or if a hook does not enforce its limit. Never fails because the
@@ -94,6 +97,8 @@ order=()
 for w in "${who_all[@]}"; do
     case $w in
     none | null | subguard | rspamd | postfwd) ;;
+    null+*) [[ $w =~ ^null(\+(noconnect|nomail|nr|nrcont))+$ ]] ||
+        { echo "run-peers.sh: unknown steps in '$w'" >&2; exit 2; } ;;
     *) echo "run-peers.sh: unknown listener '$w'" >&2; exit 2 ;;
     esac
     [[ -n ${want[$w]:-} ]] || order+=("$w")
@@ -133,15 +138,19 @@ messages = $check_limit/1h"
 # Every listener is added before anything is timed (each addition restarts
 # Postfix).
 declare -A port=([subguard]=$SG_SUBPORT) check_idx=([subguard]=0 [rspamd]=1 [postfwd]=2)
-null_pid=
-if [[ -n ${want[null]:-} ]]; then
-    SG_WORLD=$SG_DIR "$SG_BUILD/bench/sg-nullmilter" -p "unix:$SG_DIR/null.sock" -m 0666 \
-        </dev/null >"$SG_DIR/null.log" 2>&1 &
-    null_pid=$!
-    sg_wait_for -t 10 test -S "$SG_DIR/null.sock" || sg_fail "sg-nullmilter did not start"
-    port[null]=$(sg__free_ports 1)
-    sg_submission_add "${port[null]}" "smtpd_milters=unix:$SG_DIR/null.sock"
-fi
+declare -A null_pid=()
+for who in "${order[@]}"; do
+    [[ $who == null* ]] || continue
+    steps=${who#null}
+    steps=${steps#+}
+    sock=$SG_DIR/$who.sock
+    SG_WORLD=$SG_DIR "$SG_BUILD/bench/sg-nullmilter" -p "unix:$sock" -m 0666 \
+        ${steps:+-s "${steps//+/,}"} </dev/null >"$SG_DIR/$who.log" 2>&1 &
+    null_pid[$who]=$!
+    sg_wait_for -t 10 test -S "$sock" || sg_fail "sg-nullmilter ($who) did not start"
+    port[$who]=$(sg__free_ports 1)
+    sg_submission_add "${port[$who]}" "smtpd_milters=unix:$sock"
+done
 port[none]=$(sg__free_ports 1)
 sg_submission_add "${port[none]}" "smtpd_milters="
 if [[ -n ${want[rspamd]:-} ]]; then
@@ -175,7 +184,7 @@ restart() {
 # hook_pid WHO - the root of the hook's process tree (empty: none)
 hook_pid() {
     case $1 in
-    null) echo "$null_pid" ;;
+    null*) echo "${null_pid[$1]}" ;;
     subguard) echo "$SG_SUBGUARD_PID" ;;
     rspamd) echo "$PEER_RSPAMD_PID" ;;
     postfwd) peer_postfwd_pid ;;
@@ -307,4 +316,4 @@ done
 [[ -z $out ]] || cp "$results" "$out"
 peer_rspamd_stop
 peer_postfwd_stop
-[[ -z $null_pid ]] || sgb_stop "$null_pid"
+for p in "${null_pid[@]}"; do sgb_stop "$p"; done

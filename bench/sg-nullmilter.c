@@ -5,6 +5,7 @@
  *	the do-nothing baseline: subguard's negotiation, no work
  * SYNOPSIS
  *	sg-nullmilter -p SOCKET [-m MODE] [-t TIMEOUT] [-b BACKLOG] [-c]
+ *		[-s STEPS]
  * DESCRIPTION
  *	A libmilter milter that asks the MTA for exactly what subguard asks
  *	for (milter/sg_milter.c: sg_negotiate) and does nothing with it:
@@ -27,6 +28,12 @@
  *	0666, octal). -t is libmilter's I/O timeout (default 30 s, as
  *	subguard). -c counts the callbacks and prints the counts on exit
  *	(a check that the MTA sends what is expected; off for measurements).
+ *	-s STEPS (comma-separated) asks for other steps than subguard's, to
+ *	measure what each protocol choice costs: noconnect (SMFIP_NOCONNECT),
+ *	nomail (SMFIP_NOMAIL; the login's macros then come at RCPT), nr (the
+ *	no-reply flags SMFIP_NR_CONN, NR_MAIL, NR_RCPT for the steps kept,
+ *	each callback answering SMFIS_NOREPLY), nrcont (the same flags, but
+ *	the callbacks answer SMFIS_CONTINUE as before).
  *	SIGTERM or SIGINT stops it (libmilter's own signal thread).
  * DIAGNOSTICS
  *	Exit status 1 if the socket cannot be opened.
@@ -43,6 +50,8 @@
 #include "sg_negotiate.h"
 
 static int counting;
+static unsigned long steps;			/* -s: extra SMFIP_* flags */
+static sfsistat answer = SMFIS_CONTINUE;	/* SMFIS_NOREPLY with -s nr */
 static atomic_ulong n_connect, n_envfrom, n_envrcpt, n_eom, n_abort, n_close;
 
 #define COUNT(c) do { if (counting) atomic_fetch_add(&(c), 1); } while (0)
@@ -55,7 +64,7 @@ static sfsistat negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 {
     (void) f2;
     (void) f3;
-    return (sg_negotiate_steps(ctx, f0, f1, pf0, pf1, pf2, pf3));
+    return (sg_negotiate_steps(ctx, f0, f1, steps, pf0, pf1, pf2, pf3));
 }
 
 /* nm_connect - nothing */
@@ -65,7 +74,7 @@ static sfsistat nm_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
     (void) host;
     (void) sa;
     COUNT(n_connect);
-    return (SMFIS_CONTINUE);
+    return (answer);
 }
 
 /* nm_envfrom - nothing */
@@ -74,7 +83,7 @@ static sfsistat nm_envfrom(SMFICTX *ctx, char **argv)
     (void) ctx;
     (void) argv;
     COUNT(n_envfrom);
-    return (SMFIS_CONTINUE);
+    return (answer);
 }
 
 /* nm_envrcpt - nothing */
@@ -83,7 +92,7 @@ static sfsistat nm_envrcpt(SMFICTX *ctx, char **argv)
     (void) ctx;
     (void) argv;
     COUNT(n_envrcpt);
-    return (SMFIS_CONTINUE);
+    return (answer);
 }
 
 /* nm_eom - nothing */
@@ -123,11 +132,31 @@ static struct smfiDesc desc = {
     .xxfi_negotiate = negotiate,
 };
 
+/* parse_steps - -s's words as SMFIP_* flags; -1 if a word is unknown */
+static int parse_steps(char *list)
+{
+    char   *w, *save = 0;
+
+    for (w = strtok_r(list, ",", &save); w; w = strtok_r(0, ",", &save)) {
+	if (strcmp(w, "noconnect") == 0)
+	    steps |= SMFIP_NOCONNECT;
+	else if (strcmp(w, "nomail") == 0)
+	    steps |= SMFIP_NOMAIL;
+	else if (strcmp(w, "nr") == 0 || strcmp(w, "nrcont") == 0) {
+	    steps |= SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT;
+	    if (strcmp(w, "nr") == 0)
+		answer = SMFIS_NOREPLY;
+	} else
+	    return (-1);
+    }
+    return (0);
+}
+
 /* usage - how to call */
 static void usage(void)
 {
     fprintf(stderr, "usage: sg-nullmilter -p SOCKET [-m MODE] [-t TIMEOUT] "
-	    "[-b BACKLOG] [-c]\n");
+	    "[-b BACKLOG] [-c] [-s noconnect,nomail,nr|nrcont]\n");
     exit(2);
 }
 
@@ -137,7 +166,7 @@ int     main(int argc, char **argv)
     unsigned long mode = 0666;
     int     timeout = 30, backlog = 0, ch, rc;
 
-    while ((ch = getopt(argc, argv, "b:cm:p:t:")) != -1) {
+    while ((ch = getopt(argc, argv, "b:cm:p:s:t:")) != -1) {
 	switch (ch) {
 	case 'b':
 	    backlog = atoi(optarg);
@@ -150,6 +179,10 @@ int     main(int argc, char **argv)
 	    break;
 	case 'p':
 	    conn = optarg;
+	    break;
+	case 's':
+	    if (parse_steps(optarg) < 0)
+		usage();
 	    break;
 	case 't':
 	    timeout = atoi(optarg);

@@ -257,7 +257,7 @@ static sfsistat sg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 {
     (void) f2;
     (void) f3;
-    return (sg_negotiate_steps(ctx, f0, f1, pf0, pf1, pf2, pf3));
+    return (sg_negotiate_steps(ctx, f0, f1, 0, pf0, pf1, pf2, pf3));
 }
 
 /* sg_connect - remember the client's address */

@@ -19,9 +19,17 @@
 
 #include <libmilter/mfapi.h>
 
-/* sg_negotiate - xxfi_negotiate's work for subguard and its baseline */
+/*
+ * sg_negotiate_steps - xxfi_negotiate's work for subguard and its
+ * baseline. extra: further SMFIP_* step flags to ask for (0 for
+ * subguard; the benchmark's do-nothing milter tries others). With
+ * SMFIP_NOMAIL the login is asked for at RCPT, with SMFIP_NOCONNECT the
+ * client's address too ({client_addr}), as the skipped step's macros
+ * are not sent.
+ */
 static inline sfsistat sg_negotiate_steps(SMFICTX *ctx, unsigned long f0,
 					          unsigned long f1,
+					          unsigned long extra,
 					          unsigned long *pf0,
 					          unsigned long *pf1,
 					          unsigned long *pf2,
@@ -31,12 +39,23 @@ static inline sfsistat sg_negotiate_steps(SMFICTX *ctx, unsigned long f0,
     | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
 
     *pf0 = f0 & (SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
-    *pf1 = f1 & (skip | SMFIP_RCPT_REJ);
+    *pf1 = f1 & (skip | SMFIP_RCPT_REJ | extra);
     *pf2 = 0;
     *pf3 = 0;
     if (*pf0 & SMFIF_SETSYMLIST) {
-	smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {auth_type} i v");
-	smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{rcpt_mailer} {rcpt_host} i");
+	const char *from = "{auth_authen} {auth_type} i v";
+	const char *rcpt = "{rcpt_mailer} {rcpt_host} i";
+
+	if ((*pf1 & SMFIP_NOMAIL) && (*pf1 & SMFIP_NOCONNECT))
+	    rcpt = "{rcpt_mailer} {rcpt_host} i {auth_authen} {auth_type} v "
+		"{client_addr}";
+	else if (*pf1 & SMFIP_NOMAIL)
+	    rcpt = "{rcpt_mailer} {rcpt_host} i {auth_authen} {auth_type} v";
+	else if (*pf1 & SMFIP_NOCONNECT)
+	    from = "{auth_authen} {auth_type} i v {client_addr}";
+	if (!(*pf1 & SMFIP_NOMAIL))
+	    smfi_setsymlist(ctx, SMFIM_ENVFROM, (char *) from);
+	smfi_setsymlist(ctx, SMFIM_ENVRCPT, (char *) rcpt);
 	smfi_setsymlist(ctx, SMFIM_EOM, "i {auth_authen}");
     }
     return (SMFIS_CONTINUE);
