@@ -47,8 +47,8 @@
 #
 #	--only LIST (comma-separated, e.g. none,rspamd) runs a subset; none
 #	is always included (the ratios need it). null+STEPS (e.g.
-#	null+noconnect+nomail) adds a do-nothing milter asking for other
-#	protocol steps (sg-nullmilter -s: noconnect, nomail, nr, nrcont):
+#	null+connect+mailreply, the negotiation before) adds a do-nothing milter asking for other
+#	protocol steps (sg-nullmilter -s: connect, mailreply, nomail, nr, nrcont):
 #	what each protocol choice costs, measured side by side.
 # DIAGNOSTICS
 #	Exit 1 (via the harness) if the world or a peer cannot be started,
@@ -97,7 +97,7 @@ order=()
 for w in "${who_all[@]}"; do
     case $w in
     none | null | subguard | rspamd | postfwd) ;;
-    null+*) [[ $w =~ ^null(\+(noconnect|nomail|nr|nrcont))+$ ]] ||
+    null+*) [[ $w =~ ^null(\+(connect|mailreply|nomail|nr|nrcont))+$ ]] ||
         { echo "run-peers.sh: unknown steps in '$w'" >&2; exit 2; } ;;
     *) echo "run-peers.sh: unknown listener '$w'" >&2; exit 2 ;;
     esac

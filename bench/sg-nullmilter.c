@@ -11,12 +11,13 @@
  *	for (milter/sg_milter.c: sg_negotiate) and does nothing with it:
  *
  *	- actions SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
- *	- steps skipped SMFIP_NOHELO, NOHDRS, NOEOH, NOBODY, NOUNKNOWN,
- *	  NODATA, and SMFIP_RCPT_REJ (rejected recipients shown too); no
- *	  NOCONNECT, no NR_* (no-reply) flags;
+ *	- the steps of SG_NEGOTIATE_STEPS: CONNECT, HELO, DATA, headers,
+ *	  body and unknown commands skipped, MAIL without a reply, rejected
+ *	  recipients shown too (SMFIP_RCPT_REJ);
  *	- the same macro lists at MAIL, RCPT and end of message;
- *	- the same callbacks (connect, envfrom, envrcpt, eom, abort, close),
- *	  each returning SMFIS_CONTINUE.
+ *	- the same callbacks (envfrom, envrcpt, eom, abort, close), each
+ *	  returning SMFIS_CONTINUE, or SMFIS_NOREPLY where no reply was
+ *	  negotiated.
  *
  *	So a benchmark that runs it next to subguard, with the same MTA and
  *	the same load, measures what subguard's own work (Redis, decisions,
@@ -29,16 +30,20 @@
  *	subguard). -c counts the callbacks and prints the counts on exit
  *	(a check that the MTA sends what is expected; off for measurements).
  *	-s STEPS (comma-separated) asks for other steps than subguard's, to
- *	measure what each protocol choice costs: noconnect (SMFIP_NOCONNECT),
- *	nomail (SMFIP_NOMAIL; the login's macros then come at RCPT), nr (the
- *	no-reply flags SMFIP_NR_CONN, NR_MAIL, NR_RCPT for the steps kept,
- *	each callback answering SMFIS_NOREPLY), nrcont (the same flags, but
- *	the callbacks answer SMFIS_CONTINUE as before).
+ *	measure what each protocol choice costs: connect (CONNECT taken,
+ *	with a reply), mailreply (MAIL answered), nomail (SMFIP_NOMAIL; the
+ *	login's macros then come at RCPT), nr (no reply at RCPT either,
+ *	SMFIP_NR_RCPT, and at CONNECT if taken: what a milter that never
+ *	refuses a recipient could have), nrcont (the same flags, the
+ *	callbacks answering SMFIS_CONTINUE all the same). The negotiation
+ *	subguard had before it took MAIL without a reply and skipped
+ *	CONNECT is "connect,mailreply".
  *	SIGTERM or SIGINT stops it (libmilter's own signal thread).
  * DIAGNOSTICS
  *	Exit status 1 if the socket cannot be opened.
  */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +55,16 @@
 #include "sg_negotiate.h"
 
 static int counting;
-static unsigned long steps;			/* -s: extra SMFIP_* flags */
-static sfsistat answer = SMFIS_CONTINUE;	/* SMFIS_NOREPLY with -s nr */
+static unsigned long steps = SG_NEGOTIATE_STEPS;	/* -s changes it */
+static int nrcont;				/* -s nrcont */
+
+/* answer - SMFIS_NOREPLY where the MTA was told not to wait (flag) */
+static sfsistat answer(SMFICTX *ctx, unsigned long flag)
+{
+    unsigned long got = (unsigned long) (uintptr_t) smfi_getpriv(ctx);
+
+    return ((got & flag) && !nrcont ? SMFIS_NOREPLY : SMFIS_CONTINUE);
+}
 static atomic_ulong n_connect, n_envfrom, n_envrcpt, n_eom, n_abort, n_close;
 
 #define COUNT(c) do { if (counting) atomic_fetch_add(&(c), 1); } while (0)
@@ -62,37 +75,39 @@ static sfsistat negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			          unsigned long *pf0, unsigned long *pf1,
 			          unsigned long *pf2, unsigned long *pf3)
 {
+    sfsistat st;
+
     (void) f2;
     (void) f3;
-    return (sg_negotiate_steps(ctx, f0, f1, steps, pf0, pf1, pf2, pf3));
+    st = sg_negotiate_steps(ctx, f0, f1, steps, pf0, pf1, pf2, pf3);
+    /* The steps agreed on, kept in the context's pointer itself. */
+    smfi_setpriv(ctx, (void *) (uintptr_t) *pf1);
+    return (st);
 }
 
 /* nm_connect - nothing */
 static sfsistat nm_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 {
-    (void) ctx;
     (void) host;
     (void) sa;
     COUNT(n_connect);
-    return (answer);
+    return (answer(ctx, SMFIP_NR_CONN));
 }
 
 /* nm_envfrom - nothing */
 static sfsistat nm_envfrom(SMFICTX *ctx, char **argv)
 {
-    (void) ctx;
     (void) argv;
     COUNT(n_envfrom);
-    return (answer);
+    return (answer(ctx, SMFIP_NR_MAIL));
 }
 
 /* nm_envrcpt - nothing */
 static sfsistat nm_envrcpt(SMFICTX *ctx, char **argv)
 {
-    (void) ctx;
     (void) argv;
     COUNT(n_envrcpt);
-    return (answer);
+    return (answer(ctx, SMFIP_NR_RCPT));
 }
 
 /* nm_eom - nothing */
@@ -132,20 +147,21 @@ static struct smfiDesc desc = {
     .xxfi_negotiate = negotiate,
 };
 
-/* parse_steps - -s's words as SMFIP_* flags; -1 if a word is unknown */
+/* parse_steps - -s's words as changes to the steps; -1 if one is unknown */
 static int parse_steps(char *list)
 {
     char   *w, *save = 0;
 
     for (w = strtok_r(list, ",", &save); w; w = strtok_r(0, ",", &save)) {
-	if (strcmp(w, "noconnect") == 0)
-	    steps |= SMFIP_NOCONNECT;
+	if (strcmp(w, "connect") == 0)
+	    steps &= ~SMFIP_NOCONNECT;
+	else if (strcmp(w, "mailreply") == 0)
+	    steps &= ~SMFIP_NR_MAIL;
 	else if (strcmp(w, "nomail") == 0)
 	    steps |= SMFIP_NOMAIL;
 	else if (strcmp(w, "nr") == 0 || strcmp(w, "nrcont") == 0) {
 	    steps |= SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT;
-	    if (strcmp(w, "nr") == 0)
-		answer = SMFIS_NOREPLY;
+	    nrcont = strcmp(w, "nrcont") == 0;
 	} else
 	    return (-1);
     }
@@ -156,7 +172,7 @@ static int parse_steps(char *list)
 static void usage(void)
 {
     fprintf(stderr, "usage: sg-nullmilter -p SOCKET [-m MODE] [-t TIMEOUT] "
-	    "[-b BACKLOG] [-c] [-s noconnect,nomail,nr|nrcont]\n");
+	    "[-b BACKLOG] [-c] [-s connect,mailreply,nomail,nr|nrcont]\n");
     exit(2);
 }
 

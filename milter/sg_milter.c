@@ -2,14 +2,19 @@
  * NAME
  *	sg_milter 3
  * SUMMARY
- *	libmilter callbacks: the engine's steps at MAIL, RCPT and end of message
+ *	libmilter callbacks: the engine's steps at RCPT and end of message
  * DESCRIPTION
- *	subguard negotiates away every protocol step it does not use (HELO,
- *	DATA, headers, body, unknown commands) and asks for recipients the
- *	MTA has already rejected (SMFIP_RCPT_REJ): those are failures worth
- *	counting. Per message there are two Redis round trips: one at MAIL
- *	FROM (sg_engine_begin, which reserves room for the message) and one
- *	at end of message or abort (sg_engine_commit, which settles it);
+ *	subguard negotiates away every protocol step it does not use
+ *	(CONNECT, HELO, DATA, headers, body, unknown commands), takes MAIL
+ *	without a reply, and asks for recipients the MTA has already
+ *	rejected (SMFIP_RCPT_REJ): those are failures worth counting (see
+ *	sg_negotiate.h). MAIL only marks a new message. Per message there
+ *	are two Redis round trips: one at the first RCPT (sg_engine_begin,
+ *	which decides the message as a whole and reserves room for it; a
+ *	refusal then answers that recipient and every later one of the
+ *	message alike, and is logged as stage=mail, the decision on the
+ *	message) and one at end of message or abort (sg_engine_commit,
+ *	which settles it);
  *	each RCPT is decided in memory against the reserved recipients, and
  *	only a message past reserve_recipients asks for more
  *	(sg_engine_reserve, about log2(N / reserve_recipients) calls). Only
@@ -31,13 +36,11 @@
  *	In dry-run mode the line says dry_run=yes and the client is never
  *	told anything but yes.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <strings.h>
 #include <time.h>
 
 #include <libmilter/mfapi.h>
@@ -52,6 +55,9 @@
 /* Per-connection state. */
 struct sg_conn {
     char    client[64];			/* client IP address */
+    unsigned long steps;		/* the SMFIP_* flags agreed on */
+    int     pending;			/* MAIL seen; begin at the first RCPT */
+    enum sg_action refused;		/* the message refused as a whole */
     struct sg_runtime *rt;		/* held for the message in progress */
     struct sg_msg msg;
     int     logged_rcpt_tempfail;	/* one log line per message, not per rcpt */
@@ -229,6 +235,7 @@ static void message_done(struct sg_conn *c)
     sg_runtime_release(c->rt);
     c->rt = 0;
     c->logged_rcpt_tempfail = 0;
+    c->refused = 0;
 }
 
 /* finish - commit an unfinished message when it is abandoned */
@@ -236,8 +243,13 @@ static void finish(SMFICTX *ctx, struct sg_conn *c, const char *stage)
 {
     char    err[256];
 
+    c->pending = 0;
     if (c->rt == 0)
 	return;
+    if (c->refused) {				/* refused as a whole: counted */
+	message_done(c);
+	return;
+    }
     /* Nothing waits on an abandoned message's commit. */
     if (sg_commitq_put(c->rt, &c->msg, 0, 0, wall_clock(), c->client,
 		       &c->ticket) < 0
@@ -255,26 +267,39 @@ static sfsistat sg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			             unsigned long *pf0, unsigned long *pf1,
 			             unsigned long *pf2, unsigned long *pf3)
 {
+    struct sg_conn *c = conn_get(ctx);
+    unsigned long steps = SG_NEGOTIATE_STEPS;
+
     (void) f2;
     (void) f3;
-    return (sg_negotiate_steps(ctx, f0, f1, 0, pf0, pf1, pf2, pf3));
+    /* Without its state the connection cannot tell what MAIL expects. */
+    if (c == 0)
+	steps &= ~SMFIP_NR_MAIL;
+    (void) sg_negotiate_steps(ctx, f0, f1, steps, pf0, pf1, pf2, pf3);
+    if (c)
+	c->steps = *pf1;
+    return (SMFIS_CONTINUE);
 }
 
-/* sg_connect - remember the client's address */
-static sfsistat sg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+/*
+ * client_from_macro - the client's address from {client_addr} (CONNECT
+ * is not taken). Sendmail writes IPv6 as "IPv6:...". Anything but an
+ * address's characters leaves "unknown".
+ */
+static void client_from_macro(SMFICTX *ctx, struct sg_conn *c)
 {
-    struct sg_conn *c = conn_get(ctx);
+    const char *v = macro(ctx, "{client_addr}");
+    size_t  n;
 
-    (void) hostname;
-    if (c == 0)
-	return (SMFIS_CONTINUE);
-    if (sa && sa->sa_family == AF_INET)
-	inet_ntop(AF_INET, &((struct sockaddr_in *) sa)->sin_addr, c->client,
-		  sizeof(c->client));
-    else if (sa && sa->sa_family == AF_INET6)
-	inet_ntop(AF_INET6, &((struct sockaddr_in6 *) sa)->sin6_addr,
-		  c->client, sizeof(c->client));
-    return (SMFIS_CONTINUE);
+    if (strncasecmp(v, "IPv6:", 5) == 0)
+	v += 5;
+    n = strspn(v, "0123456789abcdefABCDEF:.");
+    if (n == 0 || v[n] != 0 || n >= sizeof(c->client)) {
+	v = "unknown";
+	n = strlen(v);
+    }
+    memcpy(c->client, v, n);
+    c->client[n] = 0;
 }
 
 /*
@@ -295,20 +320,33 @@ static const char *plain_login(SMFICTX *ctx, const struct sg_config *cfg,
     return (login);
 }
 
-/* sg_envfrom - begin: may this login send a message now? */
+/* sg_envfrom - a new message: its macros are read at its first RCPT */
 static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
 {
-    struct sg_conn *c = conn_get(ctx);
+    struct sg_conn *c = smfi_getpriv(ctx);
+
+    (void) argv;
+    if (c == 0)
+	return (SMFIS_CONTINUE);		/* MAIL was not NR: see above */
+    finish(ctx, c, "mail");			/* a message left half done */
+    memset(&c->msg, 0, sizeof(c->msg));
+    client_from_macro(ctx, c);
+    c->pending = 1;
+    return ((c->steps & SMFIP_NR_MAIL) ? SMFIS_NOREPLY : SMFIS_CONTINUE);
+}
+
+/*
+ * begin - at the message's first recipient: may this login send a
+ * message now? SMFIS_CONTINUE to go on with the recipient; anything
+ * else is the recipient's answer (c->refused then answers the rest).
+ */
+static sfsistat begin(SMFICTX *ctx, struct sg_conn *c)
+{
     const char *login = smfi_getsymval(ctx, "{auth_authen}");
     char    err[256], plain[1024];
     enum sg_action act;
     double  asked;
 
-    (void) argv;
-    if (c == 0)
-	return (SMFIS_ACCEPT);			/* out of memory: let it be */
-    finish(ctx, c, "mail");			/* a message left half done */
-    memset(&c->msg, 0, sizeof(c->msg));
     if (login == 0 || *login == 0)
 	return (SMFIS_ACCEPT);			/* not ours to count */
     if ((c->rt = sg_runtime_acquire()) == 0)
@@ -345,31 +383,28 @@ static sfsistat sg_envfrom(SMFICTX *ctx, char **argv)
     case SG_ACT_STORE_DOWN:{
 	    sfsistat st = store_trouble(ctx, c, "mail", err);
 
-	    message_done(c);
+	    if (st == SMFIS_ACCEPT)
+		message_done(c);
+	    else
+		c->refused = SG_ACT_STORE_DOWN;
 	    return (st);
 	}
     case SG_ACT_TEMPFAIL:{
 	    char    w[16];
-	    sfsistat st;
 
 	    log_decision(ctx, c, LOG_NOTICE, "tempfail", "mail",
 			 "limit=messages:%lu/%s count=%lu retry=%lu",
 			 c->msg.msg_limit, sg_format_duration(c->msg.msg_secs,
 							  w, sizeof(w)),
 			 c->msg.msgs_in_window, c->msg.msg_retry);
-	    st = refuse(ctx, c, act);
-	    message_done(c);
-	    return (st);
+	    c->refused = act;
+	    return (refuse(ctx, c, act));
 	}
-    case SG_ACT_QUARANTINE_REFUSE:{
-	    sfsistat st;
-
-	    log_decision(ctx, c, LOG_NOTICE, "reject", "mail",
-			 "reason=quarantined quarantine=\"%s\"", c->msg.qreason);
-	    st = refuse(ctx, c, act);
-	    message_done(c);
-	    return (st);
-	}
+    case SG_ACT_QUARANTINE_REFUSE:
+	log_decision(ctx, c, LOG_NOTICE, "reject", "mail",
+		     "reason=quarantined quarantine=\"%s\"", c->msg.qreason);
+	c->refused = act;
+	return (refuse(ctx, c, act));
     default:
 	return (SMFIS_CONTINUE);
     }
@@ -383,7 +418,17 @@ static sfsistat sg_envrcpt(SMFICTX *ctx, char **argv)
     int     mta_rejected;
     enum sg_action act;
 
-    if (c == 0 || c->rt == 0)
+    if (c == 0)
+	return (SMFIS_CONTINUE);
+    if (c->pending) {
+	sfsistat st;
+
+	c->pending = 0;
+	if ((st = begin(ctx, c)) != SMFIS_CONTINUE || c->refused)
+	    return (st);
+    } else if (c->refused)
+	return (refuse(ctx, c, c->refused));	/* the same answer, unlogged */
+    if (c->rt == 0)
 	return (SMFIS_CONTINUE);
 
     /*
@@ -454,8 +499,13 @@ static sfsistat sg_eom(SMFICTX *ctx)
     enum sg_action act;
     sfsistat st = SMFIS_CONTINUE;
 
-    if (c == 0 || c->rt == 0)
+    if (c == 0)
 	return (SMFIS_CONTINUE);
+    c->pending = 0;
+    if (c->rt == 0 || c->refused) {	/* not ours, or dry-run's refusal */
+	message_done(c);
+	return (SMFIS_CONTINUE);
+    }
     qid = macro(ctx, "i");
 
     /*
@@ -545,7 +595,6 @@ struct smfiDesc sg_milter_desc = {
     .xxfi_name = "subguard",
     .xxfi_version = SMFI_VERSION,
     .xxfi_flags = SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
-    .xxfi_connect = sg_connect,
     .xxfi_envfrom = sg_envfrom,
     .xxfi_envrcpt = sg_envrcpt,
     .xxfi_eom = sg_eom,

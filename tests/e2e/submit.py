@@ -12,8 +12,13 @@ goes on. Prints one JSON line per message on stdout:
 
   {"n": 1, "mail": 250, "mail_text": "2.1.0 Ok",
    "rcpt": {"a@x": [250, "2.1.5 Ok"], "b@y": [451, "4.7.1 ..."]},
+   "first": [250, "2.1.5 Ok"] or null,
    "data": [250, "2.0.0 Ok: queued as 4F2A71C0E3"] or null,
    "queue_id": "4F2A71C0E3" or null}
+
+"first" is the reply to the first RCPT (null if none was sent): where a
+milter that decides a message at its first recipient, as subguard does,
+answers for the whole message.
 
 "data" is null when no DATA was sent (MAIL refused, or no recipient
 accepted: the transaction is then RSET). When the DATA command itself is
@@ -113,6 +118,8 @@ def one_message(s, args, n, rec):
     for a in args.to:
         code, msg = s.rcpt(a)
         rec["rcpt"][a] = [code, text(msg)]
+        if rec["first"] is None:
+            rec["first"] = [code, text(msg)]
         if code // 100 == 2:
             ok += 1
     if ok == 0:
@@ -157,7 +164,7 @@ def main():
         for n in range(1, args.count + 1):
             if s is None:
                 s, in_session = open_session(args), 0
-            rec = {"n": n, "mail": None, "mail_text": None, "rcpt": {},
+            rec = {"n": n, "mail": None, "mail_text": None, "rcpt": {}, "first": None,
                    "data": None, "queue_id": None}
             try:
                 one_message(s, args, n, rec)
@@ -179,7 +186,7 @@ def main():
         # One line for the message that could not be sent, then give up.
         print(json.dumps({"n": n, "error": str(e),
                           "session": [e.code, e.text] if e.code else None,
-                          "mail": None, "mail_text": None, "rcpt": {},
+                          "mail": None, "mail_text": None, "rcpt": {}, "first": None,
                           "data": None, "queue_id": None}), flush=True)
         print("submit.py: %s" % e, file=sys.stderr)
         return 2

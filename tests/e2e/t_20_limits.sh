@@ -7,8 +7,8 @@
 #    hour", "try again in"); the message goes to exactly those 3;
 #  - the next message is refused at its first RCPT (451 4.7.1);
 #  - Redis: rcpts = 3, refused = 3 (2 + 1), msgs = 1;
-#  - a second login: messages 1 and 2 pass, the 3rd gets 451 4.7.1 at MAIL
-#    FROM ("limit of 2 messages per hour"), and the refused attempt shows in
+#  - a second login: messages 1 and 2 pass, the 3rd gets 451 4.7.1 at its
+#    first RCPT ("limit of 2 messages per hour"), and the refused attempt shows in
 #    Redis (refused = 1, msgs = 2);
 #  - the "try again in" a client is told when its own message used up the
 #    budget is when one more recipient would really be accepted (the same
@@ -80,15 +80,18 @@ sg_assert_eq 1 "$(sg_redis hget "$cnt" msgs)" "counters msgs"
 # --- Message limit (bob) ----------------------------------------------------
 out=$(sg_submit --user bob@example.net --password bob-pw --to b1@remote.example --count 3) ||
     sg_fail "submit failed: $out"
+# subguard decides a message at its first RCPT (MAIL gets no milter reply).
 codes=$(sg_json 'm["mail"]' <<<"$out" | paste -sd' ')
-sg_assert_eq '250 250 451' "$codes" "MAIL codes of bob's 3 messages"
-txt=$(sg_json 'm["mail_text"]' <<<"$out" | sed -n 3p)
+sg_assert_eq '250 250 250' "$codes" "MAIL codes of bob's 3 messages"
+codes=$(sg_json 'm["first"][0]' <<<"$out" | paste -sd' ')
+sg_assert_eq '250 250 451' "$codes" "first RCPT codes of bob's 3 messages"
+txt=$(sg_json 'm["first"][1]' <<<"$out" | sed -n 3p)
 sg_assert_match '^4\.7\.1 .*limit of 2 messages per hour.*try again in [0-9]+ (minute|hour)' "$txt" \
-    "MAIL text of message 3"
-sg_assert_eq '{}' "$(sg_json 'm["rcpt"]' <<<"$out" | sed -n 3p)" "RCPTs of message 3 (none sent)"
+    "RCPT text of message 3"
+sg_assert_eq null "$(sg_json 'm["data"]' <<<"$out" | sed -n 3p)" "DATA of message 3 (none sent)"
 sg_wait_eq 2 sg_delivered_count b1@remote.example || sg_fail "b1: $SG_LAST deliveries, want 2"
 sg_assert_eq 1 "$(sg_subguard_log_count 'action=tempfail stage=mail login=bob@example\.net .*limit=messages:2/1h count=2')" \
-    "tempfail line at MAIL for bob"
+    "tempfail line for bob's message"
 cnt='subguard:{bob@example.net}:counters'
 sg_assert_counter 2 bob@example.net msgs "bob's counters msgs"
 sg_assert_eq 1 "$(sg_redis hget "$cnt" refused)" "bob's counters refused"

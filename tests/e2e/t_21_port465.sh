@@ -14,7 +14,7 @@
 #    all accepted, and one counter for both ports: msgs = 3, rcpts = 4;
 #    the 465 messages have subguard's accept lines with their queue ids;
 #  - the budget trips across the ports: a 4th message through 465 gets 451
-#    4.7.1 at MAIL FROM ("limit of 3 messages per hour"), and so does one
+#    4.7.1 at its first RCPT ("limit of 3 messages per hour"), and so does one
 #    through 587; refused = 2;
 #  - a second login through 465 alone: 6 recipients in one message, the
 #    6th gets 451 4.7.1 ("limit of 5 recipients per hour") exactly as
@@ -76,12 +76,12 @@ esac
 # --- the limit trips across the ports ------------------------------------------
 out=$(submit465 --user "$A" --password ana-pw --to a5@remote.example) ||
     sg_fail "submit through 465 failed: $out"
-sg_assert_eq 451 "$(sg_json 'm["mail"]' <<<"$out")" "MAIL of the 4th message (465)"
-sg_assert_match '^4\.7\.1 .*limit of 3 messages per hour' "$(sg_json 'm["mail_text"]' <<<"$out")" \
-    "MAIL text of the 4th message (465)"
+sg_assert_eq 451 "$(sg_json 'm["first"][0]' <<<"$out")" "first RCPT of the 4th message (465)"
+sg_assert_match '^4\.7\.1 .*limit of 3 messages per hour' "$(sg_json 'm["first"][1]' <<<"$out")" \
+    "RCPT text of the 4th message (465)"
 out=$(sg_submit --user "$A" --password ana-pw --to a6@remote.example) ||
     sg_fail "submit through 587 failed: $out"
-sg_assert_eq 451 "$(sg_json 'm["mail"]' <<<"$out")" "MAIL of the 5th message (587)"
+sg_assert_eq 451 "$(sg_json 'm["first"][0]' <<<"$out")" "first RCPT of the 5th message (587)"
 sg_wait_eq -t 5 2 sg_counter "$A" refused || sg_fail "ana's refused: $SG_LAST, want 2"
 sg_assert_counter 3 "$A" msgs "msgs after the refusals"
 sg_assert_eq 0 "$(sg_delivered_count a5@remote.example)" "deliveries to a5"

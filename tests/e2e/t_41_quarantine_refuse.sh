@@ -7,9 +7,11 @@
 #    multi-line [text] quarantine message naming the login and the support
 #    contact set in [text] support = ...; it is neither queued nor added to
 #    the held list; the log says action=reject stage=eom reason=hold-limit;
-#  - quarantine_action = reject (SIGHUP): refused at MAIL FROM with
-#    550 5.7.1 and the same text, logged action=reject stage=mail;
-#  - quarantine_action = tempfail (SIGHUP): refused at MAIL FROM with
+#  - quarantine_action = reject (SIGHUP): refused at the first RCPT (where
+#    subguard decides a message; MAIL gets no milter reply) with 550 5.7.1
+#    and the same text, logged action=reject stage=mail (the decision on
+#    the message); no DATA follows;
+#  - quarantine_action = tempfail (SIGHUP): refused at the first RCPT with
 #    451 4.7.1.
 set -euo pipefail
 . "$(dirname "$0")/harness.sh"
@@ -74,7 +76,7 @@ sg_assert_eq 2 "$(sg_redis llen "$held")" "held list length after the refusal"
 sg_assert_eq 2 "$(sg_queue_ids | wc -l)" "messages in the queue (the 2 held)"
 sg_assert_eq 0 "$(sg_delivered_count good3@remote.example)" "deliveries of message 3"
 
-# 4. quarantine_action = reject: refused at MAIL FROM.
+# 4. quarantine_action = reject: refused at the first RCPT.
 SG_CONF_SUBGUARD='hold_max = 2
 quarantine_action = reject'
 sg_subguard_conf "$TIERS"
@@ -82,22 +84,23 @@ sg_subguard_hup
 sg_wait_for -t 5 sg_subguard_log_has 'configuration reloaded' || sg_fail "no 'configuration reloaded'"
 refused0=$(sg_counter erin@example.net refused)
 send good4@remote.example
-sg_assert_eq 550 "$(sg_json 'm["mail"]' <<<"$out")" "MAIL of message 4 (quarantine_action = reject)"
-check_qtext "$(sg_json 'm["mail_text"]' <<<"$out")" 5.7.1 "MAIL reply of message 4"
-sg_assert_eq '{}' "$(sg_json 'm["rcpt"]' <<<"$out")" "RCPTs of message 4 (none sent)"
+sg_assert_eq 250 "$(sg_json 'm["mail"]' <<<"$out")" "MAIL of message 4"
+sg_assert_eq 550 "$(sg_json 'm["first"][0]' <<<"$out")" "first RCPT of message 4 (quarantine_action = reject)"
+check_qtext "$(sg_json 'm["first"][1]' <<<"$out")" 5.7.1 "RCPT reply of message 4"
+sg_assert_eq null "$(sg_json 'm["data"]' <<<"$out")" "DATA of message 4 (none sent)"
 sg_assert_eq 1 "$(sg_subguard_log_count 'action=reject stage=mail login=erin@example\.net .*reason=quarantined')" \
     "action=reject stage=mail"
 sg_assert_eq $((refused0 + 1)) "$(sg_counter erin@example.net refused)" "counters refused"
 
-# 5. quarantine_action = tempfail: 451 4.7.1 at MAIL FROM.
+# 5. quarantine_action = tempfail: 451 4.7.1 at the first RCPT.
 SG_CONF_SUBGUARD='hold_max = 2
 quarantine_action = tempfail'
 sg_subguard_conf "$TIERS"
 sg_subguard_hup
 sg_wait_eq -t 5 2 sg_subguard_log_count 'configuration reloaded' || sg_fail "no second 'configuration reloaded'"
 send good5@remote.example
-sg_assert_eq 451 "$(sg_json 'm["mail"]' <<<"$out")" "MAIL of message 5 (quarantine_action = tempfail)"
-check_qtext "$(sg_json 'm["mail_text"]' <<<"$out")" 4.7.1 "MAIL reply of message 5"
+sg_assert_eq 451 "$(sg_json 'm["first"][0]' <<<"$out")" "first RCPT of message 5 (quarantine_action = tempfail)"
+check_qtext "$(sg_json 'm["first"][1]' <<<"$out")" 4.7.1 "RCPT reply of message 5"
 
 sg_assert_eq 2 "$(sg_redis llen "$held")" "held list length at the end"
 sg_assert_eq 0 "$(sg_delivered_count good2@remote.example)" "deliveries of held message 2"

@@ -9,8 +9,8 @@
 #  - redis started again on the same socket (empty): within 2 s of sending
 #    again subguard logs one "redis back" notice and counts again (the
 #    counters key exists and counts the message);
-#  - on_redis_error = tempfail (SIGHUP): with redis stopped, MAIL FROM gets
-#    451 4.3.0 with the [text] redis_error message, nothing is delivered; when
+#  - on_redis_error = tempfail (SIGHUP): with redis stopped, the first RCPT
+#    gets 451 4.3.0 with the [text] redis_error message, nothing is delivered; when
 #    redis is back, mail passes again.
 set -euo pipefail
 . "$(dirname "$0")/harness.sh"
@@ -79,15 +79,17 @@ sg_wait_for -t 5 sg_subguard_log_has 'configuration reloaded' || sg_fail "no 'co
 sg_redis_stop
 out=$(sg_submit --user gina@example.net --password gina-pw --to tf@remote.example --count 2) ||
     sg_fail "submit failed: $out"
-sg_assert_eq '451 451' "$(sg_json 'm["mail"]' <<<"$out" | paste -sd' ')" "MAIL codes, redis down, tempfail"
+# subguard decides a message at its first RCPT (MAIL gets no milter reply).
+sg_assert_eq '250 250' "$(sg_json 'm["mail"]' <<<"$out" | paste -sd' ')" "MAIL codes, redis down, tempfail"
+sg_assert_eq '451 451' "$(sg_json 'm["first"][0]' <<<"$out" | paste -sd' ')" "first RCPT codes, redis down, tempfail"
 sg_assert_eq '4.3.0 Temporary local problem, please try again later.' \
-    "$(sg_json 'm["mail_text"]' <<<"$out" | sed -n 1p)" "MAIL text, redis down, tempfail"
-sg_assert_eq '{}' "$(sg_json 'm["rcpt"]' <<<"$out" | sed -n 1p)" "RCPTs after 451 at MAIL"
+    "$(sg_json 'm["first"][1]' <<<"$out" | sed -n 1p)" "RCPT text, redis down, tempfail"
+sg_assert_eq 'null null' "$(sg_json 'm["data"]' <<<"$out" | paste -sd' ')" "no DATA after 451 at the first RCPT"
 if [[ $SG_MTA == sendmail ]]; then
-    sg_wait_for -t 5 sg_maillog_has 'Milter: from=<gina@example\.net>, reject=451 4\.3\.0 ' ||
-        sg_fail "no Milter: from=... reject=451 4.3.0 in maillog"
+    sg_wait_for -t 5 sg_maillog_has 'Milter: to=<tf@remote\.example>, reject=451 4\.3\.0 ' ||
+        sg_fail "no Milter: to=... reject=451 4.3.0 in maillog"
 else
-    sg_wait_for -t 5 sg_maillog_has 'milter-reject: MAIL from .* 451 4\.3\.0 ' ||
+    sg_wait_for -t 5 sg_maillog_has 'milter-reject: RCPT from .* 451 4\.3\.0 ' ||
         sg_fail "no milter-reject 451 4.3.0 in maillog"
 fi
 

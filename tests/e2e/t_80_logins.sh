@@ -90,7 +90,7 @@ sg_assert_eq 1 "$(sg_subguard_log_count "action=accept .*login=o%27brien@example
     "o'brien's message under tier bulk"
 # ... and only to that login: o%27brien (2 messages already) stays on default.
 send "o%27brien" pw-pct
-sg_assert_eq 451 "$(sg_json 'm["mail"]' <<<"$out")" "MAIL for o%27brien (default tier, 2/1h used)"
+sg_assert_eq 451 "$(sg_json 'm["first"][0]' <<<"$out")" "first RCPT for o%27brien (default tier, 2/1h used)"
 
 # Mixed and mixed: by design the same (lower-case) subguard account.
 sg_assert_eq mixed@example.net "$(normof Mixed@example.net)" "subguard -k Mixed@example.net"
@@ -103,7 +103,7 @@ sg_assert_eq 0 "$(sg_redis exists 'subguard:{Mixed@example.net}:counters')" "a k
 sg_assert_eq 2 "$(sg_subguard_log_count 'action=accept stage=eom login=mixed@example\.net ')" "accept lines login=mixed@"
 # The shared account's limit (2/1h) is reached by the two of them together.
 send Mixed pw-Mixed
-sg_assert_eq 451 "$(sg_json 'm["mail"]' <<<"$out")" "MAIL for Mixed's 2nd message (account shared with mixed)"
+sg_assert_eq 451 "$(sg_json 'm["first"][0]' <<<"$out")" "first RCPT for Mixed's 2nd message (account shared with mixed)"
 
 sg_wait_eq $((total + 3)) sg_delivered_count rcpt@remote.example ||
     sg_fail "deliveries: $SG_LAST, want $((total + 3))"

@@ -3,7 +3,7 @@
 # good reloads between them.
 # Load: 10 sessions, 8 logins, 22 s. Every broken file would set
 # "messages = 1/1h": were any part of one applied, the clients would see
-# 451s at MAIL FROM.
+# 451s at the first RCPT, where subguard decides a message.
 # Broken files: an unknown parameter, a bad window ("100/5x"), a duplicate
 # tier, a bad Redis address, a line of binary bytes, no file at all, a
 # directory instead of a file. Between them, a good file (the same limits)
@@ -14,7 +14,7 @@
 #  - no client saw anything but 250 (no 4xx, no 5xx, no dropped session);
 #    nothing lost;
 #  - after the last refused reload the previous (good) configuration is in
-#    force: a message from a fresh login is accepted at MAIL (the broken
+#    force: a message from a fresh login is accepted (the broken
 #    file's 1/1h would let one through, then refuse the second: two are
 #    sent).
 set -euo pipefail
@@ -114,7 +114,7 @@ sg_assert_eq '' "$(fault_error_lines)" "per-message error lines"
 sg_user probe 'probe-pw'
 out=$(sg_submit --user probe@example.net --password probe-pw --to p1@remote.example --count 2) ||
     sg_fail "submit failed: $out"
-sg_assert_eq '250 250' "$(sg_json 'm["mail"]' <<<"$out" | paste -sd' ')" "MAIL codes after the refused reload"
+sg_assert_eq '250 250' "$(sg_json 'm["first"][0]' <<<"$out" | paste -sd' ')" "first RCPT codes after the refused reload"
 sg_wait_eq 2 sg_delivered_count p1@remote.example || sg_fail "p1: $SG_LAST deliveries, want 2"
 fault_note "hups=$((nbad + ngood)) refused=$nbad reloaded=$ngood"
 echo "t_50_hup_broken: ok"

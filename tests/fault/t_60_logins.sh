@@ -180,7 +180,7 @@ long() {
     printf '%s' "$1" >"$SG_DIR/login.bin"
     out=$("$SG_PY" "$FAULT_DIR/milter.py" send --socket "$SG_SUBGUARD_SOCK" \
         --login-file "$SG_DIR/login.bin" --qid "$2") || sg_fail "milter.py send ($2): $out"
-    sg_assert_eq '{"mail": "c", "rcpt": ["c"], "eom": ["c"], "error": null}' "$out" "milter replies for $2"
+    sg_assert_eq '{"mail": "-", "rcpt": ["c"], "eom": ["c"], "error": null}' "$out" "milter replies for $2"
 }
 long "$a4k" LL1
 long "$(printf 'A%.0s' {1..4095})B" LL2

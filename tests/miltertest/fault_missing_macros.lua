@@ -20,9 +20,10 @@ local function main()
   end
 
   -- 1. No {auth_authen} at all: subguard steps aside, nothing counted.
+  --    (The message's answer comes at its first RCPT: MAIL gets none.)
   assert(mt.macro(conn, SMFIC_MAIL, "i", "NOAUTH1") == nil)
   assert(mt.mailfrom(conn, "<anon@example.net>") == nil)
-  assert(mt.getreply(conn) == SMFIR_ACCEPT, "no {auth_authen}: MAIL not accepted")
+  t.rcpt(conn, "anon-rcpt@remote.example", false, SMFIR_ACCEPT, "no {auth_authen}")
   assert(keys("subguard:*") == "", "no {auth_authen}: keys written")
 
   -- 2. {auth_authen} but no {i}, neither at MAIL nor at the end: counted,
@@ -48,11 +49,17 @@ local function main()
   assert(cnt("normacro@example.net", "rcpts", "1") == "1", "RCPT without macros: rcpts")
   assert(cnt("normacro@example.net", "rejected", "") == "", "RCPT without macros: rejected (zero: not stored)")
 
-  -- 5. {auth_authen} only at RCPT, not at MAIL: not ours (decided at MAIL).
+  -- 5. {auth_authen} only at RCPT, not at MAIL: the message is decided
+  --    at its first RCPT, where the login is read: counted.
   assert(mt.macro(conn, SMFIC_MAIL, "i", "LATE1") == nil)
   assert(mt.mailfrom(conn, "<late@example.net>") == nil)
-  assert(mt.getreply(conn) == SMFIR_ACCEPT, "login only at RCPT: MAIL")
-  assert(keys("subguard:{late*") == "", "login only at RCPT: keys")
+  assert(mt.getreply(conn) == SMFIR_CONTINUE, "login only at RCPT: MAIL")
+  assert(mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", "smtp", "{rcpt_host}", "mx.example",
+                  "{auth_authen}", "late@example.net") == nil)
+  assert(mt.rcptto(conn, "<late-rcpt@remote.example>") == nil)
+  assert(mt.getreply(conn) == SMFIR_CONTINUE, "login only at RCPT: RCPT")
+  eom("login only at RCPT")
+  assert(cnt("late@example.net", "msgs", "1") == "1", "login only at RCPT: msgs")
 
   -- 6. Aborted after RCPT (RSET, or the client gone): no message counted;
   --    the next transaction on the connection works.

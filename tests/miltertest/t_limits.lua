@@ -1,5 +1,6 @@
 -- limits.lua - unauthenticated mail passes untouched; the recipient over
--- the limit is tempfailed alone; the message limit refuses at MAIL.
+-- the limit is tempfailed alone; the message limit refuses the message at
+-- its first RCPT (subguard answers nothing at MAIL).
 package.path = os.getenv("SG_SRC") .. "/tests/miltertest/?.lua;" .. package.path
 local t = require("common")
 local conn = t.connect()
@@ -19,7 +20,7 @@ assert(t.settled("HGET 'subguard:{alice@example.net}:counters' rcpts", "2") == "
 assert(t.redis("HGET 'subguard:{alice@example.net}:counters' refused") == "1")
 assert(t.redis("GET subguard:qid:Q1"):match("^alice@example.net %d+ 2$"))
 
--- bob may send 2 messages an hour: the third is refused at MAIL.
+-- bob may send 2 messages an hour: the third is refused at its first RCPT.
 for i = 1, 2 do
   t.mail(conn, "bob@example.net", "QB" .. i, SMFIR_CONTINUE, "bob " .. i)
   t.rcpt(conn, "x@remote.example", false, SMFIR_CONTINUE, "bob's rcpt")

@@ -17,7 +17,7 @@
 #  - ExecReload (SIGHUP) while Postfix serves: a third message is counted
 #    after it (msgs = 3);
 #  - the shipped default tier's 50 messages an hour: 47 more pass, the
-#    next MAIL FROM gets 451 4.7.1;
+#    next message gets 451 4.7.1 at its first RCPT;
 #  - the feed, run as its unit runs it (-J, user subguard, group
 #    systemd-journal), reads the system journal to its end (-o) with the
 #    world's Redis and exits 0.
@@ -74,10 +74,10 @@ kill -0 "$PID" || sg_fail "the daemon died at the reload"
 # The shipped default tier's 50 messages an hour: 47 more, then one over.
 out=$(sg_submit --user "$P" --password pat-pw --to p4@remote.example --count 48) ||
     sg_fail "submit of 48 failed: $out"
-sg_assert_eq "$(printf '250 %.0s' {1..47})451" "$(sg_json 'm["mail"]' <<<"$out" | paste -sd' ')" \
-    "MAIL codes of 48 more messages (the shipped 50/1h)"
+sg_assert_eq "$(printf '250 %.0s' {1..47})451" "$(sg_json 'm["first"][0]' <<<"$out" | paste -sd' ')" \
+    "first RCPT codes of 48 more messages (the shipped 50/1h)"
 sg_assert_match '^4\.7\.1 .*limit of 50 messages per hour' \
-    "$(sg_json 'm["mail_text"]' <<<"$out" | tail -n 1)" "MAIL text over the limit"
+    "$(sg_json 'm["first"][1]' <<<"$out" | tail -n 1)" "RCPT text over the limit"
 
 # The feed as its unit runs it (ExecStart of the installed unit: -J, the
 # system journal read with a cursor; User=subguard, SupplementaryGroups=
