@@ -87,7 +87,8 @@ dnl #   them short so a hung subguard costs customers seconds, not Sendmail's
 dnl #   default 5 minutes (T=C:5m;S:10s;R:10s;E:5m). Like contrib/postfix's
 dnl #   milter_connect/command/content_timeout (10s, 10s, 30s).
 dnl #
-dnl # Macros. subguard needs {auth_authen} (the SASL login) at MAIL FROM,
+dnl # Macros. subguard needs {auth_authen} (the SASL login) and
+dnl #   {client_addr} (it skips the CONNECT step) at MAIL FROM,
 dnl #   {rcpt_mailer} at RCPT ("error" marks a recipient Sendmail itself
 dnl #   rejected), and the queue id i at end of message. It asks Sendmail for
 dnl #   exactly these itself when the connection opens (smfi_setsymlist;

@@ -171,12 +171,15 @@ local function commit_op()
   local tier = read_tier(A_TIER_NAME, A_TIER_SPEC)
   local k = {quar = K_QUARANTINE, cnt = K_COUNTERS, events = K_EVENTS,
              deftier = A_DEFAULT_TIER}
+  -- The profile is written with the counts, in the same HSET.
+  local function profile(h, put, q)
+    return history_commit(h, put, A_NET, A_HISTORY, A_ACCEPTED, q)
+  end
   local quarantined, newly, reason, seen, f1 = update(k, A_LOGIN, tier,
     {m = A_MESSAGE, r = A_ACCEPTED, x = A_REJECTED, b = 0, policy = 0,
-     refused = A_REFUSED}, A_TAGS, A_QID, 'submission')
+     refused = A_REFUSED}, A_TAGS, A_QID, 'submission', profile)
   desk_index(K_INDEX, K_QUARANTINE, K_HELD, A_LOGIN, quarantined, newly,
              seen)
-  history_commit(K_COUNTERS, A_NET, A_HISTORY, A_ACCEPTED, quarantined)
 
   if A_MESSAGE == 1 and A_QID ~= '' then
     -- Without failures at submission F is N ls, which the outcome knows:

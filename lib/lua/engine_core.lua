@@ -523,8 +523,10 @@ local function quarantine(k, login, tier, source, reason, s, t, fq)
         'source', source, 'score', string.format('%.2f', s), 'qids', fq)
 end
 
--- save - write the counters hash: removed fields, then changed ones
-local function save(k, tier, wr, lifted)
+-- save - write the counters hash: removed fields, then changed ones.
+-- keep: how long the profile written with them (engine_history.lua)
+-- keeps the hash, nil if none was.
+local function save(k, tier, wr, lifted, keep)
   if lifted then
     redis.call('DEL', k.cnt)
   elseif #wr.gone > 0 then
@@ -533,9 +535,12 @@ local function save(k, tier, wr, lifted)
   if #wr.out > 0 then
     redis.call('HSET', k.cnt, unpack(wr.out))
   end
-  -- A profile (engine_history.lua) keeps the hash longer: never shorten.
   local ttl = ttl_of(tier)
-  if redis.call('TTL', k.cnt) < ttl then
+  if keep then
+    -- The longest either needs, which is what every such write sets.
+    redis.call('EXPIRE', k.cnt, max(ttl, keep))
+  elseif redis.call('TTL', k.cnt) < ttl then
+    -- A profile keeps the hash longer: never shorten it.
     redis.call('EXPIRE', k.cnt, ttl)
   end
 end
@@ -563,8 +568,11 @@ end
 -- bounces' weight, add.f what the message added before (see
 -- message_cap). Returns quarantined, newly, reason, what changed by
 -- hand since the last update ("lift", "tier OLD NEW", or ""), for the
--- caller's log, and the message's uncapped evidence so far.
-local function update(k, login, tier, add, tags, qid, source)
+-- caller's log, and the message's uncapped evidence so far. profile, if
+-- given, is called as profile(h, put, quarantined) just before the hash
+-- is written, to add its own fields to the same write; it returns how
+-- long they keep the hash (or nil).
+local function update(k, login, tier, add, tags, qid, source, profile)
   local quarantined = redis.call('EXISTS', k.quar) == 1
   local h, last, lifted = load(k.cnt, quarantined)
   local x, b, delta, fr, e = evidence(h, tier, add, tags)
@@ -602,7 +610,7 @@ local function update(k, login, tier, add, tags, qid, source)
   if quarantined then
     put('q', h.q or floor(now), h.q)
   end
-  save(k, tier, wr, lifted)
+  save(k, tier, wr, lifted, profile and profile(h, put, quarantined))
   return quarantined, newly, reason, seen, f1
 end
 

@@ -243,8 +243,10 @@ end
 
 -- history_commit - a message of `accepted` recipients went out from net
 -- ("!" in front: the room refused some of it); quarantined: the account
--- is. Writes the profile into the counters hash at key.
-local function history_commit(key, net, text, accepted, quarantined)
+-- is. Puts the profile (field p) into the counters hash h loaded by
+-- update, through its put, in the same write; returns how long the hash
+-- is then kept (nil: nothing written).
+local function history_commit(h, put, net, text, accepted, quarantined)
   local params = hist_params(text)
   local over = string.sub(net, 1, 1) == '!'
   if over then
@@ -254,7 +256,7 @@ local function history_commit(key, net, text, accepted, quarantined)
     return
   end
   local today, hour = floor(now / 86400), floor(now / 3600)
-  local p = hist_read(redis.call('HGET', key, 'p'), today)
+  local p = hist_read(h.p, today)
   hist_roll(p, today, params)
   local e = hist_find(p, net)
   local known = hist_known(e, params)
@@ -282,8 +284,6 @@ local function history_commit(key, net, text, accepted, quarantined)
     hist_add(p, {key = net, mark = over and '!' or '-', v = hour})
   end
   hist_forget(p, params)
-  redis.call('HSET', key, 'p', hist_text(p))
-  if redis.call('TTL', key) < params.keep then
-    redis.call('EXPIRE', key, params.keep)
-  end
+  put('p', hist_text(p), h.p)
+  return params.keep
 end
