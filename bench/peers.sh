@@ -170,59 +170,14 @@ peer_postfwd_stop() {
 
 # peer__descendants PID - PID and every process below it (from /proc)
 peer__descendants() {
-    "$SG_PY" - "$1" <<'EOF'
-import os, sys
-kids = {}
-for p in os.listdir("/proc"):
-    if not p.isdigit():
-        continue
-    try:
-        with open(f"/proc/{p}/stat") as f:
-            st = f.read()
-    except OSError:
-        continue
-    ppid = int(st[st.rindex(")") + 2:].split()[1])
-    kids.setdefault(ppid, []).append(int(p))
-todo, seen = [int(sys.argv[1])], []
-while todo:
-    p = todo.pop()
-    seen.append(p)
-    todo.extend(kids.get(p, []))
-print("\n".join(map(str, seen)))
-EOF
+    "$SG_PY" "$SG_SRC/bench/sg-proctree.py" tree "$1"
 }
 
 # peer_cpu_ticks ROOTPID... - for each, the user+system CPU (clock ticks)
-# of the process tree under it: every live process's own time plus the
-# time of the children it has reaped (cutime, cstime), so that processes
-# that came and went (Postfix's smtpd) count too. One line per root.
+# of the process tree under it, reaped children included (sg-proctree.py).
+# One line per root.
 peer_cpu_ticks() {
-    "$SG_PY" - "$@" <<'EOF'
-import os, sys
-stat = {}
-for p in os.listdir("/proc"):
-    if not p.isdigit():
-        continue
-    try:
-        with open(f"/proc/{p}/stat") as f:
-            st = f.read()
-    except OSError:
-        continue
-    v = st[st.rindex(")") + 2:].split()
-    # after "(comm) ": state ppid ... utime=[11] stime=[12] cutime=[13] cstime=[14]
-    stat[int(p)] = (int(v[1]), sum(int(x) for x in v[11:15]))
-kids = {}
-for p, (pp, _) in stat.items():
-    kids.setdefault(pp, []).append(p)
-for root in sys.argv[1:]:
-    todo, tot = [int(root)], 0
-    while todo:
-        p = todo.pop()
-        if p in stat:
-            tot += stat[p][1]
-        todo.extend(kids.get(p, []))
-    print(tot)
-EOF
+    "$SG_PY" "$SG_SRC/bench/sg-proctree.py" ticks "$@"
 }
 
 # peer_redis_calls - Redis commands executed so far (INFO commandstats, the
