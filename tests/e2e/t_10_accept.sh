@@ -7,8 +7,9 @@
 # and logs no decision); an authenticated user's message to three
 # recipients is delivered to all three, subguard logs one action=accept
 # line for it with the login, tier, counts and the queue id the client was
-# told, and counts it in Redis (msgs, rcpts) and remembers the queue id's
-# login and time.
+# told, and the client's address (from {client_addr}: subguard skips the
+# CONNECT step), and counts it in Redis (msgs, rcpts) and remembers the
+# queue id's login and time.
 set -euo pipefail
 . "$(dirname "$0")/harness.sh"
 
@@ -63,6 +64,10 @@ for r in ${rcpts//,/ }; do
 done
 sg_wait_for -t 5 sg_subguard_log_has "action=accept stage=eom login=alice@example\.net .*qid=$qid tier=default rcpts=3 rejected=0 refused=0" ||
     sg_fail "no action=accept line for $qid"
+# subguard skips the CONNECT step: the client's address comes as the
+# macro {client_addr} at MAIL, from either MTA.
+sg_assert_eq 1 "$(sg_subguard_log_count "action=accept stage=eom login=alice@example\.net client=127\.0\.0\.1 qid=$qid ")" \
+    "the accept line names the client's address"
 sg_assert_eq 1 "$(sg_subguard_log_count 'action=')" "decision lines in total"
 sg_assert_eq 0 "$(sg_subguard_log_count 'action=(tempfail|hold|quarantine|reject)')" \
     "refusing decisions"
