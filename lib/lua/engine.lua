@@ -65,15 +65,22 @@ local function begin_op()
   local qr = check(h, last, 'r', tier.qr) or {-1}
   local hroom, hlimit, hcount, hretry = history_begin(h, A_NET, A_HISTORY)
   local limited = A_RESV_ID ~= '' and (#tier.m > 0 or #tier.r > 0)
-  if limited then
+  -- A message from a network the account does not know holds all the
+  -- day's history room left while it is in flight: concurrent messages
+  -- from new networks, on one node or many, never share the same room.
+  local hheld = A_RESV_ID ~= '' and hroom >= 0
+  if limited or hheld then
     -- Other messages in flight hold part of the room; the counts the
     -- log shows include what they hold.
-    local sm, sr = resv_read(K_RESV, A_RESV_ID)
-    if m[1] >= 0 then
+    local sm, sr, _, sh = resv_read(K_RESV, A_RESV_ID)
+    if limited and m[1] >= 0 then
       m[1], m[5] = max(0, m[1] - sm), m[5] + sm
     end
-    if r[1] >= 0 then
+    if limited and r[1] >= 0 then
       r[1], r[5] = max(0, r[1] - sr), r[5] + sr
+    end
+    if hheld then
+      hroom, hcount = max(0, hroom - sh), hcount + sh
     end
   end
   local status = 'ok'
@@ -88,11 +95,13 @@ local function begin_op()
   elseif qreason ~= '' then
     status = 'hold'
   end
-  if limited and status ~= 'messages' and status ~= 'quarantined' then
+  if (limited or hheld) and status ~= 'messages'
+     and status ~= 'quarantined' then
     if r[1] >= 0 then
       r[1] = min(r[1], A_RESV_RCPTS)
     end
-    resv_write(K_RESV, A_RESV_ID, 1, max(r[1], 0), A_RESV_TTL)
+    resv_write(K_RESV, A_RESV_ID, 1, max(r[1], 0), A_RESV_TTL,
+               hheld and hroom or 0)
   end
   return reply(BEGIN_REPLY, {
     status = status, tier = tier.name, unknown_tier = unknown,
@@ -223,14 +232,16 @@ local function reserve_op()
   local h, last = load(K_COUNTERS, true)
   local r = check(h, last, 'r', tier.r)
   local _, sr, own = resv_read(K_RESV, A_RESV_ID)
-  -- An entry that expired meanwhile is taken up again.
-  own = own or {1, 0}
+  -- An entry that expired meanwhile is taken up again (without the
+  -- history room it held: past reserve_ttl a message holds none).
+  own = own or {1, 0, 0}
   local granted = A_WANT
   if r then
     granted = max(0, min(A_WANT, r[1] - sr - own[2]))
   end
   if granted > 0 then
-    resv_write(K_RESV, A_RESV_ID, own[1], own[2] + granted, A_RESV_TTL)
+    resv_write(K_RESV, A_RESV_ID, own[1], own[2] + granted, A_RESV_TTL,
+               own[3])
   end
   return reply(RESERVE_REPLY, {granted = granted})
 end

@@ -615,7 +615,9 @@ local function update(k, login, tier, add, tags, qid, source, profile)
 end
 
 -- Reservations. A message in flight holds room in the reservation hash
--- (PREFIX:{LOGIN}:resv): field its id, value "MSGS RCPTS EXPIRY". begin
+-- (PREFIX:{LOGIN}:resv): field its id, value "MSGS RCPTS EXPIRY [HIST]"
+-- (HIST: the history room a message from a network the account does not
+-- know holds, see begin_op; absent when none). begin
 -- reserves one message and a chunk of recipients, reserve adds more,
 -- commit removes the entry in the call that counts what was sent. Room
 -- is the limit less the sliding estimate less every live reservation,
@@ -624,33 +626,39 @@ end
 -- hash next, and the hash itself expires, so a node that died holds
 -- room for RESV_TTL at most.
 
--- resv_read - the live reservations: sums of messages and recipients
--- over all entries but except, and except's own entry {m, r} or nil.
--- Expired entries are removed.
+-- resv_read - the live reservations: sums of messages, recipients and
+-- history room over all entries but except, and except's own entry
+-- {m, r, h} or nil. Expired entries are removed.
 local function resv_read(key, except)
   local flat = redis.call('HGETALL', key)
-  local sm, sr, own, dead = 0, 0, nil, {}
+  local sm, sr, sh, own, dead = 0, 0, 0, nil, {}
   for i = 1, #flat, 2 do
-    local m, r, x = string.match(flat[i + 1], '^(%d+) (%d+) ([%d.]+)$')
+    local m, r, x, hs = string.match(flat[i + 1],
+                                     '^(%d+) (%d+) ([%d.]+) ?(%d*)$')
     m, r, x = tonumber(m), tonumber(r), tonumber(x)
+    local h = tonumber(hs) or 0
     if not x or x <= now then
       dead[#dead + 1] = flat[i]
     elseif flat[i] == except then
-      own = {m, r}
+      own = {m, r, h}
     else
-      sm, sr = sm + m, sr + r
+      sm, sr, sh = sm + m, sr + r, sh + h
     end
   end
   if #dead > 0 then
     redis.call('HDEL', key, unpack(dead))
   end
-  return sm, sr, own
+  return sm, sr, own, sh
 end
 
--- resv_write - set id's reservation to m messages, r recipients, for ttl
-local function resv_write(key, id, m, r, ttl)
-  redis.call('HSET', key, id, string.format('%d %d %d', m, r,
-                                            math.ceil(now + ttl)))
+-- resv_write - set id's reservation to m messages, r recipients and h
+-- history room (0: none), for ttl
+local function resv_write(key, id, m, r, ttl, h)
+  local v = string.format('%d %d %d', m, r, math.ceil(now + ttl))
+  if (h or 0) > 0 then
+    v = v .. string.format(' %d', h)
+  end
+  redis.call('HSET', key, id, v)
   local keep = math.ceil(ttl) + 1
   if redis.call('TTL', key) < keep then
     redis.call('EXPIRE', key, keep)

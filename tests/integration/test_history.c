@@ -227,6 +227,47 @@ static void test_traveller(void **state)
     assert_non_null(strstr(profile(w, "tom"), "c00002."));	/* home kept */
 }
 
+/*
+ * The attack on the room: a thief opens many connections at once from
+ * his network, so that every message is in flight before any is
+ * counted. The first holds the day's room while it lasts; the rest get
+ * none, and all of them together get no more through than one message
+ * would (the room, 60 here). Once they are committed the room is used
+ * up: the next message gets none either.
+ */
+static void test_concurrent_new_network(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m[6];
+    char    err[256];
+    double  t = T0 + 10 * DAY + 10 * 3600;
+    int     i, j, accepted = 0;
+
+    live(w, "rita", 0, 10);
+    for (i = 0; i < 5; i++)
+	assert_int_equal(sg_engine_begin_from(w->eng, &w->store, &m[i], "rita",
+					      THIEF, t, err, sizeof(err)),
+			 SG_ACT_CONTINUE);
+    assert_int_equal(m[0].hist_room, 60);
+    for (i = 1; i < 5; i++) {
+	assert_int_equal(m[i].hist_room, 0);
+	assert_int_equal(m[i].hist_count, 60);	/* held by the first */
+    }
+    for (j = 0; j < 60; j++)
+	for (i = 0; i < 5; i++)
+	    if (sg_engine_rcpt_at(w->eng, &w->store, &m[i], 0, 0, t, err,
+				  sizeof(err)) == SG_ACT_CONTINUE)
+		accepted++;
+    assert_int_equal(accepted, 60);
+    for (i = 0; i < 5; i++)
+	assert_int_not_equal(sg_engine_commit(w->eng, &w->store, &m[i], "", 1,
+					      t, err, sizeof(err)),
+			     SG_ACT_STORE_DOWN);
+    assert_int_equal(send_from(w, "rita", THIEF, t + 60, 100, &m[5]), 100);
+    assert_int_equal(m[5].hist_room, 0);
+    assert_int_equal(m[5].hist_count, 60);
+}
+
 /* history = off, and a mangled profile: nothing is limited, no error. */
 static void test_off_and_mangled(void **state)
 {
@@ -264,6 +305,8 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_phishing_and_greeting, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(test_traveller, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_concurrent_new_network, setup,
+					teardown),
 	cmocka_unit_test_setup_teardown(test_off_and_mangled, setup, teardown),
     };
 
