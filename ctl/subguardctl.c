@@ -47,6 +47,7 @@ static void usage(void)
 	    "  lift LOGIN --why TEXT [--by NAME]\n"
 	    "  quarantine LOGIN --why TEXT [--by NAME]\n"
 	    "  tier LOGIN NAME|--clear [--by NAME]\n"
+	    "  trust LOGIN ADDRESS|NETWORK --why TEXT [--by NAME]\n"
 	    "  tiers                        the configured tiers and limits\n"
 	    "  events [--login L] [--type T] [--since 24h] [--max N]\n"
 	    "  report [--since 24h]         the abuse desk's report\n"
@@ -521,6 +522,43 @@ static int cmd_tier(const struct opts *o, const char *raw, const char *name)
     return (EX_FOUND);
 }
 
+/*
+ * cmd_trust - support confirms a network for an account (the customer
+ * writes from a hotel, and said so): mail from it is no longer held to
+ * the history limit
+ */
+static int cmd_trust(const struct opts *o, const char *raw, const char *addr)
+{
+    struct sg_desk_trust t;
+    struct json_object *j;
+    char    login[SG_LOGIN_MAX], err[256];
+    const char *by = who(o->by), *why = need(o->why, "--why");
+    int     rc;
+
+    login_arg(raw, login, sizeof(login));
+    rc = sg_desk_trust(rt->engine, &rt->store, login, addr, by, why, time(0),
+		       &t, err, sizeof(err));
+    if (rc == 1)
+	die(EX_USAGE, "%s", err);
+    if (rc < 0)
+	die(EX_REDIS, "%s", err);
+    sg_log(LOG_NOTICE, "subguardctl: trust login=%s net=%s was=%s by=%s "
+	   "why=\"%s\"", login, t.network, t.was, by, why);
+    if (o->json) {
+	j = json_object_new_object();
+	jstr(j, "login", login);
+	jstr(j, "network", t.network);
+	jstr(j, "was", t.was);
+	jint(j, "known", t.known);
+	jstr(j, "by", by);
+	jstr(j, "why", why);
+	put_json(j);
+    } else
+	printf("%s: network %s is known from now on (was %s; %d known), "
+	       "by %s: %s\n", login, t.network, t.was, t.known, by, why);
+    return (EX_FOUND);
+}
+
 /* parse - options anywhere among the words */
 static int parse(int argc, char **argv, struct opts *o)
 {
@@ -576,6 +614,8 @@ static int run(const struct opts *o, int n, char **w)
 	return (cmd_lift(o, w[1]));
     if (n == 2 && strcmp(w[0], "quarantine") == 0)
 	return (cmd_quarantine(o, w[1]));
+    if (n == 3 && strcmp(w[0], "trust") == 0)
+	return (cmd_trust(o, w[1], w[2]));
     if ((n == 2 || n == 3) && strcmp(w[0], "tier") == 0)
 	return (cmd_tier(o, w[1], n == 3 ? w[2] : 0));
     usage();

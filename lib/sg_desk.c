@@ -377,6 +377,86 @@ int     sg_desk_scan(const struct sg_engine *e, const struct sg_store *store,
     return (rc);
 }
 
+/*
+ * trust_network - the key and text of the network address names: an
+ * address, or "ADDRESS/24" (IPv4) or "ADDRESS/48" (IPv6), the networks
+ * the history keeps. 0, or -1 with err.
+ */
+static int trust_network(const char *address, char key[SG_NET_KEY_MAX],
+			         char *text, size_t textlen, char *err,
+			         size_t errlen)
+{
+    char    addr[SG_NET_TEXT_MAX + 8], *slash;
+    size_t  len = strlen(address);
+
+    if (len == 0 || len >= sizeof(addr)) {
+	snprintf(err, errlen, "not an address or network: \"%.64s\"", address);
+	return (-1);
+    }
+    memcpy(addr, address, len + 1);
+    if ((slash = strchr(addr, '/')) != 0)
+	*slash++ = 0;
+    if (sg_net_key(addr, key, text, textlen) < 0) {
+	snprintf(err, errlen, "not an address or network: \"%.64s\"", address);
+	return (-1);
+    }
+    if (slash && strcmp(slash, strlen(key) == 6 ? "24" : "48") != 0) {
+	snprintf(err, errlen, "subguard remembers IPv4 networks by their /24 "
+		 "and IPv6 networks by their /48, not /%.8s", slash);
+	return (-1);
+    }
+    return (0);
+}
+
+/* sg_desk_trust - a network known for an account from now on, recorded */
+int     sg_desk_trust(const struct sg_engine *e, const struct sg_store *store,
+		              const char *login, const char *address,
+		              const char *by, const char *why, double now,
+		              struct sg_desk_trust *out, char *err,
+		              size_t errlen)
+{
+    static const enum sg_account_key role[] = {
+	[SG_TRUST_K_COUNTERS] = SG_AKEY_COUNTERS,
+    };
+    const struct sg_config *cfg = sg_engine_config(e);
+    char    keys[SG_TRUST_NKEYS][SG_KEY_MAX], tnow[32], net[SG_NET_KEY_MAX];
+    const char *argv[SG_TRUST_NKEYS + SG_TRUST_NARGS];
+    const char **arg = argv + SG_TRUST_NKEYS;
+    struct sg_reply r = {0, 0};
+
+    memset(out, 0, sizeof(*out));
+    if (!cfg->history || !*e->hist) {
+	snprintf(err, errlen, "history is off in the configuration: no "
+		 "network is limited, none needs trust");
+	return (1);
+    }
+    if (trust_network(address, net, out->network, sizeof(out->network), err,
+		      errlen) < 0)
+	return (1);
+    if (account_keys(cfg, login, role, SG_TRUST_K_COUNTERS + 1, keys, argv,
+		     err, errlen) < 0)
+	return (-1);
+    sg_key_events(keys[SG_TRUST_K_EVENTS], SG_KEY_MAX, cfg->key_prefix);
+    argv[SG_TRUST_K_EVENTS] = keys[SG_TRUST_K_EVENTS];
+    snprintf(tnow, sizeof(tnow), "%.3f", now);
+    arg[SG_TRUST_A_OP] = SG_OP_TRUST;
+    arg[SG_TRUST_A_NOW] = tnow;
+    arg[SG_TRUST_A_LOGIN] = login;
+    arg[SG_TRUST_A_NET] = net;
+    arg[SG_TRUST_A_NET_TEXT] = out->network;
+    arg[SG_TRUST_A_BY] = by;
+    arg[SG_TRUST_A_WHY] = why;
+    arg[SG_TRUST_A_HISTORY] = e->hist;
+    if (call(e, store, SG_TRUST_NKEYS, SG_TRUST_NARGS, argv, &r, err,
+	     errlen) < 0
+	|| sg_reply_check(&r, SG_TRUST_NREPLY, SG_OP_TRUST, err, errlen) < 0)
+	return (-1);
+    sg_reply_copy(out->was, sizeof(out->was), &r, SG_TRUST_R_WAS);
+    out->known = atoi(r.v[SG_TRUST_R_KNOWN] ? r.v[SG_TRUST_R_KNOWN] : "0");
+    sg_reply_free(&r);
+    return (0);
+}
+
 /* sg_desk_tier_check - 0 if name is a configured tier, else 1, err lists */
 int     sg_desk_tier_check(const struct sg_config *cfg, const char *name,
 			           char *err, size_t errlen)

@@ -18,6 +18,7 @@
 
 #include "sg_config.h"
 #include "sg_login.h"
+#include "sg_net.h"
 #include "sg_store.h"
 
 struct sg_engine;
@@ -106,6 +107,26 @@ extern int sg_desk_settier(const struct sg_engine *, const struct sg_store *,
 			           const char *login, const char *name,
 			           const char *by, double now, char *old,
 			           size_t oldlen, char *err, size_t errlen);
+
+/* What trust did. */
+struct sg_desk_trust {
+    char    network[SG_NET_TEXT_MAX];	/* "192.0.2.0/24", "2001:db8::/48" */
+    char    was[16];			/* known, learning, refused, new */
+    int     known;			/* networks the account knows now */
+};
+
+/*
+ * sg_desk_trust - support confirms the network of address (an IP
+ * address, or a network as the log writes it: "192.0.2.0/24",
+ * "2001:db8:1::/48") for login: mail from it is no longer held to the
+ * history limit. 1 (err says why) when history is off or address is no
+ * address or another prefix length, before Redis is asked.
+ */
+extern int sg_desk_trust(const struct sg_engine *, const struct sg_store *,
+			         const char *login, const char *address,
+			         const char *by, const char *why, double now,
+			         struct sg_desk_trust *, char *err,
+			         size_t errlen);
 
 /* sg_desk_tier_check - 0 if name is a configured tier, else 1, err lists */
 extern int sg_desk_tier_check(const struct sg_config *, const char *name,

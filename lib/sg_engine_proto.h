@@ -39,6 +39,7 @@
 #define SG_OP_LIFT	"lift"
 #define SG_OP_QUARANTINE	"quarantine"
 #define SG_OP_SETTIER	"settier"
+#define SG_OP_TRUST	"trust"
 #define SG_OP_QLIST	"qlist"
 #define SG_OP_EVENTS	"events"
 #define SG_OP_SCAN	"scan"
@@ -364,6 +365,32 @@ enum sg_settier_arg {
 enum sg_settier_reply {
     SG_SETTIER_R_OLD,			/* the tier key before, or "" */
     SG_SETTIER_NREPLY
+};
+
+/*
+ * trust - support confirms a network for an account: known from now on,
+ * as if learnt (engine_history.lua), recorded in the events stream.
+ */
+enum sg_trust_key {
+    SG_TRUST_K_COUNTERS,		/* PREFIX:{LOGIN}:counters */
+    SG_TRUST_K_EVENTS,			/* PREFIX:events */
+    SG_TRUST_NKEYS
+};
+enum sg_trust_arg {
+    SG_TRUST_A_OP = SG_A_OP,		/* "trust" */
+    SG_TRUST_A_NOW = SG_A_NOW,
+    SG_TRUST_A_LOGIN,
+    SG_TRUST_A_NET,			/* sg_net_key(), hex */
+    SG_TRUST_A_NET_TEXT,		/* "192.0.2.0/24", for the record */
+    SG_TRUST_A_BY,
+    SG_TRUST_A_WHY,
+    SG_TRUST_A_HISTORY,			/* as SG_BEGIN_A_HISTORY; not "" */
+    SG_TRUST_NARGS
+};
+enum sg_trust_reply {
+    SG_TRUST_R_WAS,			/* known, learning, refused or new */
+    SG_TRUST_R_KNOWN,			/* networks known now */
+    SG_TRUST_NREPLY
 };
 
 /*

@@ -618,7 +618,8 @@ local OPS = {begin = begin_op, reserve = reserve_op, commit = commit_op,
              position = position_op,
              outcome = outcome_op, inspect = inspect_op,
              lift = lift_op, quarantine = quarantine_op,
-             settier = settier_op, qlist = qlist_op, events = events_op,
+             settier = settier_op, trust = trust_op, qlist = qlist_op,
+             events = events_op,
              scan = scan_op}
 if OPS[op] then
   return OPS[op]()

@@ -1,5 +1,5 @@
 -- engine_desk.lua - subguard's Redis-side engine, the support desk's
--- operations: lift, quarantine, settier, qlist, events, scan.
+-- operations: lift, quarantine, settier, trust, qlist, events, scan.
 --
 -- Joined into the one script Redis runs between engine_core.lua (the
 -- model: its helpers are used here) and engine.lua (the daemon's
@@ -117,6 +117,61 @@ local function settier_op()
   event(K_EVENTS, 'event', 'tier', 'login', A_LOGIN, 'from', old,
         'to', A_NAME, 'by', A_BY)
   return reply(SETTIER_REPLY, {old = old})
+end
+
+-- trust's reply (SG_TRUST_R_*)
+local TRUST_REPLY = {
+  'was',				-- SG_TRUST_R_WAS
+  'known',				-- SG_TRUST_R_KNOWN
+}
+
+-- trust_op - support confirms a network for an account (the customer
+-- called from a hotel): it becomes known now, as if learnt, so the
+-- history limit no longer applies to mail from it. The rest of the
+-- profile (usual volume, the day's count, the ramp) stays; an account
+-- with no profile gets one that knows this network. WAS tells what the
+-- network was: known, learning, refused (the room refused some of its
+-- mail) or new.
+local function trust_op()
+  local K_COUNTERS = KEYS[1]			-- SG_TRUST_K_COUNTERS
+  local K_EVENTS = KEYS[2]			-- SG_TRUST_K_EVENTS
+  local A_LOGIN = ARGV[3]			-- SG_TRUST_A_LOGIN
+  local A_NET = ARGV[4]				-- SG_TRUST_A_NET
+  local A_NET_TEXT = ARGV[5]			-- SG_TRUST_A_NET_TEXT
+  local A_BY = ARGV[6]				-- SG_TRUST_A_BY
+  local A_WHY = ARGV[7]				-- SG_TRUST_A_WHY
+  local A_HISTORY = ARGV[8]			-- SG_TRUST_A_HISTORY
+
+  local params = hist_params(A_HISTORY)
+  if params == nil or not string.match(A_NET, '^%x+$') then
+    return redis.error_reply('trust: history is off or the network is bad')
+  end
+  local today = floor(now / 86400)
+  local p = hist_read(redis.call('HGET', K_COUNTERS, 'p'), today)
+  local e = hist_find(p, A_NET)
+  local was = 'new'
+  if e == nil then
+    e = {key = A_NET}
+    hist_add(p, e)
+  else
+    was = ({['.'] = 'known', ['-'] = 'learning', ['!'] = 'refused'})[e.mark]
+  end
+  e.mark, e.v = '.', today
+  local known = 0
+  for _, x in ipairs(p.nets) do
+    if x.mark == '.' then
+      known = known + 1
+    end
+  end
+  redis.call('HSET', K_COUNTERS, 'p', hist_text(p))
+  local ttl = redis.call('TTL', K_COUNTERS)
+  if ttl >= 0 and ttl < params.keep or ttl == -1 and
+     redis.call('HLEN', K_COUNTERS) == 1 then
+    redis.call('EXPIRE', K_COUNTERS, params.keep)
+  end
+  event(K_EVENTS, 'event', 'trust', 'login', A_LOGIN, 'network', A_NET_TEXT,
+        'was', was, 'by', A_BY, 'why', A_WHY)
+  return reply(TRUST_REPLY, {was = was, known = known})
 end
 
 -- qlist's reply (SG_QLIST_R_*), then per account QLIST_ENTRY

@@ -19,7 +19,11 @@
 #     itself; the next spray quarantines again and holds again up to
 #     hold_max (the trap of issue 15: the old held list made it refuse);
 #  5. "report --since 1h" shows the quarantines with their evidence, the
-#     lift with its author, the repeat offender; "events --type lift".
+#     lift with its author, the repeat offender; "events --type lift";
+#  6. "trust LOGIN NETWORK --why" makes the client's network known in the
+#     account's history profile, recorded; junk, a prefix the history
+#     does not keep and a --why with a newline are refused (exit 2) with
+#     the profile untouched.
 set -euo pipefail
 . "$(dirname "$0")/harness.sh"
 
@@ -167,5 +171,27 @@ sg_assert_match "$login +3 times" "$out" "report: repeat offender"
 sg_assert_match 'business +3' "$out" "report: quarantines by tier"
 ctl --json report --since 1h
 sg_assert_eq "3 2" "$(sg_json 'str(len(m["quarantines"])) + " " + str(len(m["lifts"]))' <<<"$out")" "report --json"
+
+# 6. Support confirms the network the customer writes from.
+counters="subguard:{$login}:counters"
+before=$(sg_redis hget "$counters" p)
+# The quarantines above forgot every network not yet known (a quarantine
+# starts the profile's clean history again).
+[[ $before != *7f0000* ]] || sg_fail "profile before trust knows 127.0.0.0/24: $before"
+ctl trust "$login" 'not-an-address' --why x
+sg_assert_eq 2 "$rc" "trust junk: exit ($out)"
+sg_assert_match 'not an address or network' "$out" "trust junk"
+ctl trust "$login" 127.0.0.0/16 --why x
+sg_assert_eq 2 "$rc" "trust /16: exit ($out)"
+ctl trust "$login" 127.0.0.1 --why $'ok\nsubguard: action=trust forged'
+sg_assert_eq 2 "$rc" "trust with a newline in --why: exit ($out)"
+sg_assert_eq "$before" "$(sg_redis hget "$counters" p)" "profile after refused trusts"
+ctl trust "$login" 127.0.0.0/24 --by anna --why 'writes from the office'
+sg_assert_eq 0 "$rc" "trust: exit ($out)"
+sg_assert_match "network 127.0.0.0/24 is known from now on \(was new; 1 known\), by anna: writes from the office" "$out" "trust"
+sg_assert_match '7f0000\.' "$(sg_redis hget "$counters" p)" "profile: 127.0.0.0/24 known"
+ctl --json events --type trust
+sg_assert_match '"network": *"127.0.0.0/24"' "$out" "events --type trust"
+sg_assert_match '"by": *"anna"' "$out" "events --type trust: by"
 
 echo "t_48_desk: ok"

@@ -10,7 +10,9 @@
  *	teaches it nothing; a greeting to the whole address book from home
  *	is not limited at all; a traveller's normal mail from a new network
  *	passes, and the network is learnt; an account with nothing learnt
- *	yet, history = off, and a mangled profile are not judged.
+ *	yet, history = off, and a mangled profile are not judged. Support
+ *	confirms a network (sg_desk_trust, subguardctl trust): the held
+ *	mail goes through on its retry, and junk is refused before Redis.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include <cmocka.h>
 
 #include "sg_config.h"
+#include "sg_desk.h"
 #include "sg_engine.h"
 #include "sg_redis.h"
 #include "world.h"
@@ -268,6 +271,99 @@ static void test_concurrent_new_network(void **state)
     assert_int_equal(m[5].hist_count, 60);
 }
 
+/* xlast - the newest entry of the events stream, fields joined by spaces */
+static const char *xlast(struct world *w)
+{
+    static char out[1024];
+    const char *argv[] = {"XREVRANGE", "subguard:events", "+", "-", "COUNT",
+	"1"};
+    size_t  lens[6];
+    struct sg_reply r = {0, 0};
+    char    err[256];
+    size_t  len = 0;
+    int     i;
+
+    for (i = 0; i < 6; i++)
+	lens[i] = strlen(argv[i]);
+    assert_int_equal(sg_redis_command(w->redis, 6, argv, lens, &r, err,
+				      sizeof(err)), SG_STORE_OK);
+    out[0] = 0;
+    for (i = 0; i < r.n; i++)
+	if (r.v[i])
+	    len += snprintf(out + len, sizeof(out) - len, "%s ", r.v[i]);
+    sg_reply_free(&r);
+    return (out);
+}
+
+/*
+ * The customer on holiday calls support: her greetings from the hotel
+ * were held to the day's room. Support confirms the hotel's network and
+ * the rest goes through on the client's retry, the same day; the record
+ * says who and why. What support types is hostile input too: junk, a
+ * prefix the history does not keep, and no history at all are refused
+ * before Redis is asked.
+ */
+static void test_trust_network(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    struct sg_desk_trust tr;
+    char    err[256], before[512];
+    double  t = T0 + 10 * DAY + 10 * 3600;
+
+    live(w, "tina", 0, 10);
+    assert_int_equal(send_from(w, "tina", THIEF, t, 200, &m), 200 - 60);
+    assert_int_equal(sg_desk_trust(w->eng, &w->store, "tina",
+				   "203.0.113.0/24", "sam", "on holiday, "
+				   "called from her hotel", t + 600, &tr,
+				   err, sizeof(err)), 0);
+    assert_string_equal(tr.network, "203.0.113.0/24");
+    assert_string_equal(tr.was, "refused");	/* the room refused some */
+    assert_int_equal(tr.known, 2);		/* home and the hotel */
+    assert_non_null(strstr(profile(w, "tina"), "cb0071."));
+    assert_non_null(strstr(xlast(w), "event trust login tina network "
+			   "203.0.113.0/24 was refused by sam why on holiday"));
+    /* The retry, 20 minutes on: all 140 through, no limit from history. */
+    assert_int_equal(send_from(w, "tina", THIEF, t + 1200, 140, &m), 0);
+    assert_int_equal(m.hist_room, -1);
+    /* Again: known already; an address of the network does as well. */
+    assert_int_equal(sg_desk_trust(w->eng, &w->store, "tina", "203.0.113.99",
+				   "sam", "again", t + 1300, &tr, err,
+				   sizeof(err)), 0);
+    assert_string_equal(tr.was, "known");
+
+    /* An account with no profile yet gets one that knows the network. */
+    assert_int_equal(sg_desk_trust(w->eng, &w->store, "neo",
+				   "2001:db8:77:1::5", "sam", "new customer",
+				   t, &tr, err, sizeof(err)), 0);
+    assert_string_equal(tr.was, "new");
+    assert_string_equal(tr.network, "2001:db8:77::/48");
+    assert_non_null(strstr(profile(w, "neo"), "20010db80077."));
+
+    /* Refused before Redis: the profile is as it was. */
+    snprintf(before, sizeof(before), "%s", profile(w, "tina"));
+    assert_int_equal(sg_desk_trust(w->eng, &w->store, "tina", "junk", "sam",
+				   "x", t, &tr, err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "not an address"));
+    assert_int_equal(sg_desk_trust(w->eng, &w->store, "tina", "10.0.0.0/8",
+				   "sam", "x", t, &tr, err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "/24"));
+    assert_int_equal(sg_desk_trust(w->eng, &w->store, "tina",
+				   "2001:db8::/32", "sam", "x", t, &tr, err,
+				   sizeof(err)), 1);
+    assert_int_equal(sg_desk_trust(w->eng, &w->store, "tina",
+				   "203.0.113.0/24\n1.2.3.4", "sam", "x", t,
+				   &tr, err, sizeof(err)), 1);
+    assert_string_equal(profile(w, "tina"), before);
+    w->cfg.history = 0;
+    sg_engine_free(w->eng);
+    assert_non_null(w->eng = sg_engine_new(&w->cfg));
+    assert_int_equal(sg_desk_trust(w->eng, &w->store, "tina", "192.0.2.1",
+				   "sam", "x", t, &tr, err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "history is off"));
+    assert_string_equal(profile(w, "tina"), before);
+}
+
 /* history = off, and a mangled profile: nothing is limited, no error. */
 static void test_off_and_mangled(void **state)
 {
@@ -307,6 +403,7 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_traveller, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_concurrent_new_network, setup,
 					teardown),
+	cmocka_unit_test_setup_teardown(test_trust_network, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_off_and_mangled, setup, teardown),
     };
 
