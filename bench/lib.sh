@@ -140,16 +140,19 @@ sgb_info_field() {
     sgb_rcli info "$1" | tr -d '\r' | awk -F: -v f="$2" '$1 == f { print $2 }'
 }
 
-# sgb_evalsha_calls - top-level EVALSHA calls so far (INFO commandstats)
-sgb_evalsha_calls() {
+# sgb_script_calls - top-level script calls so far (INFO commandstats):
+# FCALL (subguard's engine, a Functions library) and EVALSHA (Rspamd's)
+sgb_script_calls() {
     sgb_rcli info commandstats | tr -d '\r' |
-        sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' | awk '{ print $1 + 0 } END { if (NR == 0) print 0 }'
+        sed -n 's/^cmdstat_\(fcall\|evalsha\):calls=\([0-9]*\),.*/\2/p' |
+        awk '{ n += $1 } END { print n + 0 }'
 }
 
-# sgb_evalsha_usec - microseconds Redis spent in EVALSHA so far
-sgb_evalsha_usec() {
+# sgb_script_usec - microseconds Redis spent in those calls so far
+sgb_script_usec() {
     sgb_rcli info commandstats | tr -d '\r' |
-        sed -n 's/^cmdstat_evalsha:calls=[0-9]*,usec=\([0-9]*\),.*/\1/p' | awk '{ print $1 + 0 } END { if (NR == 0) print 0 }'
+        sed -n 's/^cmdstat_\(fcall\|evalsha\):calls=[0-9]*,usec=\([0-9]*\),.*/\2/p' |
+        awk '{ n += $1 } END { print n + 0 }'
 }
 
 # sgb_subguard_conf FILE [EXTRA] - the benchmark configuration

@@ -181,10 +181,11 @@ peer_cpu_ticks() {
 }
 
 # peer_redis_calls - Redis commands executed so far (INFO commandstats, the
-# INFO commands themselves left out), then EVALSHA calls, on one line
+# INFO commands themselves left out), then script calls (FCALL: subguard's
+# engine; EVALSHA: Rspamd's), on one line
 peer_redis_calls() {
     sg_redis info commandstats | tr -d '\r' | awk -F'[:=,]' '
         /^cmdstat_/ && $1 != "cmdstat_info" { all += $3 }
-        $1 == "cmdstat_evalsha" { ev = $3 }
+        $1 == "cmdstat_evalsha" || $1 == "cmdstat_fcall" { ev += $3 }
         END { print all + 0, ev + 0 }'
 }

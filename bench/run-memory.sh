@@ -7,7 +7,7 @@
 # DESCRIPTION
 #	Drives engine.lua directly: sg-enginefeed builds, with the daemon's
 #	own argument code (lib/sg_engine.c) and the benchmark configuration,
-#	one message per login as EVALSHA commands, and redis-cli --pipe
+#	one message per login as FCALL commands, and redis-cli --pipe
 #	sends them to a private, empty Redis. Memory is Redis's own
 #	INFO memory used_memory, before and after, divided by the number of
 #	logins. Phases, each on fresh logins:

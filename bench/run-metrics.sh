@@ -14,7 +14,7 @@
 #	drives each in turn (off, on, on, off, ...) REPS times with SESSIONS
 #	sessions of 20 messages of 10 recipients; the report is the median
 #	of the per-pair ratios on/off of messages per second and of the
-#	milter's CPU per message, and the EVALSHA calls per message of each
+#	milter's CPU per message, and the FCALL calls per message of each
 #	(the round trips: the metrics add none).
 #
 #	Every store call is timed either way (two clock_gettime calls and a
@@ -63,14 +63,14 @@ for s in off on; do
     "$SGB_BIN/sg-milterload" -s "unix:$SGB_DIR/$s.sock" -c 8 -n 500 -r 2 -R >/dev/null
 done
 
-# one_run NAME - one load run; prints "mps cpu_us_per_msg evalsha_per_msg"
+# one_run NAME - one load run; prints "mps cpu_us_per_msg calls_per_msg"
 one_run() {
     local pid c0 c1 e0 e1 line begun
     if [[ $1 == on ]]; then pid=$on_pid; else pid=$off_pid; fi
-    c0=$(sgb_cpu_ticks "$pid"); e0=$(sgb_evalsha_calls)
+    c0=$(sgb_cpu_ticks "$pid"); e0=$(sgb_script_calls)
     line=$("$SGB_BIN/sg-milterload" -s "unix:$SGB_DIR/$1.sock" -L "$1" -R \
         -c "$sessions" -d "$secs" -m 20 -r 10 | grep '^RESULT')
-    c1=$(sgb_cpu_ticks "$pid"); e1=$(sgb_evalsha_calls)
+    c1=$(sgb_cpu_ticks "$pid"); e1=$(sgb_script_calls)
     begun=$(sgb_field "$line" begun)
     ((begun > 0)) || begun=1
     echo "$(sgb_field "$line" mps) $(sgb_calc "($c1 - $c0) * 1e6 / $hz / $begun") $(sgb_calc "($e1 - $e0) / $begun")"
@@ -82,7 +82,7 @@ for ((i = 0; i < reps; i++)); do
     else b=$(one_run on); a=$(one_run off); fi
     read -r am ac ae <<<"$a"
     read -r bm bc be <<<"$b"
-    sgb_log "off: $am msg/s, ${ac} us CPU/msg, $ae EVALSHA/msg; on: $bm msg/s, ${bc} us CPU/msg, $be EVALSHA/msg"
+    sgb_log "off: $am msg/s, ${ac} us CPU/msg, $ae FCALL/msg; on: $bm msg/s, ${bc} us CPU/msg, $be FCALL/msg"
     ratio_mps+=("$(sgb_calc "$bm / $am")")
     ratio_cpu+=("$(sgb_calc "$bc / ($ac > 0 ? $ac : 1)")")
     ev_off+=("$ae") ev_on+=("$be")
@@ -91,4 +91,4 @@ printf 'metrics on/off, %d pairs of %ds, %d sessions x 20 messages x 10 recipien
 printf '  messages/s ratio (median): %.3f (range %s)\n' "$(sgb_median "${ratio_mps[@]}")" \
     "$(printf '%s\n' "${ratio_mps[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')"
 printf '  milter CPU per message ratio (median): %.3f\n' "$(sgb_median "${ratio_cpu[@]}")"
-printf '  EVALSHA per message: off %.3f, on %.3f\n' "$(sgb_median "${ev_off[@]}")" "$(sgb_median "${ev_on[@]}")"
+printf '  FCALL per message: off %.3f, on %.3f\n' "$(sgb_median "${ev_off[@]}")" "$(sgb_median "${ev_on[@]}")"

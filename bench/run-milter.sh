@@ -31,7 +31,7 @@
 #	without counting them: with a login that happens only when the Redis
 #	call failed or timed out (on_redis_error = accept).
 #
-#	For every subguard run it also reads Redis's own counters: EVALSHA
+#	For every subguard run it also reads Redis's own counters: FCALL
 #	calls per message begun (INFO commandstats) and new Redis
 #	connections per message (INFO stats), and the CPU time subguard,
 #	Redis and the null milter used per message (/proc).
@@ -82,27 +82,27 @@ for s in "$SGB_NULL_SOCK" "$SGB_SG_SOCK"; do
 done
 
 # one_run WHO ARGS... - one sg-milterload run; prints its RESULT line
-# followed by cpu=MICROSECONDS_PER_MESSAGE evalsha=N conns=N
+# followed by cpu=MICROSECONDS_PER_MESSAGE calls=N conns=N
 one_run() {
     local who=$1 sock pid c0 r0 c1 r1 e0 e1 n0 n1 u0 u1 line begun
     shift
     if [[ $who == null ]]; then sock=$SGB_NULL_SOCK pid=$SGB_NULL_PID
     else sock=$SGB_SG_SOCK pid=$SGB_SG_PID; fi
     c0=$(sgb_cpu_ticks "$pid"); r0=$(sgb_cpu_ticks "$SGB_REDIS_PID")
-    e0=$(sgb_evalsha_calls); n0=$(sgb_info_field stats total_connections_received)
-    u0=$(sgb_evalsha_usec)
+    e0=$(sgb_script_calls); n0=$(sgb_info_field stats total_connections_received)
+    u0=$(sgb_script_usec)
     line=$("$SGB_BIN/sg-milterload" -s "unix:$sock" -L "$who" -R "$@" | grep '^RESULT')
     c1=$(sgb_cpu_ticks "$pid"); r1=$(sgb_cpu_ticks "$SGB_REDIS_PID")
-    e1=$(sgb_evalsha_calls); n1=$(sgb_info_field stats total_connections_received)
-    u1=$(sgb_evalsha_usec)
+    e1=$(sgb_script_calls); n1=$(sgb_info_field stats total_connections_received)
+    u1=$(sgb_script_usec)
     begun=$(sgb_field "$line" begun)
     ((begun > 0)) || begun=1
     # CPU per message: the milter, and Redis (only subguard uses it).
     line="$line cpu_milter=$(sgb_calc "($c1 - $c0) * 1e6 / $hz / $begun")"
     line="$line cpu_redis=$(sgb_calc "($r1 - $r0) * 1e6 / $hz / $begun")"
-    line="$line evalsha_per_msg=$(sgb_calc "($e1 - $e0) / $begun")"
+    line="$line calls_per_msg=$(sgb_calc "($e1 - $e0) / $begun")"
     line="$line redis_conns_per_msg=$(sgb_calc "($n1 - $n0) / $begun")"
-    line="$line evalsha_usec=$(sgb_calc "($u1 - $u0) / (($e1 - $e0) > 0 ? ($e1 - $e0) : 1)")"
+    line="$line call_usec=$(sgb_calc "($u1 - $u0) / (($e1 - $e0) > 0 ? ($e1 - $e0) : 1)")"
     echo "$line" >>"$results"
     echo "$line"
 }
@@ -124,8 +124,8 @@ pair() {
         add+=("$(sgb_calc "$(sgb_field "$b" msg_p99) - $(sgb_field "$a" msg_p99)")")
         cpun+=("$(sgb_field "$a" cpu_milter)"); cpus+=("$(sgb_field "$b" cpu_milter)")
         cpur+=("$(sgb_field "$b" cpu_redis)")
-        ev+=("$(sgb_field "$b" evalsha_per_msg)"); cn+=("$(sgb_field "$b" redis_conns_per_msg)")
-        us+=("$(sgb_field "$b" evalsha_usec)")
+        ev+=("$(sgb_field "$b" calls_per_msg)"); cn+=("$(sgb_field "$b" redis_conns_per_msg)")
+        us+=("$(sgb_field "$b" call_usec)")
         am+=("$(sgb_field "$b" accepted_at_mail)")
         tf+=("$(( $(sgb_field "$b" tempfail) + $(sgb_field "$b" errors) + $(sgb_field "$a" errors) ))")
     done
@@ -146,7 +146,7 @@ header() {
     echo
     echo "$1"
     echo
-    echo "| scenario | null msgs/s | subguard msgs/s | ratio (range) | null p99 µs | subguard p99 µs | added p99 µs | EVALSHA/msg | Redis µs/EVALSHA | null CPU µs/msg | subguard+Redis CPU µs/msg | new Redis conns/msg | tempfail+errors | let through uncounted |"
+    echo "| scenario | null msgs/s | subguard msgs/s | ratio (range) | null p99 µs | subguard p99 µs | added p99 µs | FCALL/msg | Redis µs/FCALL | null CPU µs/msg | subguard+Redis CPU µs/msg | new Redis conns/msg | tempfail+errors | let through uncounted |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 }
 

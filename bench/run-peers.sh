@@ -299,7 +299,7 @@ echo "| hook | enforcement check | outcome |"
 echo "|---|---|---|"
 cat "$SG_DIR/enforce.txt"
 echo
-echo "| listener | msgs/s ratio to none (median, range) | msgs/s | end-of-DATA p50 / p99 ms | hook CPU ms/msg | Redis CPU ms/msg | Postfix CPU ms/msg | Redis cmds/msg (EVALSHA) | accepted/sent per run |"
+echo "| listener | msgs/s ratio to none (median, range) | msgs/s | end-of-DATA p50 / p99 ms | hook CPU ms/msg | Redis CPU ms/msg | Postfix CPU ms/msg | Redis cmds/msg (script calls: FCALL or EVALSHA) | accepted/sent per run |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for who in "${order[@]}"; do
     # shellcheck disable=SC2086 # lists of numbers

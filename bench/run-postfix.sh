@@ -26,7 +26,7 @@
 #	Reports medians of msgs/s and of p99 latency per message (MAIL to
 #	the final reply) for the three, and the medians of the per-round
 #	ratios subguard/null (the target) and null/none (what being a
-#	libmilter milter costs at all). Also EVALSHA calls per message from
+#	libmilter milter costs at all). Also FCALL calls per message from
 #	Redis's INFO commandstats during the subguard runs.
 # DIAGNOSTICS
 #	Reports; never fails because the machine is slow. Fails (via the
@@ -113,12 +113,12 @@ drained() {
 load() {
     local who=$1 s=$2 e0 e1 line
     shift 2
-    e0=$(sgb_evalsha_calls)
+    e0=$(sgb_script_calls)
     line=$("$SG_BUILD/bench/sg-smtpload" -s "127.0.0.1:${port[$who]}" -L "$who" -R \
         -c "$sessions" -d "$s" -k "$logins" -p secret -r "$rcpts" -z "$size" \
         -m "$per_session" "$@" | grep '^RESULT')
-    e1=$(sgb_evalsha_calls)
-    line="$line evalsha_per_msg=$(sgb_calc "($e1 - $e0) / $(sgb_field "$line" begun)")"
+    e1=$(sgb_script_calls)
+    line="$line calls_per_msg=$(sgb_calc "($e1 - $e0) / $(sgb_field "$line" begun)")"
     echo "$line" >>"$results"
     echo "$line"
 }
@@ -149,7 +149,7 @@ for ((i = 0; i < reps; i++)); do
     r_nn+=("$(sgb_calc "$(sgb_field "${got[null]}" mps) / $(sgb_field "${got[none]}" mps)")")
     r_sx+=("$(sgb_calc "$(sgb_field "${got[subguard]}" mps) / $(sgb_field "${got[none]}" mps)")")
     add+=("$(sgb_calc "$(sgb_field "${got[subguard]}" msg_p99) - $(sgb_field "${got[null]}" msg_p99)")")
-    ev+=("$(sgb_field "${got[subguard]}" evalsha_per_msg)")
+    ev+=("$(sgb_field "${got[subguard]}" calls_per_msg)")
     unset got
 done
 
@@ -171,6 +171,6 @@ printf '| subguard / null milter (target ≥ 0.95) | **%.3f** (%s) |\n' "$(sgb_m
 printf '| null milter / no milter (price of any libmilter milter) | %.3f (%s) |\n' "$(sgb_median "${r_nn[@]}")" "$(range "${r_nn[@]}")"
 printf '| subguard / no milter | %.3f (%s) |\n' "$(sgb_median "${r_sx[@]}")" "$(range "${r_sx[@]}")"
 printf '| p99 added by subguard over the null milter, µs | %.0f |\n' "$(sgb_median "${add[@]}")"
-printf '| EVALSHA per message (Redis INFO commandstats) | %s |\n' "$(sgb_median "${ev[@]}")"
+printf '| FCALL per message (Redis INFO commandstats) | %s |\n' "$(sgb_median "${ev[@]}")"
 [[ -z $out ]] || cp "$results" "$out"
 sgb_stop "$null_pid"

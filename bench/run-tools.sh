@@ -67,14 +67,14 @@ if [[ -x $SG_BUILD/subguard-feed ]]; then
     secs=$( { timed "$SG_BUILD/subguard-feed" -o -f -c "$SGB_DIR/subguard.conf" \
         -n bench "$SGB_DIR/mail.log" >"$SGB_DIR/feed.log" 2>&1; } 3>&1) ||
         say "subguard-feed failed: $(tail -n 3 "$SGB_DIR/feed.log")"
-    calls=$(sgb_evalsha_calls)
+    calls=$(sgb_script_calls)
     say ""
     say "| subguard-feed -o | value |"
     say "|---|---|"
     say "| log | $nl lines, $nmsg messages, $outcomes delivery outcomes, $bounces bounces |"
     say "| wall time | $(printf '%.2f' "$secs") s |"
     say "| **lines/s** (target ≥ 100,000) | **$(awk -v a="$nl" -v b="$secs" 'BEGIN { printf "%.0f", a / b }')** |"
-    say "| Redis EVALSHA calls | $calls (bounces + position saves) |"
+    say "| Redis FCALL calls | $calls (bounces + position saves) |"
     say "| feed summary | $(grep -i 'lines' "$SGB_DIR/feed.log" | tail -n 1 | cut -c1-200) |"
     sgb_redis_stop
 else

@@ -8,14 +8,14 @@
  *		[-r RCPTS] [-x REJECTED] [-i] [-b] [-a] [-t NOW]
  *		[-s STEP] | redis-cli -s SOCKET --pipe
  * DESCRIPTION
- *	Writes, in the Redis protocol, SCRIPT LOAD of the compiled-in
- *	engine.lua, then for each of LOGINS logins (PATTERN, default
+ *	Writes, in the Redis protocol, FUNCTION LOAD of the compiled-in
+ *	engine.lua as the daemon makes it a library, then for each of LOGINS logins (PATTERN, default
  *	user%d@example.net, numbered from FIRST) one message as the daemon
  *	would send it: (with -b) the begin call, RCPTS recipients decided by
  *	sg_engine_rcpt (REJECTED of them refused by the MTA), and the
  *	commit call. The arguments are built by the daemon's own code
  *	(lib/sg_engine.c on the configuration CONFIG): only the store is
- *	replaced, by one that writes the EVALSHA command instead of sending
+ *	replaced, by one that writes the FCALL command instead of sending
  *	it and answers begin as "ok, default tier, no limit".
  *
  *	Without -i the commit carries no queue id, so only the account's
@@ -36,7 +36,6 @@
  * DIAGNOSTICS
  *	Exit status 2 on bad usage or a configuration error.
  */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +45,10 @@
 #include "sg_bench.h"
 #include "sg_config.h"
 #include "sg_engine.h"
+#include "sg_redis_params.h"
 #include "sg_store.h"
 
-static char sha[41];
+static char fname[SG_FNAME_MAX];
 
 /* resp_bulk - one bulk string */
 static void resp_bulk(const char *s, size_t n)
@@ -58,7 +58,7 @@ static void resp_bulk(const char *s, size_t n)
     fputs("\r\n", stdout);
 }
 
-/* fake_eval - write the call as EVALSHA; answer like a fresh account */
+/* fake_eval - write the call as FCALL; answer like a fresh account */
 static int fake_eval(void *ctx, enum sg_script script, int nkeys, int argc,
 		             const char *const *argv, const size_t *argvlen,
 		             struct sg_reply *reply, char *err, size_t errlen)
@@ -83,8 +83,8 @@ static int fake_eval(void *ctx, enum sg_script script, int nkeys, int argc,
     if (canned == commit || *emit_begin) {
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	printf("*%d\r\n", argc + 3);
-	resp_bulk("EVALSHA", 7);
-	resp_bulk(sha, 40);
+	resp_bulk("FCALL", 5);
+	resp_bulk(fname, strlen(fname));
 	resp_bulk(nk, strlen(nk));
 	for (i = 0; i < argc; i++)
 	    resp_bulk(argv[i], argvlen ? argvlen[i] : strlen(argv[i]));
@@ -120,9 +120,7 @@ int     main(int argc, char **argv)
     struct sg_store store = {0, 0, 0};
     struct sg_msg m;
     char    err[1024], login[256], qid[24];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    const char *src = sg_script_source[SG_SCRIPT_ENGINE];
+    char   *lib;
     static char obuf[1 << 20];
 
     sg_progname = "sg-enginefeed";
@@ -177,19 +175,19 @@ int     main(int argc, char **argv)
 	sg_die("%s", err);
     if ((e = sg_engine_new(&cfg)) == 0)
 	sg_die("out of memory");
-    if (EVP_Digest(src, strlen(src), md, &mdlen, EVP_sha1(), 0) != 1
-	|| mdlen != 20)
-	sg_die("cannot compute SHA1");
-    for (j = 0; j < 20; j++)
-	snprintf(sha + 2 * j, 3, "%02x", md[j]);
+    if ((lib = sg_redis_library(sg_script_source[SG_SCRIPT_ENGINE],
+				fname)) == 0)
+	sg_die("out of memory");
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
     store.eval = fake_eval;
     store.ctx = &emit_begin;
 
-    printf("*3\r\n");
-    resp_bulk("SCRIPT", 6);
+    printf("*4\r\n");
+    resp_bulk("FUNCTION", 8);
     resp_bulk("LOAD", 4);
-    resp_bulk(src, strlen(src));
+    resp_bulk("REPLACE", 7);
+    resp_bulk(lib, strlen(lib));
+    free(lib);
     for (i = 0; i < logins; i++) {
 	snprintf(login, sizeof(login), pattern, (int) (first + i));
 	snprintf(client, sizeof(client), "10.%ld.%ld.%ld",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """
 NAME
-	sg-luacost.py - what engine.lua costs inside Redis, without the network
+	sg-luacost.py - what engine.lua costs inside Redis, per call
 
 SYNOPSIS
 	python3 bench/sg-luacost.py --redis SOCKET --build DIR [--build DIR2]
@@ -9,32 +9,32 @@ SYNOPSIS
 
 DESCRIPTION
 	For each build DIR (a build tree of subguard: its bench/sg-enginefeed
-	and the engine.lua compiled into it), takes the begin and commit
-	calls exactly as lib/sg_engine.c builds them (sg-enginefeed, the
-	benchmark configuration with three tiers), then runs engine.lua
-	N times (default 2000) inside one EVAL on the private Redis at
-	SOCKET, for 100 accounts that already exist: begin alone, commit of
-	a clean 10-recipient message, and commit of one with a rejected
-	recipient. Redis's own INFO commandstats time per EVAL, divided by
-	N, is the cost of one call without reading, parsing or answering a
-	command. The loop's own cost (varying the arguments) is measured
-	with an engine that returns at once, and taken off.
+	and the engine compiled into it), takes the begin and commit calls
+	exactly as lib/sg_engine.c builds them (sg-enginefeed, the benchmark
+	configuration with three tiers) and sends N of each (default 2000)
+	to the private Redis at SOCKET with redis-cli --pipe, for 100
+	accounts that already exist, the clock moving: begin alone, commit
+	of a clean 10-recipient message, and commit of one with a rejected
+	recipient. Redis's own INFO commandstats time per call is the cost
+	of one call inside Redis: parsing its arguments and running the
+	script, not reading it from the socket or answering it.
 
-	A baseline runs in the same way and in the same run: a script with
-	one HGET per iteration. Every figure is also given as a multiple of
-	that baseline, since absolute times on a shared machine drift. With
-	two builds (say the previous commit and this one) their rows
-	alternate, R times each (default 5), and medians are reported.
+	A build since the engine became a Functions library is called as
+	the daemon calls it, with FCALL after FUNCTION LOAD; an older build
+	with EVALSHA after SCRIPT LOAD (what sg-enginefeed writes tells
+	which). So two builds compare the two ways of calling as well as
+	the two engines.
 
-	The engine's source comes from the build's generated C file
-	(lib/lua/engine.lua embedded by lib/lua/embed.cmake), so an old
-	build measures its own script.
+	A baseline runs in the same way and in the same run: N HGETs. Every
+	figure is also given as a multiple of that baseline, since absolute
+	times on a shared machine drift. With two builds (say the previous
+	commit and this one) their rows alternate, R times each (default
+	5), and medians are reported.
 
 EXIT STATUS
 	0, or 1 if Redis or a build cannot be used.
 """
 import argparse
-import json
 import os
 import re
 import statistics
@@ -86,7 +86,7 @@ def resp_commands(data):
 
 
 def calls_of(build, sock, conf, rejected):
-    """(engine source, begin args, commit args) of one build."""
+    """(load command, begin command, commit command) of one build."""
     feed = os.path.join(build, "bench", "sg-enginefeed")
     if not os.access(feed, os.X_OK):
         die("%s: no bench/sg-enginefeed (build the tree first)" % build)
@@ -94,72 +94,60 @@ def calls_of(build, sock, conf, rejected):
                           "-x", str(rejected), "-i", "-t", "1732290000"],
                          capture_output=True, check=True).stdout
     cmds = resp_commands(out)
-    src = next(c[2] for c in cmds if c[0].upper() == "SCRIPT")
-    ev = [c for c in cmds if c[0].upper() == "EVALSHA"]
-    begin = next(c for c in ev if "begin" in c)
-    commit = next(c for c in ev if "commit" in c)
-    return src, begin, commit
+    load = next(c for c in cmds if c[0].upper() in ("SCRIPT", "FUNCTION"))
+    calls = [c for c in cmds if c[0].upper() in ("EVALSHA", "FCALL")]
+    begin = next(c for c in calls if "begin" in c)
+    commit = next(c for c in calls if "commit" in c)
+    return load, begin, commit
 
 
-def lua_list(xs):
-    return "{" + ",".join(json.dumps(x) for x in xs) + "}"
+def resp(args):
+    out = [b"*%d\r\n" % len(args)]
+    for x in args:
+        x = x.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(x), x))
+    return b"".join(out)
 
 
-def wrapper(src, begin, commit, n, mode):
-    """A script running the engine n times: KEYS/ARGV of the real calls,
-    the login and queue id varied over 100 accounts, the clock moving."""
-    def split(cmd):
-        nk = int(cmd[2])
-        return cmd[3:3 + nk], cmd[3 + nk:]
-    bk, ba = split(begin)
-    ck, ca = split(commit)
-    login = ca[2]
-    return ("local function engine(KEYS, ARGV)\n" + src + "\nend\n" + """
-local bk, ba, ck, ca = %s, %s, %s, %s
-local login = %s
-local function swap(t, i)
-  local out = {}
-  for j = 1, #t do
-    out[j] = (string.gsub(t[j], login, 'user' .. (i %% 100) .. '@example.net', 1))
-  end
-  return out
-end
-for i = 1, %d do
-  local now = string.format('%%.3f', 1732290000 + i * 0.5)
-  if %s then
-    local a = swap(ba, i)
-    a[2] = now
-    engine(swap(bk, i), a)
-  else
-    local a = swap(ca, i)
-    a[2], a[4] = now, 'Q' .. i
-    local k = swap(ck, i)
-    k[4] = 'subguard:qid:Q' .. i
-    engine(k, a)
-  end
-end
-return 1
-""" % (lua_list(bk), lua_list(ba), lua_list(ck), lua_list(ca),
-       json.dumps(re.escape(login).replace("\\", "%")), n,
-       "true" if mode == "begin" else "false"))
+def stream(cmd, n, mode):
+    """n copies of a begin or commit call: the login varied over 100
+    accounts, the clock moving, each commit with its own queue id"""
+    nk = int(cmd[2])
+    keys, args = cmd[3:3 + nk], cmd[3 + nk:]
+    login = args[2] if mode == "commit" else None
+    if login is None:
+        login = re.search(r"\{([^}]*)\}", keys[0]).group(1)
+    out = []
+    for i in range(n):
+        who = "user%d@example.net" % (i % 100)
+        k = [x.replace(login, who) for x in keys]
+        a = [x.replace(login, who) for x in args]
+        a[1] = "%.3f" % (1732290000 + i * 0.5)
+        if mode == "commit":
+            a[3] = "Q%d" % i
+            k = [("subguard:qid:Q%d" % i) if x.startswith("subguard:qid:")
+                 else x for x in k]
+        out.append(resp(cmd[:3] + k + a))
+    return b"".join(out)
 
 
-BASELINE = """
-for i = 1, %d do
-  redis.call('HGET', 'subguard:{user' .. (i %% 100) .. '@example.net}:counters', 'msgs')
-end
-return 1
-"""
-
-
-def timed_eval(sock, script, n):
+def timed(sock, data, command):
+    """Redis's own microseconds per call of command for a --pipe stream"""
     rcli(sock, "CONFIG", "RESETSTAT")
-    out = rcli(sock, "EVAL", script, "0")
-    if "ERR" in out:
-        die("script failed: " + out.strip()[:300])
+    p = subprocess.run(["redis-cli", "-s", sock, "--pipe"], input=data,
+                       capture_output=True)
+    m = re.search(rb"errors: (\d+), replies: (\d+)", p.stdout)
+    if p.returncode != 0 or m is None or m.group(1) != b"0":
+        die("%s calls failed: %s" % (command, p.stdout.decode()[-300:]))
     st = rcli(sock, "INFO", "commandstats")
-    m = re.search(r"cmdstat_eval:calls=\d+,usec=(\d+)", st)
-    return int(m.group(1)) / n
+    m = re.search(r"cmdstat_%s:calls=(\d+),usec=(\d+)" % command, st)
+    return int(m.group(2)) / int(m.group(1))
+
+
+def baseline(sock, n):
+    return timed(sock, b"".join(
+        resp(["HGET", "subguard:{user%d@example.net}:counters" % (i % 100),
+              "msgs"]) for i in range(n)), "hget")
 
 
 def main():
@@ -186,19 +174,26 @@ def main():
     for _ in range(a.reps):
         for b, clean, failing in builds:
             rcli(a.redis, "FLUSHALL")
+            rcli(a.redis, "FUNCTION", "FLUSH")
+            rcli(a.redis, "SCRIPT", "FLUSH")
+            out = rcli(a.redis, *clean[0])
+            if "ERR" in out:
+                die("%s: loading the engine: %s" % (b, out.strip()[:300]))
+            command = clean[1][0].lower()
             # The accounts exist first, as on a running relay.
-            timed_eval(a.redis, wrapper(*clean, n, "commit"), n)
-            base = timed_eval(a.redis, BASELINE % n, n)
+            timed(a.redis, stream(clean[2], n, "commit"), command)
+            base = baseline(a.redis, n)
             for what, calls, mode in (("begin", clean, "begin"),
                                       ("commit, clean", clean, "commit"),
                                       ("commit, 1 rejected", failing,
                                        "commit")):
-                loop = timed_eval(a.redis, wrapper("do return 1 end",
-                                                   *calls[1:], n, mode), n)
-                us = timed_eval(a.redis, wrapper(*calls, n, mode), n) - loop
-                res.setdefault((b, what), []).append((us, us / base))
+                us = timed(a.redis, stream(calls[1 if mode == "begin" else 2],
+                                           n, mode), command)
+                res.setdefault((b, what + " (" + command.upper() + ")"),
+                               []).append((us, us / base))
             res.setdefault((b, "baseline: one HGET"), []).append((base, 1.0))
-    print("| build | call | µs per call (median of %d) | × one HGET |" % a.reps)
+    print("| build | call | µs per call inside Redis (median of %d) | × one HGET |"
+          % a.reps)
     print("|---|---|---|---|")
     for (b, what), v in res.items():
         print("| %s | %s | %.1f | %.0f |" % (

@@ -13,7 +13,7 @@
 #	   of recipients: 200 messages of 10 recipients (one of them
 #	   rejected by the MTA) over 20 logins, 3 messages per milter
 #	   connection. Redis's own INFO commandstats must show at most 400
-#	   EVALSHA calls, and MONITOR must show no other command sent by a
+#	   FCALL calls, and MONITOR must show no other command sent by a
 #	   client (commands that engine.lua runs inside Redis show as
 #	   "lua" and are not round trips).
 #	2. Every key subguard wrote expires when idle: after the run every
@@ -68,8 +68,8 @@ pid=$!
 for _ in $(seq 100); do [ -S "$dir/subguard.sock" ] && break; sleep 0.1; done
 [ -S "$dir/subguard.sock" ] || fail "subguard did not start"
 
-# One message first: loads the script (the NOSCRIPT answer and SCRIPT
-# LOAD happen once per Redis, not per message).
+# One message first: loads the engine (the "Function not found" answer
+# and FUNCTION LOAD happen once per Redis, not per message).
 "$SG_BUILD/bench/sg-milterload" -s "unix:$dir/subguard.sock" -c 1 -n 1 -r 1 \
     -l 'warm%d@example.net' -k 1 -R >/dev/null || fail "warm-up message failed"
 r config resetstat >/dev/null
@@ -89,17 +89,17 @@ field() { echo "$out" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 [ "$(field held)" -gt 0 ] || fail "no message of the quarantined login was held"
 
 # 1. Round trips, from Redis's own counters.
-evalsha=$(r info commandstats | tr -d '\r' | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p')
-evalsha=${evalsha:-0}
-echo "EVALSHA calls: $evalsha for $msgs messages of $rcpts recipients"
-[ "$evalsha" -le $((2 * msgs)) ] || fail "$evalsha EVALSHA calls: more than 2 per message"
-[ "$evalsha" -ge "$msgs" ] || fail "$evalsha EVALSHA calls for $msgs messages: not counting?"
+fcall=$(r info commandstats | tr -d '\r' | sed -n 's/^cmdstat_fcall:calls=\([0-9]*\),.*/\1/p')
+fcall=${fcall:-0}
+echo "FCALL calls: $fcall for $msgs messages of $rcpts recipients"
+[ "$fcall" -le $((2 * msgs)) ] || fail "$fcall FCALL calls: more than 2 per message"
+[ "$fcall" -ge "$msgs" ] || fail "$fcall FCALL calls for $msgs messages: not counting?"
 # MONITOR lines: '<time> [db client] "CMD" ...'; a script's own commands
 # show as [db lua]. Everything else is a round trip a client paid for.
-other=$(grep -v ' lua\] ' "$dir/monitor.txt" | grep -v '^OK' | grep -vic '"evalsha"' || true)
-top=$(grep -v ' lua\] ' "$dir/monitor.txt" | grep -ic '"evalsha"' || true)
-echo "commands from clients seen by MONITOR: $top EVALSHA, $other other"
-[ "$other" = 0 ] || fail "clients sent other commands than EVALSHA: $(grep -v ' lua\] ' "$dir/monitor.txt" | grep -vi '"evalsha"' | head -3)"
+other=$(grep -v ' lua\] ' "$dir/monitor.txt" | grep -v '^OK' | grep -vic '"fcall"' || true)
+top=$(grep -v ' lua\] ' "$dir/monitor.txt" | grep -ic '"fcall"' || true)
+echo "commands from clients seen by MONITOR: $top FCALL, $other other"
+[ "$other" = 0 ] || fail "clients sent other commands than FCALL: $(grep -v ' lua\] ' "$dir/monitor.txt" | grep -vi '"fcall"' | head -3)"
 
 # 2. Every key expires, but what support wrote by hand, and the index of
 # quarantined accounts: it holds a login only while its quarantine lives

@@ -60,10 +60,11 @@
  *	writable after a partition, is what min-replicas-to-write is for
  *	(docs/CAPACITY.md).
  *
- *	Scripts are called by SHA1, computed with OpenSSL from the sources
- *	compiled into the program (sg_redis_eval.c). A NOSCRIPT answer (Redis
- *	restarted empty, SCRIPT FLUSH, a new master that never saw SCRIPT
- *	LOAD) loads the script and tries once more.
+ *	Scripts are Redis Functions libraries (Redis 7.0 or later), called
+ *	with FCALL by a name made of the SHA1 of their source, computed with
+ *	OpenSSL from the sources compiled into the program (sg_redis_eval.c).
+ *	"Function not found" (Redis restarted empty, FUNCTION FLUSH, a new
+ *	master that never had it) loads the library and tries once more.
  *
  *	hiredis writes with write(2), so a connection closed by the server
  *	raises SIGPIPE. Unless the program ignored SIGPIPE before making the
@@ -129,6 +130,8 @@ void    sg_redis_free(struct sg_redis *pool)
 		       strlen(pool->sentinel_password));
 	free(pool->sentinel_password);
     }
+    for (i = 0; i < SG_SCRIPT_COUNT; i++)
+	free(pool->library[i]);
     free(pool->username);
     free(pool->master_name);
     free(pool->address);
@@ -791,8 +794,8 @@ int     sg_redis_exec(struct sg_redis *pool, int argc, const char **argv,
 			 err, errlen));
 }
 
-/* sg_redis_sha - the SHA1 a script is called by */
-const char *sg_redis_sha(const struct sg_redis *pool, enum sg_script script)
+/* sg_redis_fname - the function (and library) a script is called by */
+const char *sg_redis_fname(const struct sg_redis *pool, enum sg_script script)
 {
-    return (pool->sha[script]);
+    return (pool->fname[script]);
 }

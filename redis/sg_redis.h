@@ -6,7 +6,8 @@
  * DESCRIPTION
  *	A pool of connections shared by all threads, each command bounded by
  *	a timeout, reconnection with backoff, and the engine's Lua scripts
- *	called by SHA (computed locally with OpenSSL; loaded on NOSCRIPT).
+ *	called as Redis Functions (FCALL) under a name made of their SHA1
+ *	(computed locally with OpenSSL; loaded on "Function not found").
  *	While Redis is down every call fails at once (no waiting) until the
  *	next reconnection attempt is due; the outage is reported once through
  *	the log callback when it starts and once when it ends.

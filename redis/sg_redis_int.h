@@ -44,7 +44,13 @@ struct sg_redis {
     unsigned long connect_timeout_ms;
     int     max_idle;
     void    (*log) (int, const char *,...);
-    char    sha[SG_SCRIPT_COUNT][SG_SHA1_HEX];
+    /*
+     * Each script is a Redis Functions library named, with its one
+     * function, fname: "sg_" and the SHA1 of its source, so nodes of
+     * different versions sharing a Redis each call their own.
+     */
+    char    fname[SG_SCRIPT_COUNT][SG_FNAME_MAX];
+    char   *library[SG_SCRIPT_COUNT];	/* what FUNCTION LOAD gets */
 
     /* Everything below is guarded by lock. */
     pthread_mutex_t lock;
@@ -77,7 +83,7 @@ extern int sg_redis_exec(struct sg_redis *, int argc, const char **argv,
 			         const size_t *argvlen, struct redisReply **out,
 			         char *err, size_t errlen);
 
-/* sg_redis_sha - the SHA1 a script is called by */
-extern const char *sg_redis_sha(const struct sg_redis *, enum sg_script);
+/* sg_redis_fname - the function (and library) a script is called by */
+extern const char *sg_redis_fname(const struct sg_redis *, enum sg_script);
 
 #endif

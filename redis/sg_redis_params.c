@@ -206,6 +206,28 @@ nomem:
     return (-1);
 }
 
+/* sg_redis_library - a script as a Functions library; see the header */
+char   *sg_redis_library(const char *src, char *name)
+{
+    static const char head[] = "#!lua name=%s\n";
+    static const char tail[] = "\nredis.register_function('%s', sg_entry)\n";
+    char    sha[SG_SHA1_HEX];
+    size_t  len;
+    char   *out;
+    int     n;
+
+    if (sg_redis_sha1_hex(src, sha) < 0)
+	return (0);
+    snprintf(name, SG_FNAME_MAX, "sg_%s", sha);
+    len = strlen(src) + 2 * strlen(name) + sizeof(head) + sizeof(tail);
+    if ((out = malloc(len)) == 0)
+	return (0);
+    n = snprintf(out, len, head, name);
+    memcpy(out + n, src, strlen(src));
+    snprintf(out + n + strlen(src), len - n - strlen(src), tail, name);
+    return (out);
+}
+
 /* sg_redis_sha1_hex - the SHA1 Redis will file a script under */
 int     sg_redis_sha1_hex(const char *src, char *hex)
 {
@@ -459,9 +481,10 @@ struct sg_redis *sg_redis_new(const struct sg_redis_params *params,
     }
     for (i = 0; i < SG_SCRIPT_COUNT; i++) {
 	if (sg_script_source[i] == 0
-	    || sg_redis_sha1_hex(sg_script_source[i], pool->sha[i]) < 0) {
-	    sg_redis_seterr(err, errlen, "redis: cannot compute the SHA1 of "
-		      "script %s", sg_script_name[i]);
+	    || (pool->library[i] = sg_redis_library(sg_script_source[i],
+						    pool->fname[i])) == 0) {
+	    sg_redis_seterr(err, errlen, "redis: cannot make script %s a "
+			    "library (out of memory?)", sg_script_name[i]);
 	    goto fail;
 	}
     }

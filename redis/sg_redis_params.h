@@ -37,6 +37,19 @@ extern void sg_redis_addr_free(struct sg_redis_addr *);
 /* sg_redis_sha1_hex - the SHA1 Redis files a script under, 40 hex + NUL */
 extern int sg_redis_sha1_hex(const char *src, char *hex);
 
+/*
+ * sg_redis_library - a script as a Redis Functions library (what
+ * FUNCTION LOAD gets, malloc'ed): the "#!lua name=" line, the source, and
+ * the registration of its entry point (sg_entry, the last local function
+ * of the source) under the name written into name (SG_FNAME_MAX bytes):
+ * "sg_" and the SHA1 of the source, so that nodes of different versions
+ * sharing one Redis each call their own. The name is added here, not
+ * written in the source, because it is the source's own SHA1. NULL when
+ * out of memory.
+ */
+#define SG_FNAME_MAX	44		/* "sg_", 40 hex digits, NUL */
+extern char *sg_redis_library(const char *src, char *name);
+
 /* sg_redis_seterr - format a one-line error into the caller's buffer */
 extern void sg_redis_seterr(char *err, size_t errlen, const char *fmt,...);
 

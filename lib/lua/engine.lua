@@ -621,7 +621,19 @@ local OPS = {begin = begin_op, reserve = reserve_op, commit = commit_op,
              settier = settier_op, trust = trust_op, qlist = qlist_op,
              events = events_op,
              scan = scan_op}
-if OPS[op] then
-  return OPS[op]()
+-- sg_entry - one FCALL: the call's places become the library's KEYS and
+-- ARGV (see engine_core.lua), then the operation runs. The program
+-- registers it (redis.register_function) under the library's name; it
+-- must stay the last local of the script.
+local function sg_entry(keys, args)
+  KEYS, ARGV = keys, args
+  floor, min, max, tonumber = math.floor, math.min, math.max, _G.tonumber
+  local a_op = ARGV[1]				-- SG_A_OP
+  local a_now = ARGV[2]				-- SG_A_NOW
+  op, now = a_op, tonumber(a_now)
+  local f = OPS[op]
+  if f then
+    return f()
+  end
+  return redis.error_reply('unknown operation ' .. tostring(op))
 end
-return redis.error_reply('unknown operation ' .. tostring(op))

@@ -4,8 +4,11 @@
 -- (each account's history) and engine.lua (the operations), joined into one by lib/lua/embed.cmake: locals defined here
 -- are the operations' helpers. Everything below describes the whole.
 --
--- One script, loaded once and called by SHA (EVALSHA) from every subguard
--- node and the log feed, so that all of them count one account as one.
+-- One script, loaded once as a Redis Functions library (FUNCTION LOAD)
+-- and called (FCALL) from every subguard node, the log feed, replay and
+-- subguardctl, so that all of them count one account as one. The
+-- library and its one function are named sg_ and the SHA1 of this text
+-- (redis/sg_redis_params.c): nodes of different versions call their own.
 -- Each call is atomic. The time is an argument: the daemon passes the
 -- wall clock, the replay passes the trace's clock.
 --
@@ -101,9 +104,14 @@
 -- address, is among the last 16 in field fr) is counted in the totals
 -- but is no evidence: it stays a presumed delivery.
 
-local op = ARGV[1]				-- SG_A_OP
-local now = tonumber(ARGV[2])			-- SG_A_NOW
-local floor, min, max, tonumber = math.floor, math.min, math.max, tonumber
+-- Redis loads the engine once as a Functions library and each FCALL
+-- calls sg_entry (at the end of engine.lua), which sets these for the
+-- call: the call's keys and arguments, the operation and the time, and
+-- the standard functions used most (a library's top level may not touch
+-- globals while it loads). Nothing else here changes from call to call:
+-- the tables at this level are constants.
+local KEYS, ARGV, op, now
+local floor, min, max, tonumber
 local LISTS = {'m', 'r', 'qr', 'qx', 'qf'}
 -- Windows are {limit, seconds, seconds as text}: the text names the
 -- fields, and turning a number into text is dear in Redis's Lua.

@@ -341,5 +341,5 @@ fault_outages_ended() {
 # fault_error_lines - subguard.log lines that report an error of a message
 # (redis-error decisions, script errors): should be none in most tests.
 fault_error_lines() {
-    grep -E 'reason=redis-error|NOSCRIPT|ERR |script .*:' "$SG_DIR/subguard.log" || true
+    grep -E 'reason=redis-error|NOSCRIPT|not found|ERR |script .*:' "$SG_DIR/subguard.log" || true
 }

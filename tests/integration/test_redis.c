@@ -6,8 +6,8 @@
  * SYNOPSIS
  *	sh tests/integration/with-redis.sh test_redis
  * DESCRIPTION
- *	Commands and reply flattening, scripts by SHA (and reloading after
- *	SCRIPT FLUSH), address checking, an outage and its recovery, the
+ *	Commands and reply flattening, scripts as Functions libraries named
+ *	by their SHA1 (and reloading after FUNCTION FLUSH), address checking, an outage and its recovery, the
  *	command timeout, AUTH and SELECT, and many threads on one pool.
  *
  *	$SG_REDIS (from with-redis.sh) is the shared server. Tests that stop
@@ -17,7 +17,7 @@
  *	The engine's scripts are not this module's business and change as
  *	they are written: the script tests call script 0 with arbitrary
  *	arguments, accept a result or a script error, and look at Redis
- *	(SCRIPT EXISTS, INFO commandstats) to see what was sent.
+ *	(FUNCTION LIST, INFO commandstats) to see what was sent.
  *
  *	Measured timings are printed with a "# " prefix.
  */
@@ -214,24 +214,34 @@ static void sha1_hex(const char *src, char *hex)
 	sprintf(hex + 2 * i, "%02x", md[i]);
 }
 
-/* script_exists - SCRIPT EXISTS for a script's SHA */
+/*
+ * script_exists - whether Redis has a script's library, named "sg_" and
+ * the SHA1 of its source, with one function of the same name
+ */
 static int script_exists(struct sg_redis *pool, enum sg_script s)
 {
     struct sg_reply r;
-    char    sha[41];
-    int     yes;
+    char    name[64];
+    int     yes, i, nfn = 0;
 
-    sha1_hex(sg_script_source[s], sha);
-    run_ok(pool, &r, "SCRIPT", "EXISTS", sha);
-    assert_int_equal(r.n, 1);
-    yes = strcmp(r.v[0], "1") == 0;
+    strcpy(name, "sg_");
+    sha1_hex(sg_script_source[s], name + 3);
+    run_ok(pool, &r, "FUNCTION", "LIST", "LIBRARYNAME", name);
+    /* library_name NAME engine LUA functions [name NAME description ...] */
+    yes = r.n > 1 && strcmp(r.v[0], "library_name") == 0
+	&& strcmp(r.v[1], name) == 0;
+    for (i = 0; i + 1 < r.n; i++)
+	if (strcmp(r.v[i], "name") == 0 && strcmp(r.v[i + 1], name) == 0)
+	    nfn++;
+    if (yes)
+	assert_int_equal(nfn, 1);
     sg_reply_free(&r);
     return (yes);
 }
 
 /*
  * The engine's first script with arbitrary arguments. Whether the script
- * likes them is its business: only an outage or a NOSCRIPT leaking out is
+ * likes them is its business: only an outage or a missing library leaking out is
  * a failure here.
  */
 static void eval_any(struct sg_redis *pool)
@@ -245,8 +255,8 @@ static void eval_any(struct sg_redis *pool)
 		       sizeof(err));
     if (st != SG_STORE_OK && st != SG_STORE_ERROR)
 	fail_msg("eval: status %d: %s", st, err);
-    if (st == SG_STORE_ERROR && strstr(err, "NOSCRIPT"))
-	fail_msg("eval: NOSCRIPT was not handled: %s", err);
+    if (st == SG_STORE_ERROR && strstr(err, "not found"))
+	fail_msg("eval: a missing library was not loaded: %s", err);
     if (st == SG_STORE_OK)
 	sg_reply_free(&r);
 }
@@ -426,18 +436,18 @@ static void test_command_roundtrip(void **state)
     sg_redis_free(pool);
 }
 
-/* EVALSHA: the first call loads the script, later ones only EVALSHA. */
-static void test_evalsha(void **state)
+/* FCALL: the first call loads the library, later ones only FCALL. */
+static void test_fcall(void **state)
 {
     struct sg_redis *pool = pool_open(shared_address(), 1000, 0, 0, 0);
     struct sg_reply r;
-    long    evalsha;
+    long    fcall;
     long    load;
     int     s;
 
     (void) state;
     log_reset();
-    run_ok(pool, &r, "SCRIPT", "FLUSH");
+    run_ok(pool, &r, "FUNCTION", "FLUSH");
     sg_reply_free(&r);
     run_ok(pool, &r, "CONFIG", "RESETSTAT");
     sg_reply_free(&r);
@@ -446,30 +456,21 @@ static void test_evalsha(void **state)
 
     eval_any(pool);
     assert_true(script_exists(pool, 0));
-    assert_int_equal(cmd_calls(pool, "script|load"), 1);
-    evalsha = cmd_calls(pool, "evalsha");
-    assert_int_equal(evalsha, 2);		/* NOSCRIPT, then the call */
+    assert_int_equal(cmd_calls(pool, "function|load"), 1);
+    fcall = cmd_calls(pool, "fcall");
+    assert_int_equal(fcall, 2);		/* not found, then the call */
 
     eval_any(pool);
-    assert_int_equal(cmd_calls(pool, "evalsha"), evalsha + 1);
-    load = cmd_calls(pool, "script|load");
+    assert_int_equal(cmd_calls(pool, "fcall"), fcall + 1);
+    load = cmd_calls(pool, "function|load");
     assert_int_equal(load, 1);
     assert_int_equal(cmd_calls(pool, "eval"), 0);
-
-    /* Every script's SHA is computed the way Redis computes it. */
-    for (s = 0; s < SG_SCRIPT_COUNT; s++) {
-	char    sha[41];
-
-	sha1_hex(sg_script_source[s], sha);
-	run_ok(pool, &r, "SCRIPT", "LOAD", sg_script_source[s]);
-	assert_string_equal(r.v[0], sha);
-	sg_reply_free(&r);
-    }
+    assert_int_equal(cmd_calls(pool, "evalsha"), 0);
     assert_int_equal(logged(LOG_WARNING), 0);
     sg_redis_free(pool);
 }
 
-/* After SCRIPT FLUSH (or an empty restarted Redis) eval just works. */
+/* After FUNCTION FLUSH (or an empty restarted Redis) eval just works. */
 static void test_noscript(void **state)
 {
     struct sg_redis *pool = pool_open(shared_address(), 1000, 0, 0, 0);
@@ -478,7 +479,7 @@ static void test_noscript(void **state)
     (void) state;
     log_reset();
     eval_any(pool);
-    run_ok(pool, &r, "SCRIPT", "FLUSH");
+    run_ok(pool, &r, "FUNCTION", "FLUSH");
     sg_reply_free(&r);
     assert_false(script_exists(pool, 0));
     run_ok(pool, &r, "CONFIG", "RESETSTAT");
@@ -486,16 +487,16 @@ static void test_noscript(void **state)
 
     eval_any(pool);
     assert_true(script_exists(pool, 0));
-    assert_int_equal(cmd_calls(pool, "script|load"), 1);
-    assert_int_equal(cmd_calls(pool, "evalsha"), 2);
+    assert_int_equal(cmd_calls(pool, "function|load"), 1);
+    assert_int_equal(cmd_calls(pool, "fcall"), 2);
     assert_int_equal(logged(LOG_WARNING), 0);
     sg_redis_free(pool);
 }
 
 /*
  * eval_many: several calls in one round trip, each answered as if alone
- * and in order; one the store cannot send fails alone; a forgotten
- * script is loaded once and the calls that hit NOSCRIPT run again;
+ * and in order; one the store cannot send fails alone; a missing
+ * library is loaded once and the calls that found it missing run again;
  * Redis gone: every call fails with SG_STORE_DOWN, none hangs.
  */
 static void test_eval_many(void **state)
@@ -521,7 +522,7 @@ static void test_eval_many(void **state)
     sg_reply_free(&r);
     for (pass = 0; pass < 2; pass++) {
 	if (pass == 1) {			/* the script forgotten */
-	    run_ok(pool, &r, "SCRIPT", "FLUSH");
+	    run_ok(pool, &r, "FUNCTION", "FLUSH");
 	    sg_reply_free(&r);
 	}
 	run_ok(pool, &r, "CONFIG", "RESETSTAT");
@@ -546,9 +547,9 @@ static void test_eval_many(void **state)
 	assert_string_equal(calls[3].reply.v[0], "");
 	for (i = 0; i < 4; i++)
 	    sg_reply_free(&calls[i].reply);
-	/* 3 EVALSHA in one batch; after a flush 1 SCRIPT LOAD and 3 again. */
-	assert_int_equal(cmd_calls(pool, "evalsha"), pass ? 6 : 3);
-	assert_int_equal(cmd_calls(pool, "script|load"), pass ? 1 : 0);
+	/* 3 FCALL in one batch; after a flush 1 FUNCTION LOAD and 3 again. */
+	assert_int_equal(cmd_calls(pool, "fcall"), pass ? 6 : 3);
+	assert_int_equal(cmd_calls(pool, "function|load"), pass ? 1 : 0);
     }
 
     /* A server that is gone: every call fails at once, none hangs. */
@@ -1268,7 +1269,7 @@ static int role_is(int port, const char *role)
 		  "| grep -qx %s", port, role) == 0);
 }
 
-/* Discovery, ROLE, a forced failover followed through READONLY, NOSCRIPT. */
+/* Discovery, ROLE, a forced failover followed through READONLY; the library. */
 static void test_sentinel(void **state)
 {
     struct private_redis *pm, *pr;
@@ -1378,10 +1379,13 @@ static void test_sentinel(void **state)
     sg_reply_free(&r);
     assert_int_equal(shell("redis-cli -p %d GET %s | grep -qx after", rport,
 			   KEY("ha")), 0);
-    /* The new master never saw SCRIPT LOAD: NOSCRIPT, loaded, answered. */
+    /*
+     * The new master has the library, replicated from the old one or
+     * loaded on the spot after "Function not found": the call is answered.
+     */
     eval_any(pool);
-    assert_int_equal(shell("redis-cli -p %d INFO commandstats | grep -q "
-			   "'^cmdstat_script|load:'", rport), 0);
+    assert_int_equal(shell("redis-cli -p %d FUNCTION LIST | grep -q "
+			   "'^sg_'", rport), 0);
     sg_redis_free(pool);
     (void) pr;
 }
@@ -1492,7 +1496,7 @@ int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_command_roundtrip),
-	cmocka_unit_test(test_evalsha),
+	cmocka_unit_test(test_fcall),
 	cmocka_unit_test(test_noscript),
 	cmocka_unit_test_teardown(test_eval_many, private_cleanup),
 	cmocka_unit_test(test_bad_address),

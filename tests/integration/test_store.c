@@ -316,14 +316,14 @@ static void test_expiry_and_round_trips(void **state)
     ttl = atol(world_redis(w, 0, "TTL subguard:qid:QX"));
     assert_in_range(ttl, 6 * 86400 - 10, 6 * 86400);
 
-    before = atol(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
-		  + strlen("cmdstat_evalsha:calls="));
+    before = atol(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_fcall:calls=")
+		  + strlen("cmdstat_fcall:calls="));
     sg_engine_begin(w->eng, &w->store, &m, "ivan2", T0, err, sizeof(err));
     for (i = 0; i < 1000; i++)
 	sg_engine_rcpt(&m, i % 10 == 0, 0);
     sg_engine_commit(w->eng, &w->store, &m, "QY", 1, T0, err, sizeof(err));
-    after = atol(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
-		 + strlen("cmdstat_evalsha:calls="));
+    after = atol(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_fcall:calls=")
+		 + strlen("cmdstat_fcall:calls="));
     assert_int_equal(after - before, 2);
 
     /*
@@ -334,8 +334,8 @@ static void test_expiry_and_round_trips(void **state)
     assert_string_equal(world_redis(w, 0, "HLEN subguard:{ivan3}:resv"), "1");
     assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
     sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0, err, sizeof(err));
-    before = atol(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_evalsha:calls=")
-		  + strlen("cmdstat_evalsha:calls="));
+    before = atol(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_fcall:calls=")
+		  + strlen("cmdstat_fcall:calls="));
     assert_int_equal(before, after + 2);
     assert_string_equal(world_redis(w, 0, "HLEN subguard:{ivan3}:resv"), "0");
     assert_string_equal(world_redis(w, 0, "EXISTS subguard:{ivan3}:counters"), "0");
@@ -741,7 +741,7 @@ static void test_feed_position(void **state)
     world_redis(w, 0, "CONFIG RESETSTAT");
     sg_engine_outcome(w->eng, &w->store, "X", 0, SG_DSN_DELIVERED, 1, T0, 0, 0,
 		      &out, err, sizeof(err));
-    assert_null(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_evalsha"));
+    assert_null(strstr(world_redis(w, 0, "INFO commandstats"), "cmdstat_fcall"));
 }
 
 /*

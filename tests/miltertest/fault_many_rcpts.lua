@@ -4,7 +4,7 @@
 -- Redis calls (begin, commit) and the "reserve" calls of a message past
 -- its first reserve_recipients (20): each asks for as many again as the
 -- message holds, so about log2(N / 20), not one per recipient: counted
--- with INFO commandstats (the EVALSHA calls). Run by
+-- with INFO commandstats (the FCALL calls). Run by
 -- tests/fault/t_61_rcpts.sh.
 package.path = os.getenv("SG_SRC") .. "/tests/miltertest/?.lua;" .. package.path
 local t = require("common")
@@ -15,13 +15,13 @@ local function main()
   local N = 10000
 
   -- calls - round trips to Redis so far: the commands subguard sends itself
--- (EVALSHA, and EVAL or SCRIPT LOAD should a script be missing). The
+-- (FCALL, and FUNCTION LOAD should the library be missing). The
 -- commands scripts run inside Redis are in commandstats too, so a total
 -- would count those.
 local function calls()
   local n = 0
   for name, c in t.redis("INFO commandstats"):gmatch("cmdstat_([^:]+):calls=(%d+)") do
-    if name == "evalsha" or name == "eval" or name == "script|load" then
+    if name == "fcall" or name == "function|load" then
       n = n + tonumber(c)
     end
   end

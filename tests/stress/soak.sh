@@ -225,7 +225,7 @@ check() {
     (( ${msgs:-0} >= want )) || fail "only ${msgs:-0} messages completed at the steady rate (want >= $want)"
 
     local errs
-    errs=$(grep -E 'redis unavailable|reason=redis-error|NOSCRIPT|ERR |error|fatal|panic' "$D/subguard.log" || true)
+    errs=$(grep -E 'redis unavailable|reason=redis-error|NOSCRIPT|not found|ERR |error|fatal|panic' "$D/subguard.log" || true)
     [[ -z $errs ]] || fail "error lines in subguard.log: $(head -n 3 <<<"$errs")"
     [[ $rc == 0 ]] || fail "subguard did not stop cleanly: $(tail -n 3 "$D/subguard.log")"
 
