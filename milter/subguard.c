@@ -403,17 +403,36 @@ static int open_milter(const struct sg_config *cfg, int foreground)
 #define SG_THREAD_STACK	(256 * 1024)
 #endif
 
+static void *stack_probe(void *arg)
+{
+    return (arg);
+}
+
 static void small_thread_stacks(void)
 {
-    pthread_attr_t a;
+    pthread_attr_t a, before;
+    pthread_t t;
+    int     have_before;
 
+    have_before = pthread_getattr_default_np(&before) == 0;
     if (pthread_attr_init(&a) != 0)
 	return;
     if (pthread_attr_setstacksize(&a, SG_THREAD_STACK) == 0
-	&& pthread_setattr_default_np(&a) != 0)
-	sg_log(LOG_WARNING, "cannot set the default thread stack size; "
-	       "glibc's default stays");
+	&& pthread_setattr_default_np(&a) == 0) {
+	/*
+	 * A runtime may refuse threads of the new default: ThreadSanitizer's
+	 * pthread_create() does (every thread failed to start). Then keep
+	 * the default it had.
+	 */
+	if (pthread_create(&t, 0, stack_probe, 0) == 0)
+	    pthread_join(t, 0);
+	else if (have_before && pthread_setattr_default_np(&before) == 0)
+	    sg_log(LOG_INFO, "threads keep the default stack size: %d KiB "
+		   "stacks cannot be started here", SG_THREAD_STACK / 1024);
+    }
     pthread_attr_destroy(&a);
+    if (have_before)
+	pthread_attr_destroy(&before);
 }
 
 /* start_milter - signals to the main thread alone, libmilter on its own */

@@ -78,7 +78,7 @@ run_ctest() {
     printf '%s\n' "$out" | grep -E '^ *[0-9]+/[0-9]+ Test|tests passed' || true
     while read -r t; do
         failed+=("$name:$t")
-    done < <(printf '%s\n' "$out" | sed -n 's/^ *[0-9]* - \([^ ]*\) (.*/\1/p')
+    done < <(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (.*/\1/p')
     secs[$name]=$((SECONDS - t0))
 }
 
