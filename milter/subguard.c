@@ -391,9 +391,10 @@ static int open_milter(const struct sg_config *cfg, int foreground)
  * hundred a second. glibc keeps 40 MiB of freed stacks for reuse, which
  * is five 8 MiB stacks: the rest were unmapped and mapped again, with a
  * TLB shootdown on every CPU each time. At 256 KiB the cache holds 160
- * and a new worker reuses one. Measured with bench/run-milter.sh (one
- * message of one recipient per connection): subguard's CPU per message
- * 0.56-0.62 ms -> 0.42-0.48 ms, the do-nothing milter's being 0.41-0.43.
+ * and a new worker reuses one. Measured side by side on the milter
+ * socket (bench/run-ab.sh; one message of one recipient per connection):
+ * subguard's CPU per message 0.56-0.62 ms -> 0.42-0.48 ms, the
+ * do-nothing milter's being 0.41-0.43.
  * No thread here needs much: every ctest test but the packaging and
  * benchmark ones (77) passed with -DSG_THREAD_STACK=65536, Sentinel,
  * reconnects and the notify script included; 256 KiB leaves a factor of
