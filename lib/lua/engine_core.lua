@@ -156,7 +156,8 @@ end
 -- load - the counters hash as a table, and the time it was last updated.
 -- Field q marks that the account was quarantined. If the quarantine hash
 -- is gone while q is set, support lifted it: the evidence that led there
--- has been judged, so windows and score start afresh (totals stay).
+-- has been judged, so windows and score start afresh (totals and the
+-- history profile stay: what the account's history knows still holds).
 -- score_read, score_text - the counters hash keeps the failure test's
 -- score s in ten-thousandths, as an integer: Redis stores "-1423" in 3
 -- bytes of the hash's listpack where "-0.1423" takes 9, which keeps a
@@ -186,7 +187,7 @@ local function load(key, quarantined)
   if h.q and not quarantined then
     local kept = {}
     for _, f in ipairs({'msgs', 'rcpts', 'rejected', 'bounced', 'policy',
-                        'refused', 'tn'}) do
+                        'refused', 'tn', 'p'}) do
       kept[f] = h[f]
     end
     return kept, now, true
@@ -588,6 +589,15 @@ local function update(k, login, tier, add, tags, qid, source, profile)
   local seen = seen_by_hand(k, login, tier, h, lifted)
   local wr = writer(lifted)
   local put = wr.put
+  if lifted and h.p and not profile then
+    -- The hash is written afresh after a lift; the history profile
+    -- outlives the quarantine, and keeps the hash as long as it did.
+    local ttl = redis.call('TTL', k.cnt)
+    profile = function(hh, p)
+      p('p', hh.p, nil)
+      return ttl > 0 and ttl or nil
+    end
+  end
 
   put('t', floor(now), tonumber(h.t))
   -- The default tier is not written: 13 bytes of every account's hash.

@@ -16,7 +16,7 @@ local LIFT_REPLY = {
 }
 
 -- desk_fresh - after a lift the windows and the score start afresh, the
--- totals stay (as load does for a lift seen by an update), keeping the
+-- totals and the history profile stay (as load does for a lift seen by an update), keeping the
 -- counters' expiry
 local function desk_fresh(key)
   local ttl = redis.call('PTTL', key)
@@ -27,7 +27,7 @@ local function desk_fresh(key)
   redis.call('DEL', key)
   local out = {}
   for _, f in ipairs({'msgs', 'rcpts', 'rejected', 'bounced', 'policy',
-                      'refused', 'tn'}) do
+                      'refused', 'tn', 'p'}) do
     if h[f] then
       out[#out + 1] = f
       out[#out + 1] = h[f]

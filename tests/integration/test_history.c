@@ -25,6 +25,7 @@
 #include "sg_config.h"
 #include "sg_desk.h"
 #include "sg_engine.h"
+#include "sg_logparse.h"
 #include "sg_redis.h"
 #include "world.h"
 
@@ -94,9 +95,10 @@ static const char *profile(struct world *w, const char *login)
     return (out);
 }
 
-/* send - one message of n recipients from client at t; tempfailed ones */
-static int send_from(struct world *w, const char *login, const char *client,
-		             double t, int n, struct sg_msg *m)
+/* send_qid - one message of n recipients from client at t, queue id qid;
+ * how many the history limit tempfailed */
+static int send_qid(struct world *w, const char *login, const char *client,
+		            double t, int n, const char *qid, struct sg_msg *m)
 {
     char    err[256];
     int     i, refused = 0;
@@ -114,10 +116,17 @@ static int send_from(struct world *w, const char *login, const char *client,
 	    refused++;
 	}
     }
-    assert_int_not_equal(sg_engine_commit(w->eng, &w->store, m, "", 1, t,
+    assert_int_not_equal(sg_engine_commit(w->eng, &w->store, m, qid, 1, t,
 					  err, sizeof(err)),
 			 SG_ACT_STORE_DOWN);
     return (refused);
+}
+
+/* send_from - the same without a queue id */
+static int send_from(struct world *w, const char *login, const char *client,
+		             double t, int n, struct sg_msg *m)
+{
+    return (send_qid(w, login, client, t, n, "", m));
 }
 
 /* live - days of ordinary mail from home: 3 messages of 5 a day */
@@ -364,6 +373,61 @@ static void test_trust_network(void **state)
     assert_string_equal(profile(w, "tina"), before);
 }
 
+/*
+ * A quarantine and its lift keep what the account's history knows: the
+ * customer's home network stays known, so the account is judged again
+ * the day after (the quarantine restarts the ramp), and a thief from a
+ * new network is held to the room as before the quarantine.
+ */
+static void test_lift_keeps_history(void **state)
+{
+    struct world *w = *state;
+    struct sg_msg m;
+    struct sg_desk_lift lf;
+    struct sg_outcome out;
+    char    err[256], reason[256];
+    double  t = T0 + 10 * DAY + 10 * 3600;
+
+    live(w, "lara", 0, 10);
+    assert_non_null(strstr(profile(w, "lara"), "c00002."));
+    assert_int_equal(sg_desk_quarantine(w->eng, &w->store, "lara", "sam",
+					"password stolen", t, reason,
+					sizeof(reason), err, sizeof(err)), 0);
+    /* A message while quarantined: the ramp restarts, home stays known. */
+    (void) send_from(w, "lara", HOME, t + 60, 1, &m);
+    assert_int_equal(sg_desk_lift(w->eng, &w->store, "lara", "sam",
+				  "password changed", t + 600, &lf, err,
+				  sizeof(err)), 0);
+    assert_int_equal(lf.lifted, 1);
+    assert_non_null(strstr(profile(w, "lara"), "c00002."));
+    /* From home the same day: not limited; the home network still known. */
+    assert_int_equal(send_from(w, "lara", HOME, t + 1200, 5, &m), 0);
+    assert_non_null(strstr(profile(w, "lara"), "c00002."));
+    /* The next day a new network is held to the (young) room. */
+    assert_true(send_from(w, "lara", THIEF, t + DAY, 200, &m) > 0);
+    assert_true(m.hist_room >= 0);
+    assert_true(m.hist_limit > 0 && m.hist_limit < 200);
+
+    /*
+     * Lifted the plain way (redis-cli DEL of the quarantine key), and the
+     * first to see it is a bounce read back by the feed: that write
+     * starts the hash afresh too, and keeps the profile and its expiry.
+     */
+    live(w, "lena", 0, 10);
+    assert_int_equal(sg_desk_quarantine(w->eng, &w->store, "lena", "sam",
+					"password stolen", t, reason,
+					sizeof(reason), err, sizeof(err)), 0);
+    (void) send_qid(w, "lena", HOME, t + 60, 1, "LENA1", &m);
+    world_redis(w, 0, "DEL subguard:{lena}:quarantine");
+    assert_int_equal(sg_engine_outcome(w->eng, &w->store, "LENA1",
+				       "gone@remote.example", SG_DSN_MAILBOX,
+				       1, t + 120, 0, 0, &out, err,
+				       sizeof(err)), 1);
+    assert_non_null(strstr(profile(w, "lena"), "c00002."));
+    assert_true(atol(world_redis(w, 0, "TTL subguard:{lena}:counters"))
+		> 20 * 86400);
+}
+
 /* history = off, and a mangled profile: nothing is limited, no error. */
 static void test_off_and_mangled(void **state)
 {
@@ -404,6 +468,8 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_concurrent_new_network, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(test_trust_network, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_lift_keeps_history, setup,
+					teardown),
 	cmocka_unit_test_setup_teardown(test_off_and_mangled, setup, teardown),
     };
 
