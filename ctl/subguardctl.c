@@ -261,6 +261,79 @@ static struct json_object *use_json(const struct sg_inspect_window *w,
     return (o);
 }
 
+/* history_json - the history profile; null when history is off */
+static struct json_object *history_json(const struct sg_inspect *in)
+{
+    struct json_object *o, *a, *n;
+    int     i;
+
+    if (!rt->cfg.history)
+	return (0);
+    o = json_object_new_object();
+    jint(o, "since", in->hsince);
+    json_object_object_add(o, "usual", json_object_new_double(in->husual));
+    jint(o, "today", in->htoday);
+    jint(o, "today_new_networks", in->htoday_new);
+    jint(o, "room", in->hroom);
+    a = json_object_new_array();
+    for (i = 0; i < in->nnets; i++) {
+	n = json_object_new_object();
+	jstr(n, "network", in->nets[i].text);
+	jstr(n, "state", in->nets[i].state);
+	jint(n, strcmp(in->nets[i].state, "known") ? "first_seen" :
+	     "last_used", in->nets[i].at);
+	json_object_array_add(a, n);
+    }
+    json_object_object_add(o, "networks", a);
+    return (o);
+}
+
+/* history_text - the same for a person: what the history limit sees */
+static void history_text(const struct sg_inspect *in)
+{
+    char    t[64], t2[64];
+    int     i;
+
+    if (!rt->cfg.history) {
+	printf("history    off\n");
+	return;
+    }
+    if (in->hsince == 0) {
+	printf("history    none yet (learnt from the account's next "
+	       "message)\n");
+	return;
+    }
+    printf("history    since %.10s, usual %.1f recipients a day; today %lu, "
+	   "%lu from networks not known\n", when(in->hsince, t, sizeof(t)),
+	   in->husual, in->htoday, in->htoday_new);
+    if (in->hroom < 0)
+	printf("  room     none needed yet: nothing known to compare with "
+	       "(first day, or no network known)\n");
+    else
+	printf("  room     %ld recipients a day from networks not known, "
+	       "%ld left today\n", in->hroom,
+	       in->hroom > (long) in->htoday_new ?
+	       in->hroom - (long) in->htoday_new : 0);
+    for (i = 0; i < in->nnets; i++) {
+	const struct sg_inspect_net *n = in->nets + i;
+
+	if (strcmp(n->state, "known") == 0)
+	    printf("  network  %-20s known, last used %.10s\n", n->text,
+		   when(n->at, t, sizeof(t)));
+	else if (strcmp(n->state, "refused") == 0)
+	    printf("  network  %-20s new since %s, the history limit held "
+		   "some of its mail (trust confirms it)\n", n->text,
+		   when(n->at, t, sizeof(t)));
+	else if (strcmp(n->state, "due") == 0)
+	    printf("  network  %-20s new since %s, known at its next "
+		   "use\n", n->text, when(n->at, t, sizeof(t)));
+	else
+	    printf("  network  %-20s new since %s, known if used again "
+		   "from %s\n", n->text, when(n->at, t, sizeof(t)),
+		   when(n->at + rt->cfg.history_learn, t2, sizeof(t2)));
+    }
+}
+
 /* show_json - an account's state as JSON, with its recent events */
 static struct json_object *show_json(const struct sg_inspect *in,
 				             const struct sg_tier *t,
@@ -303,6 +376,7 @@ static struct json_object *show_json(const struct sg_inspect *in,
     jint(o, "total_rejected", in->rejected);
     jint(o, "total_bounced", in->bounced);
     jint(o, "total_refused", in->refused);
+    json_object_object_add(o, "history", history_json(in));
     return (o);
 }
 
@@ -358,6 +432,7 @@ static void show_text(struct json_object *o, const struct sg_inspect *in,
     printf("totals     %lu messages, %lu recipients, %lu rejected, "
 	   "%lu bounced, %lu refused\n", in->msgs, in->rcpts, in->rejected,
 	   in->bounced, in->refused);
+    history_text(in);
     for (i = 0; i < (size_t) ev->n; i++) {
 	printf("event      %s %s", when(strtoul(sg_desk_event_field(ev->ev + i,
 						      "time"), 0, 10), t,

@@ -185,6 +185,33 @@ static int read_windows(const struct sg_reply *r, struct sg_inspect *in)
     return (0);
 }
 
+/*
+ * read_nets - the history's networks, "KEY STATE TIME ...". Words that
+ * are not what engine_history.lua writes (a profile is stored in Redis,
+ * where anyone with access may have edited it) are left out.
+ */
+static void read_nets(const char *text, struct sg_inspect *in)
+{
+    char    key[32], state[16];
+    unsigned long at;
+    int     used;
+
+    while (in->nnets < SG_INSPECT_NETS
+	   && sscanf(text, " %31s %15s %lu%n", key, state, &at, &used) == 3) {
+	struct sg_inspect_net *n = in->nets + in->nnets;
+
+	text += used;
+	if (sg_net_text(key, n->text, sizeof(n->text)) < 0
+	    || (strcmp(state, "known") && strcmp(state, "learning")
+		&& strcmp(state, "due") && strcmp(state, "refused")))
+	    continue;
+	snprintf(n->key, sizeof(n->key), "%.12s", key);
+	snprintf(n->state, sizeof(n->state), "%.11s", state);
+	n->at = at;
+	in->nnets++;
+    }
+}
+
 /* read_inspect - inspect's reply into *in; -1 if malformed */
 static int read_inspect(struct sg_reply *r, struct sg_inspect *in,
 			        char *err, size_t errlen)
@@ -218,6 +245,12 @@ static int read_inspect(struct sg_reply *r, struct sg_inspect *in,
     in->bounced = sg_reply_ulong(r, SG_INSPECT_R_BOUNCED);
     in->policy = sg_reply_ulong(r, SG_INSPECT_R_POLICY);
     in->refused = sg_reply_ulong(r, SG_INSPECT_R_REFUSED);
+    in->hsince = sg_reply_ulong(r, SG_INSPECT_R_HIST_SINCE);
+    in->husual = strtod(r->v[SG_INSPECT_R_HIST_USUAL], 0);
+    in->htoday = sg_reply_ulong(r, SG_INSPECT_R_HIST_TODAY);
+    in->htoday_new = sg_reply_ulong(r, SG_INSPECT_R_HIST_TODAY_NEW);
+    in->hroom = strtol(r->v[SG_INSPECT_R_HIST_ROOM], 0, 10);
+    read_nets(r->v[SG_INSPECT_R_HIST_NETS], in);
     sg_reply_free(r);
     return (0);
 }
@@ -260,6 +293,7 @@ int     sg_engine_inspect(const struct sg_engine *e,
     arg[SG_INSPECT_A_OP] = SG_OP_INSPECT;
     arg[SG_INSPECT_A_NOW] = tnow;
     arg[SG_INSPECT_A_DEFAULT_TIER] = cfg->default_tier;
+    arg[SG_INSPECT_A_HISTORY] = e->hist;
     if (sg_engine_call(e, store, SG_INSPECT_NKEYS,
 		       SG_INSPECT_NKEYS + SG_INSPECT_A_TIERS, argv, 1, &r, err,
 		       errlen) != SG_STORE_OK)

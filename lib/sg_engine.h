@@ -306,6 +306,7 @@ extern int sg_engine_feed_position(const struct sg_engine *,
 
 /* An account's state, as sg_engine_inspect reads it. */
 #define SG_INSPECT_WINDOWS	(5 * SG_MAX_WINDOWS + 2)
+#define SG_INSPECT_NETS		8	/* engine_history.lua keeps 4 */
 
 struct sg_inspect_window {
     unsigned long secs;			/* the last secs seconds: */
@@ -332,6 +333,19 @@ struct sg_inspect {
     char    evidence[1024];		/* the quarantine's, "name=value ..." */
     int     nwindows;			/* shortest first */
     struct sg_inspect_window win[SG_INSPECT_WINDOWS];
+    /* The history profile (history on, and the account has one). */
+    unsigned long hsince;		/* clean history since; 0: none */
+    double  husual;			/* usual recipients a day */
+    unsigned long htoday, htoday_new;	/* today's (UTC), from networks */
+					/* not known */
+    long    hroom;			/* a day from those; -1: not judged */
+    int     nnets;
+    struct sg_inspect_net {
+	char    key[SG_NET_KEY_MAX];	/* sg_net.h */
+	char    text[SG_NET_TEXT_MAX];	/* "192.0.2.0/24" */
+	char    state[12];		/* known, learning, due, refused */
+	unsigned long at;		/* known: the day last used; the */
+    }       nets[SG_INSPECT_NETS];	/* others: when first seen */
 };
 
 /*

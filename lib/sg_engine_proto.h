@@ -256,6 +256,7 @@ enum sg_inspect_arg {
     SG_INSPECT_A_OP = SG_A_OP,		/* "inspect" */
     SG_INSPECT_A_NOW = SG_A_NOW,	/* windows are estimated at now */
     SG_INSPECT_A_DEFAULT_TIER,
+    SG_INSPECT_A_HISTORY,		/* as SG_BEGIN_A_HISTORY */
     SG_INSPECT_A_TIERS,			/* TIERS, to the end */
 };
 enum sg_inspect_reply {
@@ -280,6 +281,17 @@ enum sg_inspect_reply {
     SG_INSPECT_R_EVIDENCE,		/* the quarantine's evidence as
 					 * "name=value ..." (score ratio
 					 * window rcpts failed qids), or "" */
+    SG_INSPECT_R_HIST_SINCE,		/* the history profile: the time its
+					 * clean history started, 0: none */
+    SG_INSPECT_R_HIST_USUAL,		/* usual recipients a day ("%.1f") */
+    SG_INSPECT_R_HIST_TODAY,		/* today's (UTC) recipients, */
+    SG_INSPECT_R_HIST_TODAY_NEW,	/* of them from networks not known */
+    SG_INSPECT_R_HIST_ROOM,		/* the day's room from networks not
+					 * known; -1: not judged */
+    SG_INSPECT_R_HIST_NETS,		/* "KEY STATE TIME ...": STATE known
+					 * (TIME the day last used),
+					 * learning, due or refused (TIME
+					 * first seen); KEY as sg_net.h */
     SG_INSPECT_NREPLY
 };
 /* One window group: counts estimated over the last SECS seconds. */

@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sg_net.h"
@@ -69,5 +70,28 @@ int     sg_net_key(const char *addr, char key[SG_NET_KEY_MAX], char *text,
     snprintf(key, SG_NET_KEY_MAX, "%02x%02x%02x", a[0], a[1], a[2]);
     if (text && textlen)
 	snprintf(text, textlen, "%u.%u.%u.0/24", a[0], a[1], a[2]);
+    return (0);
+}
+
+/* sg_net_text - a network's key (as sg_net_key writes it) as text */
+int     sg_net_text(const char *key, char *text, size_t textlen)
+{
+    unsigned char a[6];
+    size_t  n = strspn(key, "0123456789abcdef"), i;
+
+    if (textlen)
+	text[0] = 0;
+    if (key[n] != 0 || (n != 6 && n != 12))
+	return (-1);
+    for (i = 0; i < n / 2; i++) {
+	char    hex[3] = {key[2 * i], key[2 * i + 1], 0};
+
+	a[i] = (unsigned char) strtoul(hex, 0, 16);
+    }
+    if (n == 6)
+	snprintf(text, textlen, "%u.%u.%u.0/24", a[0], a[1], a[2]);
+    else
+	snprintf(text, textlen, "%x:%x:%x::/48", a[0] << 8 | a[1],
+		 a[2] << 8 | a[3], a[4] << 8 | a[5]);
     return (0);
 }

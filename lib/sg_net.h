@@ -33,4 +33,11 @@
 extern int sg_net_key(const char *addr, char key[SG_NET_KEY_MAX],
 		              char *text, size_t textlen);
 
+/*
+ * sg_net_text - a key back into the network's text form, for people
+ * (subguardctl show). Returns 0, or -1 (text "") when key is not one
+ * sg_net_key writes: a profile in Redis is input too.
+ */
+extern int sg_net_text(const char *key, char *text, size_t textlen);
+
 #endif

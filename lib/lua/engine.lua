@@ -521,6 +521,12 @@ local INSPECT_REPLY = {
   'nwindows',				-- SG_INSPECT_R_NWINDOWS
   'held_ids',				-- SG_INSPECT_R_HELD_IDS
   'evidence',				-- SG_INSPECT_R_EVIDENCE
+  'hist_since',				-- SG_INSPECT_R_HIST_SINCE
+  'hist_usual',				-- SG_INSPECT_R_HIST_USUAL
+  'hist_today',				-- SG_INSPECT_R_HIST_TODAY
+  'hist_today_new',			-- SG_INSPECT_R_HIST_TODAY_NEW
+  'hist_room',				-- SG_INSPECT_R_HIST_ROOM
+  'hist_nets',				-- SG_INSPECT_R_HIST_NETS
 }
 local INSPECT_WINDOW = {
   'secs',				-- SG_INSPECT_W_SECS
@@ -583,7 +589,8 @@ local function inspect_op()
   local K_COUNTERS = KEYS[3]			-- SG_INSPECT_K_COUNTERS
   local K_HELD = KEYS[4]			-- SG_INSPECT_K_HELD
   local A_DEFAULT_TIER = ARGV[3]		-- SG_INSPECT_A_DEFAULT_TIER
-  local A_TIERS = 4				-- SG_INSPECT_A_TIERS
+  local A_HISTORY = ARGV[4]			-- SG_INSPECT_A_HISTORY
+  local A_TIERS = 5				-- SG_INSPECT_A_TIERS
 
   local tier, unknown = pick_tier(A_TIERS, redis.call('GET', K_TIER),
                                   A_DEFAULT_TIER)
@@ -597,6 +604,7 @@ local function inspect_op()
   -- After a lift the next update starts afresh: show that state.
   local h, last = load(K_COUNTERS, quarantined)
   local windows, n = inspect_windows(h, last, tier)
+  local hs, hu, ht, hn, hr, hnets = history_inspect(h, A_HISTORY)
   local out = reply(INSPECT_REPLY, {
     tier = tier.name, unknown_tier = unknown,
     quarantined = quarantined and 1 or 0,
@@ -607,7 +615,9 @@ local function inspect_op()
     bounced = h.bounced or 0, policy = h.policy or 0,
     refused = h.refused or 0, nwindows = n,
     held_ids = table.concat(redis.call('LRANGE', K_HELD, 0, 49), ' '),
-    evidence = inspect_evidence(K_QUARANTINE)})
+    evidence = inspect_evidence(K_QUARANTINE),
+    hist_since = hs, hist_usual = hu, hist_today = ht, hist_today_new = hn,
+    hist_room = hr, hist_nets = hnets})
   for i = 1, #windows do
     out[#out + 1] = windows[i]
   end

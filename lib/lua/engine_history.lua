@@ -287,3 +287,38 @@ local function history_commit(h, put, net, text, accepted, quarantined)
   put('p', hist_text(p), h.p)
   return params.keep
 end
+
+-- history_inspect - what the account's history says now, for support
+-- (inspect): the time its clean history started (0: no profile, or
+-- history off), its usual daily recipients, today's recipients and those
+-- of them from networks not known, the day's room from such networks
+-- (-1: the account is not judged), and its networks as "KEY STATE TIME"
+-- words: known (TIME: the start of the day it was last used), learning
+-- (TIME: when first seen; known if seen again from TIME + LEARN), due
+-- (the same, seen again it is known), refused (the room refused some of
+-- its mail: never learnt by itself).
+local function history_inspect(h, text)
+  local params = hist_params(text)
+  if params == nil or h.p == nil then
+    return 0, '0.0', 0, 0, -1, ''
+  end
+  local today = floor(now / 86400)
+  local p = hist_read(h.p, today)
+  hist_roll(p, today, params)
+  local room = -1
+  if hist_any(p, params) then
+    room = hist_room(p, params, today)
+  end
+  local nets = {}
+  for _, e in ipairs(p.nets) do
+    local state, at = 'known', e.v * 86400
+    if e.mark ~= '.' then
+      at = e.v * 3600
+      state = e.mark == '!' and 'refused'
+              or (hist_known(e, params) and 'due' or 'learning')
+    end
+    nets[#nets + 1] = e.key .. ' ' .. state .. ' ' .. string.format('%d', at)
+  end
+  return p.s * 86400, string.format('%.1f', p.u / 10), p.t, p.n, room,
+         table.concat(nets, ' ')
+end

@@ -23,7 +23,7 @@
 #  6. "trust LOGIN NETWORK --why" makes the client's network known in the
 #     account's history profile, recorded; junk, a prefix the history
 #     does not keep and a --why with a newline are refused (exit 2) with
-#     the profile untouched.
+#     the profile untouched; "show" lists the network as known.
 set -euo pipefail
 . "$(dirname "$0")/harness.sh"
 
@@ -190,6 +190,12 @@ ctl trust "$login" 127.0.0.0/24 --by anna --why 'writes from the office'
 sg_assert_eq 0 "$rc" "trust: exit ($out)"
 sg_assert_match "network 127.0.0.0/24 is known from now on \(was new; 1 known\), by anna: writes from the office" "$out" "trust"
 sg_assert_match '7f0000\.' "$(sg_redis hget "$counters" p)" "profile: 127.0.0.0/24 known"
+# What support sees of it: the history's networks in show.
+ctl show "$login"
+sg_assert_eq 0 "$rc" "show after trust: exit ($out)"
+sg_assert_match "network +127\.0\.0\.0/24 +known, last used $(date -u +%F)" "$out" "show: the trusted network"
+ctl --json show "$login"
+sg_assert_eq "127.0.0.0/24 known" "$(sg_json 'm["history"]["networks"][0]["network"] + " " + m["history"]["networks"][0]["state"]' <<<"$out")" "show --json: history.networks"
 ctl --json events --type trust
 sg_assert_match '"network": *"127.0.0.0/24"' "$out" "events --type trust"
 sg_assert_match '"by": *"anna"' "$out" "events --type trust: by"

@@ -95,6 +95,19 @@ static const char *profile(struct world *w, const char *login)
     return (out);
 }
 
+/* inspect - the account's state as support reads it (caller frees) */
+static struct sg_inspect *inspect(struct world *w, const char *login,
+				          double t)
+{
+    struct sg_inspect *in = calloc(1, sizeof(*in));
+    char    err[256];
+
+    assert_non_null(in);
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, login, t, in, err,
+				       sizeof(err)), 0);
+    return (in);
+}
+
 /* send_qid - one message of n recipients from client at t, queue id qid;
  * how many the history limit tempfailed */
 static int send_qid(struct world *w, const char *login, const char *client,
@@ -194,6 +207,8 @@ static void test_phishing_and_greeting(void **state)
     int     refused;
     double  t = T0 + 10 * DAY + 10 * 3600;
     unsigned long limit;
+    struct sg_inspect *in;
+    char   *before;
 
     live(w, "anna", 0, 10);
     refused = send_from(w, "anna", THIEF, t, 200, &m);
@@ -205,6 +220,23 @@ static void test_phishing_and_greeting(void **state)
     assert_string_equal(m.net_text, "203.0.113.0/24");
     assert_non_null(strstr(profile(w, "anna"), "cb0071!"));
     limit = m.hist_limit;
+    /* What support sees (subguardctl show): the profile, read only. */
+    before = strdup(profile(w, "anna"));
+    in = inspect(w, "anna", t + 60);
+    assert_int_equal(in->hsince, (unsigned long) T0);
+    assert_true(in->husual == 15.0);
+    assert_int_equal(in->htoday, 60);
+    assert_int_equal(in->htoday_new, 60);
+    assert_int_equal(in->hroom, 60);
+    assert_int_equal(in->nnets, 2);
+    assert_string_equal(in->nets[0].text, "192.0.2.0/24");
+    assert_string_equal(in->nets[0].state, "known");
+    assert_int_equal(in->nets[0].at, (unsigned long) (T0 + 9 * DAY));
+    assert_string_equal(in->nets[1].text, "203.0.113.0/24");
+    assert_string_equal(in->nets[1].state, "refused");
+    assert_int_equal(in->nets[1].at, (unsigned long) t);
+    assert_string_equal(profile(w, "anna"), before);	/* read only */
+    free(in);
     /* Later the same day: nothing left. */
     assert_int_equal(send_from(w, "anna", THIEF, t + 1800,
 			       50, &m), 50);
@@ -218,6 +250,7 @@ static void test_phishing_and_greeting(void **state)
     refused = send_from(w, "anna", HOME2, t + DAY + 3600, 350, &m);
     assert_int_equal(m.hist_room, -1);
     assert_int_equal(refused, 0);
+    free(before);
 }
 
 /* A traveller's normal mail from a new network passes and is learnt. */
@@ -438,6 +471,7 @@ static void test_off_and_mangled(void **state)
 	"zz\377 9 c00002.!! -- 1e999"};
     size_t  lens[4];
     struct sg_reply r = {0, 0};
+    struct sg_inspect *in;
 
     for (int i = 0; i < 4; i++)
 	lens[i] = strlen(argv[i]);
@@ -449,6 +483,22 @@ static void test_off_and_mangled(void **state)
     assert_int_equal(m.hist_room, -1);		/* a fresh profile */
     assert_non_null(strstr(profile(w, "eve"), "cb0071-"));
 
+    /* A key that is no network is left out of what support is shown. */
+    live(w, "ivy", 0, 3);
+    argv[1] = "subguard:{ivy}:counters";
+    argv[3] = "hga 5 a 0 0 abc.1 c00002.2 fffffff-3 c00003!4";
+    for (int i = 0; i < 4; i++)
+	lens[i] = strlen(argv[i]);
+    assert_int_equal(sg_redis_command(w->redis, 4, argv, lens, &r, err,
+				      sizeof(err)), SG_STORE_OK);
+    sg_reply_free(&r);
+    in = inspect(w, "ivy", T0 + 3 * DAY);
+    assert_int_equal(in->nnets, 2);
+    assert_string_equal(in->nets[0].text, "192.0.2.0/24");
+    assert_string_equal(in->nets[1].text, "192.0.3.0/24");
+    assert_string_equal(in->nets[1].state, "refused");
+    free(in);
+
     live(w, "otto", 0, 3);
     w->cfg.history = 0;
     sg_engine_free(w->eng);
@@ -456,6 +506,11 @@ static void test_off_and_mangled(void **state)
     assert_int_equal(send_from(w, "otto", THIEF, T0 + 3 * DAY, 300, &m), 0);
     assert_int_equal(m.hist_room, -1);
     assert_null(strstr(profile(w, "otto"), "cb0071"));	/* not written */
+    in = inspect(w, "otto", T0 + 3 * DAY);	/* history off: nothing */
+    assert_int_equal(in->hsince, 0);
+    assert_int_equal(in->hroom, -1);
+    assert_int_equal(in->nnets, 0);
+    free(in);
 }
 
 int     main(void)

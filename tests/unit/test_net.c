@@ -52,7 +52,35 @@ static void test_cases(void **state)
 			 cases[i].want_rc);
 	assert_string_equal(key, cases[i].want_key);
 	assert_string_equal(text, cases[i].want_text);
+	/* And back: the key gives the same text. */
+	if (cases[i].want_rc == 0) {
+	    char    back[SG_NET_TEXT_MAX];
+
+	    assert_int_equal(sg_net_text(key, back, sizeof(back)), 0);
+	    assert_string_equal(back, cases[i].want_text);
+	}
     }
+}
+
+/* A key read back from Redis is input too: only what sg_net_key writes. */
+static void test_text_hostile(void **state)
+{
+    static const char *bad[] = {"", "c0000", "c000021", "C00002", "c0000g",
+	"c00002 ", "-c0000", "20010db8000", "20010db800010", "0x0002",
+    "c00002\n"};
+    char    text[SG_NET_TEXT_MAX], small[4];
+    size_t  i;
+
+    (void) state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	strcpy(text, "x");
+	assert_int_equal(sg_net_text(bad[i], text, sizeof(text)), -1);
+	assert_string_equal(text, "");
+    }
+    assert_int_equal(sg_net_text("ffffff", text, sizeof(text)), 0);
+    assert_string_equal(text, "255.255.255.0/24");
+    assert_int_equal(sg_net_text("c00002", small, sizeof(small)), 0);
+    assert_string_equal(small, "192");
 }
 
 /* Long, null and unterminated-looking input: no overflow, a clean -1. */
@@ -82,6 +110,7 @@ int     main(void)
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_cases),
 	cmocka_unit_test(test_hostile),
+	cmocka_unit_test(test_text_hostile),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));
