@@ -165,6 +165,8 @@ static struct json_object *tier_json(const struct sg_tier *t)
 						  sizeof(b)));
     jstr(o, "quarantine_rejected", windows_text(&t->q_rejected, b, sizeof(b)));
     jstr(o, "quarantine_failed", windows_text(&t->q_failed, b, sizeof(b)));
+    json_object_object_add(o, "recipients_surge",
+			   json_object_new_double(t->surge));
     return (o);
 }
 
@@ -179,13 +181,15 @@ static int cmd_tiers(const struct opts *o)
 	json_object_array_add(a, t);
 	if (o->json)
 	    continue;
-	printf("%s%s\n  messages %s\n  recipients %s\n"
+	printf("%s%s\n  messages %s\n  recipients %s (surge %gx while "
+	       "failures stay low)\n"
 	       "  quarantine: recipients %s, rejected %s, failed %s\n",
 	       rt->cfg.tiers[i].name,
 	       strcmp(rt->cfg.tiers[i].name, rt->cfg.default_tier) ?
 	       "" : " (default)",
 	     json_object_get_string(json_object_object_get(t, "messages")),
 	   json_object_get_string(json_object_object_get(t, "recipients")),
+	       rt->cfg.tiers[i].surge,
 	       json_object_get_string(json_object_object_get(t,
 						     "quarantine_recipients")),
 	       json_object_get_string(json_object_object_get(t,

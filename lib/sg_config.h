@@ -62,6 +62,9 @@ struct sg_tier {
     double  spam_failure;		/* failure ratio of a spam run */
     double  false_alarm;		/* chance to quarantine a normal one */
     double  missed_alarm;		/* chance to miss a spam run */
+    double  surge;			/* recipients_surge: a clean sender may
+					 * go this many times over the
+					 * shorter recipient windows */
 };
 
 struct sg_config {

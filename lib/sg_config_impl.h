@@ -18,7 +18,7 @@
 
 #define SG_QUOTE_MAX	64		/* input quoted back in messages */
 #define SG_PARAMS_MAX	64		/* rows sg_params[] may grow to */
-#define SG_NTIER_KEYS	9		/* keys of a [tier NAME] section */
+#define SG_NTIER_KEYS	10		/* keys of a [tier NAME] section */
 
 /* A setter checks one value and stores it, or says why not (naming it). */
 struct sg_param;

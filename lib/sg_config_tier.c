@@ -29,17 +29,25 @@
 static const struct tier_key {
     const char *name;
     size_t  offset;			/* in struct sg_tier */
-    const char *def;			/* a ratio's default; 0: a list */
+    enum {
+	TK_LIST,			/* a limit list */
+	TK_RATIO,			/* a share, 0 < v < 1 */
+	TK_FACTOR,			/* 1 <= v <= 100 */
+    }       kind;
+    const char *def;			/* the default; 0: a list's, none */
 } tier_keys[SG_NTIER_KEYS] = {
-    {"messages", offsetof(struct sg_tier, messages), 0},
-    {"recipients", offsetof(struct sg_tier, recipients), 0},
-    {"quarantine_recipients", offsetof(struct sg_tier, q_recipients), 0},
-    {"quarantine_rejected", offsetof(struct sg_tier, q_rejected), 0},
-    {"quarantine_failed", offsetof(struct sg_tier, q_failed), 0},
-    {"normal_failure", offsetof(struct sg_tier, normal_failure), "2%"},
-    {"spam_failure", offsetof(struct sg_tier, spam_failure), "15%"},
-    {"false_alarm", offsetof(struct sg_tier, false_alarm), "0.1%"},
-    {"missed_alarm", offsetof(struct sg_tier, missed_alarm), "1%"},
+    {"messages", offsetof(struct sg_tier, messages), TK_LIST, 0},
+    {"recipients", offsetof(struct sg_tier, recipients), TK_LIST, 0},
+    {"quarantine_recipients", offsetof(struct sg_tier, q_recipients),
+    TK_LIST, 0},
+    {"quarantine_rejected", offsetof(struct sg_tier, q_rejected), TK_LIST, 0},
+    {"quarantine_failed", offsetof(struct sg_tier, q_failed), TK_LIST, 0},
+    {"normal_failure", offsetof(struct sg_tier, normal_failure), TK_RATIO,
+    "2%"},
+    {"spam_failure", offsetof(struct sg_tier, spam_failure), TK_RATIO, "15%"},
+    {"false_alarm", offsetof(struct sg_tier, false_alarm), TK_RATIO, "0.1%"},
+    {"missed_alarm", offsetof(struct sg_tier, missed_alarm), TK_RATIO, "1%"},
+    {"recipients_surge", offsetof(struct sg_tier, surge), TK_FACTOR, "2"},
 };
 
 /*
@@ -51,11 +59,11 @@ static const struct builtin_tier {
     const char *lists[SG_NTIER_KEYS];	/* in tier_keys[] order */
 } builtin_tiers[] = {
     {"default", {"50/1h, 200/1d", "300/1h, 1000/1d", "2000/1d", "20/1h",
-    "40/1h", "2%", "15%", "0.1%", "1%"}},
+    "40/1h", "2%", "15%", "0.1%", "1%", "2"}},
     {"business", {"500/1h, 2000/1d", "1000/1h, 5000/1d", "50000/1d",
-    "100/1h", "150/1h", "3%", "20%", "0.1%", "1%"}},
+    "100/1h", "150/1h", "3%", "20%", "0.1%", "1%", "2"}},
     {"bulk", {"50000/1h, 500000/1d", "50000/1h, 500000/1d", "1000000/1d",
-    "500/1h", "1500/1h", "5%", "25%", "0.1%", "1%"}},
+    "500/1h", "1500/1h", "5%", "25%", "0.1%", "1%", "2"}},
 };
 
 /* parse_ratio - "2%" or "0.02": a number strictly between 0 and 1 */
@@ -74,6 +82,22 @@ static int parse_ratio(const char *text, double *out, char *err,
     if (errno != 0 || !(v > 0 && v < 1))
 	return (sg_conf_why(err, errlen, "bad ratio \"%.40s\": want a share "
 			    "such as 2%% or 0.02, above 0 and below 1", text));
+    *out = v;
+    return (0);
+}
+
+/* parse_factor - "2" or "1.5": how many times over, 1 (off) to 100 */
+static int parse_factor(const char *text, double *out, char *err,
+			        size_t errlen)
+{
+    char   *end;
+    double  v;
+
+    errno = 0;
+    v = strtod(text, &end);
+    if (errno != 0 || end == text || *end != 0 || !(v >= 1 && v <= 100))
+	return (sg_conf_why(err, errlen, "bad factor \"%.40s\": want a "
+			    "number from 1 (off) to 100, such as 2", text));
     *out = v;
     return (0);
 }
@@ -197,8 +221,10 @@ int     sg_tier_set(struct sg_tier *t, int key, const char *value,
 {
     char   *field = (char *) t + tier_keys[key].offset;
 
-    if (tier_keys[key].def != 0)
+    if (tier_keys[key].kind == TK_RATIO)
 	return (parse_ratio(value, (double *) field, err, errlen));
+    if (tier_keys[key].kind == TK_FACTOR)
+	return (parse_factor(value, (double *) field, err, errlen));
     return (sg_parse_windows(value, (struct sg_windows *) field, err, errlen));
 }
 

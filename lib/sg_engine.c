@@ -48,7 +48,8 @@ static int push_arg(struct sg_engine *e, int *cap, const char *text)
  * tier_spec - one tier's numbers as one JSON argument, which engine.lua
  * turns into its tables in one cjson.decode (less than half of what
  * parsing a list of numbers in Lua cost): each list a list of
- * [limit, seconds], and "d" the failure test's lf, ls, upper, lower.
+ * [limit, seconds], "d" the failure test's lf, ls, upper, lower and
+ * spam_failure, "su" recipients_surge.
  */
 static void tier_spec(const struct sg_tier *t, char *buf, size_t len)
 {
@@ -72,8 +73,9 @@ static void tier_spec(const struct sg_tier *t, char *buf, size_t len)
     }
     sg_detection_numbers(t, d);
     if (n < len)
-	snprintf(buf + n, len - n, "\"d\":[%.6f,%.6f,%.6f,%.6f,%.6f]}", d[0],
-		 d[1], d[2], d[3], t->spam_failure);
+	snprintf(buf + n, len - n, "\"d\":[%.6f,%.6f,%.6f,%.6f,%.6f],"
+		 "\"su\":%.3f}", d[0], d[1], d[2], d[3], t->spam_failure,
+		 t->surge);
 }
 
 /* sg_detection_numbers - the failure test's lf, ls, upper, lower */
@@ -136,7 +138,7 @@ static unsigned long chunk(const struct sg_config *cfg)
 struct sg_engine *sg_engine_new(const struct sg_config *cfg)
 {
     struct sg_engine *e;
-    char    spec[5 * (1 + 2 * SG_MAX_WINDOWS) * 24 + 5 * 24];
+    char    spec[5 * (1 + 2 * SG_MAX_WINDOWS) * 24 + 6 * 24];
     int     cap = 0, i;
 
     if ((e = calloc(1, sizeof(*e))) == 0)

@@ -343,6 +343,7 @@ static void print_tiers(const struct sg_config *cfg)
 	       strcmp(t->name, cfg->default_tier) ? "" : " (default)");
 	print_windows("messages", &t->messages);
 	print_windows("recipients", &t->recipients);
+	printf(" recipients_surge %g;", t->surge);
 	print_windows("quarantine_recipients", &t->q_recipients);
 	print_windows("quarantine_rejected", &t->q_rejected);
 	print_windows("quarantine_failed", &t->q_failed);

@@ -60,7 +60,7 @@ local function begin_op()
     end
   end
   local h, last = load(K_COUNTERS, qreason ~= '')
-  local r = check(h, last, 'r', tier.r) or {-1, 0, 0, 0, 0}
+  local r = check(h, last, 'r', rcpt_windows(tier, h, last)) or {-1, 0, 0, 0, 0}
   local m = check(h, last, 'm', tier.m) or {-1, 0, 0, 0, 0}
   local qr = check(h, last, 'r', tier.qr) or {-1}
   local hroom, hlimit, hcount, hretry = history_begin(h, A_NET, A_HISTORY)
@@ -230,7 +230,7 @@ local function reserve_op()
   local tier = read_tier(A_TIER_NAME, A_TIER_SPEC)
   -- Read as if quarantined: a lift's fresh start is commit's to make.
   local h, last = load(K_COUNTERS, true)
-  local r = check(h, last, 'r', tier.r)
+  local r = check(h, last, 'r', rcpt_windows(tier, h, last))
   local _, sr, own = resv_read(K_RESV, A_RESV_ID)
   -- An entry that expired meanwhile is taken up again (without the
   -- history room it held: past reserve_ttl a message holds none).

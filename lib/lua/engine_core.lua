@@ -258,6 +258,43 @@ local function check(h, last, kind, wins)
   return best
 end
 
+-- rcpt_windows - the recipient windows that bind an account now. One
+-- whose recipients of the last hour failed less than half as often as
+-- a spam run's (the tier's spam_failure) may go SU (the tier's surge)
+-- times over each window but the longest, never past the longest one's
+-- limit: a customer's one-off mailing to a whole address book goes out
+-- in one go, while a sender whose recipients fail is held to the plan's
+-- pace, and the day's total stays the plan's. (Not the failure test's
+-- score: floored at its lower bound, it forgets the clean recipients,
+-- and a greeting's few stale addresses would close the way.)
+local function rcpt_windows(tier, h, last)
+  local wins, su = tier.r, tier.su or 1
+  if su <= 1 or #wins < 2 then
+    return wins
+  end
+  local _, _, r = window(h, last, 'r', DETECT[1])
+  local _, _, x = window(h, last, 'x', DETECT[1])
+  local _, _, b = window(h, last, 'b', DETECT[1])
+  if x + b > tier.p1 / 2 * r then
+    return wins
+  end
+  local top = wins[1]
+  for i = 2, #wins do
+    if wins[i][2] > top[2] then
+      top = wins[i]
+    end
+  end
+  local out = {}
+  for i = 1, #wins do
+    local w = wins[i]
+    if w ~= top then
+      w = {min(floor(w[1] * su), max(top[1], w[1])), w[2], w[3]}
+    end
+    out[i] = w
+  end
+  return out
+end
+
 -- human - 3600 -> "1h", for the texts support staff read in Redis
 local function human(secs)
   for _, u in ipairs({{604800, 'w'}, {86400, 'd'}, {3600, 'h'}, {60, 'm'}}) do

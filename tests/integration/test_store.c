@@ -1147,6 +1147,84 @@ static void test_score_kept_in_ten_thousandths(void **state)
     world_free(w);
 }
 
+/*
+ * recipients_surge: a sender whose recipients of the last hour failed
+ * less than half as often as a spam run (spam_failure 15%: 7.5%) may go
+ * twice over the hourly window, never past the day's; a greeting to 400
+ * contacts goes out in one go. One whose recipients fail, at the MTA or
+ * later as bounces, is held to the hour's limit. Concurrent messages
+ * share the surged room as they share the plain one (reservations).
+ */
+static void test_recipients_surge(void **state)
+{
+    struct world *w = *state;
+    struct sg_outcome out;
+    char    qid[16], rcpt[64];
+    int     tf, i;
+
+    world_windows(&w->cfg.tiers[0].recipients, "300/1h, 1000/1d");
+    world_windows(&w->cfg.tiers[0].q_rejected, "1000/1h");
+    world_windows(&w->cfg.tiers[0].q_recipients, "");
+    w->cfg.tiers[0].spam_failure = 0.15;	/* the test itself is off */
+    w->cfg.tiers[0].surge = 2;
+    sg_engine_free(w->eng);
+    assert_non_null(w->eng = sg_engine_new(&w->cfg));
+
+    /* A greeting: 4 x 100, 2% refused by the MTA; then 250 more: 200 go. */
+    for (i = 0; i < 4; i++) {
+	assert_int_equal(send_msg(w, "gina", T0 + 60 + i, 98, 2, "", &tf),
+			 SG_ACT_CONTINUE);
+	assert_int_equal(tf, 0);
+    }
+    assert_int_equal(send_msg(w, "gina", T0 + 70, 250, 0, "", &tf),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(tf, 250 - (600 - 392));
+
+    /* 10% refused by the MTA: the plain 300 an hour. */
+    for (i = 0; i < 3; i++) {
+	assert_int_equal(send_msg(w, "sam", T0 + 60 + i, 100, 10, "", &tf),
+			 SG_ACT_CONTINUE);
+	assert_int_equal(tf, 0);
+    }
+    assert_int_equal(send_msg(w, "sam", T0 + 70, 100, 0, "", &tf),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(tf, 100);
+
+    /* Clean at the MTA, but 20 of 200 bounced since: the plain limit. */
+    for (i = 0; i < 2; i++) {
+	snprintf(qid, sizeof(qid), "BB%d", i);
+	assert_int_equal(send_msg(w, "bob", T0 + 60 + i, 100, 0, qid, &tf),
+			 SG_ACT_CONTINUE);
+    }
+    for (i = 0; i < 20; i++) {
+	snprintf(rcpt, sizeof(rcpt), "gone%d@remote.example", i);
+	refuse(w, i % 2 ? "BB1" : "BB0", rcpt, T0 + 300, SG_DSN_MAILBOX, &out);
+    }
+    assert_int_equal(send_msg(w, "bob", T0 + 400, 200, 0, "", &tf),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(tf, 100);
+
+    /* Never past the longest window: 300/1h, 400/1d lets 400 through. */
+    world_windows(&w->cfg.tiers[0].recipients, "300/1h, 400/1d");
+    sg_engine_free(w->eng);
+    assert_non_null(w->eng = sg_engine_new(&w->cfg));
+    assert_int_equal(send_msg(w, "dora", T0 + 60, 250, 0, "", &tf),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(send_msg(w, "dora", T0 + 61, 250, 0, "", &tf),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(tf, 100);
+
+    /* recipients_surge = 1: off. */
+    w->cfg.tiers[0].surge = 1;
+    sg_engine_free(w->eng);
+    assert_non_null(w->eng = sg_engine_new(&w->cfg));
+    assert_int_equal(send_msg(w, "otto", T0 + 60, 250, 0, "", &tf),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(send_msg(w, "otto", T0 + 61, 250, 0, "", &tf),
+		     SG_ACT_CONTINUE);
+    assert_int_equal(tf, 200);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1181,6 +1259,7 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_receiver_incident, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_score_kept_in_ten_thousandths,
 					setup, teardown),
+	cmocka_unit_test_setup_teardown(test_recipients_surge, setup, teardown),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));

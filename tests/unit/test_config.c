@@ -339,6 +339,18 @@ static const struct error_case error_cases[] = {
 	"[tier default]\nmessages = 1/1s, 2/2s, 3/3s, 4/4s, 5/5s, 6/6s, "
 	"7/7s, 8/8s, 9/9s\n",
     NAME ":2: more than 8 windows in one list"},
+    {"recipients_surge below 1",
+	"[tier default]\nrecipients_surge = 0.5\n",
+    NAME ":2: bad factor \"0.5\": want a number from 1 (off) to 100, such "
+    "as 2"},
+    {"recipients_surge not a number",
+	"[tier default]\nrecipients_surge = 2x\n",
+    NAME ":2: bad factor \"2x\": want a number from 1 (off) to 100, such "
+    "as 2"},
+    {"recipients_surge too big",
+	"[tier default]\nrecipients_surge = 1e9\n",
+    NAME ":2: bad factor \"1e9\": want a number from 1 (off) to 100, such "
+    "as 2"},
     {"two windows of one length",
 	"[tier default]\nmessages = 10/1h, 20/60m\n",
     NAME ":2: two windows of 1h in \"10/1h, 20/60m\""},
@@ -771,14 +783,20 @@ static void test_tiers(void **state)
     assert_int_equal(t->recipients.n, 0);
     assert_int_equal(t->q_recipients.n, 0);
     assert_int_equal(t->q_rejected.n, 0);
+    assert_true(t->surge == 2);		/* recipients_surge's default */
     t = tier_named(&cfg, "silver");
     assert_int_equal(t->line, 7);
     assert_int_equal(t->messages.n, 0);
+    want_ok("[tier default]\nrecipients_surge = 1.5\n[tier off]\n"
+	    "recipients_surge = 1\n");
+    assert_true(tier_named(&cfg, "default")->surge == 1.5);
+    assert_true(tier_named(&cfg, "off")->surge == 1);
 
     /* Without [tier] sections the three built-in tiers stay. */
     want_ok("[subguard]\ndefault_tier = business\n");
     assert_int_equal(cfg.ntiers, 3);
     assert_non_null(sg_config_tier(&cfg, "bulk"));
+    assert_true(tier_named(&cfg, "bulk")->surge == 2);
 
     /* A file's own [tier default] is the only tier, with only its limits. */
     want_ok("[tier default]\nmessages = 5/1h\n");

@@ -103,13 +103,14 @@ static void test_begin_arguments(void **state)
     assert_string_equal(rec.argv[11], "");
     assert_string_equal(rec.argv[12], "30 4 2592000 43200 2592000");
     /* The tier: its name, then its numbers as one JSON argument: five
-     * lists of [limit, seconds], then the failure test (off here). */
+     * lists of [limit, seconds], then the failure test (off here) and
+     * recipients_surge (a tier set up by hand here: 0, off). */
     assert_int_equal(rec.argc, 13 + 2);
     assert_string_equal(rec.argv[13], "default");
     assert_string_equal(rec.argv[14], "{\"m\":[],\"r\":[[100,60],[1000,3600]],"
 			"\"qr\":[],\"qx\":[[20,3600]],\"qf\":[],"
 			"\"d\":[0.000000,0.000000,0.000000,0.000000,"
-			"0.000000]}");
+			"0.000000],\"su\":0.000}");
     assert_int_equal(m.budget, 2);
     assert_int_equal(m.quarantine_room, 40);
     assert_int_equal(sg_engine_rcpt(&m, 0, 0), SG_ACT_CONTINUE);
