@@ -1040,6 +1040,54 @@ static void test_failed_net_scales(void **state)
 }
 
 /*
+ * quarantine_rejected counts the MTA's refusals only where they are at
+ * least the share at which the failure test weighs neither way (bulk:
+ * 5% against 25%, 12.8%): a big old list, 60 of every 4,000 refused at
+ * RCPT (1.5%), passes 500 an hour unharmed; a run whose list the MTA
+ * refuses in bulk (30%) is still caught (the failure test sees it
+ * first). With the test off the net counts plainly, as before.
+ */
+static void test_rejected_net_scales(void **state)
+{
+    struct world *w = world_new("1000/1h", "1000/1h", "", "");
+    int     tf, i;
+    enum sg_action a = SG_ACT_CONTINUE;
+
+    (void) state;
+    detect(w);
+    world_windows(&w->cfg.tiers[1].q_rejected, "500/1h");
+    sg_engine_free(w->eng);
+    w->eng = sg_engine_new(&w->cfg);
+    world_redis(w, 0, "SET subguard:{shop}:tier bulk");
+    world_redis(w, 0, "SET subguard:{bad}:tier bulk");
+    for (i = 0; i < 12; i++)
+	assert_int_equal(send_msg(w, "shop", T0 + 60 * i, 4000, 60, "", &tf),
+			 SG_ACT_CONTINUE);
+    assert_string_equal(world_redis(w, 0, "HGET subguard:{shop}:counters "
+				    "rejected"), "720");
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{shop}:quarantine"),
+			"0");
+    for (i = 0; i < 20 && a == SG_ACT_CONTINUE; i++)
+	a = send_msg(w, "bad", T0 + 60 * i, 70, 30, "", &tf);
+    assert_int_not_equal(a, SG_ACT_CONTINUE);
+    assert_string_equal(world_redis(w, 0, "EXISTS subguard:{bad}:quarantine"),
+			"1");
+
+    /* The test off: a plain count, 720 over 500. */
+    w->cfg.tiers[1].normal_failure = 0;
+    sg_engine_free(w->eng);
+    w->eng = sg_engine_new(&w->cfg);
+    world_redis(w, 0, "SET subguard:{shop2}:tier bulk");
+    a = SG_ACT_CONTINUE;
+    for (i = 0; i < 12 && a == SG_ACT_CONTINUE; i++)
+	a = send_msg(w, "shop2", T0 + 60 * i, 4000, 60, "", &tf);
+    assert_int_not_equal(a, SG_ACT_CONTINUE);
+    assert_non_null(strstr(world_redis(w, 0, "HGET subguard:{shop2}:quarantine "
+				       "reason"), "rejected by the MTA"));
+    world_free(w);
+}
+
+/*
  * A receiver incident: big.example refuses by policy the mail of 3
  * logins within the window, so its policy refusals weigh nothing while
  * it lasts: a customer with 20 of 20 refused there is not quarantined.
@@ -1256,6 +1304,8 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_one_message_is_one_observation,
 					setup, teardown),
 	cmocka_unit_test_setup_teardown(test_failed_net_scales, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_rejected_net_scales, setup,
+					teardown),
 	cmocka_unit_test_setup_teardown(test_receiver_incident, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_score_kept_in_ten_thousandths,
 					setup, teardown),
