@@ -393,6 +393,16 @@ static void finish(struct parse *p)
 	else
 	    fail_at(p, 0, "no [tier %s] section", p->cfg->default_tier);
     }
+    /* A test whose spam ratio is not above the normal one tests nothing. */
+    for (i = 0; !p->failed && i < (size_t) p->cfg->ntiers; i++) {
+	const struct sg_tier *t = p->cfg->tiers + i;
+
+	if (t->normal_failure > 0 && t->spam_failure <= t->normal_failure)
+	    fail_at(p, t->line, "[tier %s]: spam_failure (%g%%) must be above "
+		    "normal_failure (%g%%), or set normal_failure = 0 to turn "
+		    "the failure test off", t->name, 100 * t->spam_failure,
+		    100 * t->normal_failure);
+    }
     if (!p->failed)
 	check_redis_ha(p);
     /*

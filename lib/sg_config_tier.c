@@ -32,6 +32,7 @@ static const struct tier_key {
     enum {
 	TK_LIST,			/* a limit list */
 	TK_RATIO,			/* a share, 0 < v < 1 */
+	TK_RATIO0,			/* the same, or 0: off */
 	TK_FACTOR,			/* 1 <= v <= 100 */
     }       kind;
     const char *def;			/* the default; 0: a list's, none */
@@ -42,7 +43,7 @@ static const struct tier_key {
     TK_LIST, 0},
     {"quarantine_rejected", offsetof(struct sg_tier, q_rejected), TK_LIST, 0},
     {"quarantine_failed", offsetof(struct sg_tier, q_failed), TK_LIST, 0},
-    {"normal_failure", offsetof(struct sg_tier, normal_failure), TK_RATIO,
+    {"normal_failure", offsetof(struct sg_tier, normal_failure), TK_RATIO0,
     "2%"},
     {"spam_failure", offsetof(struct sg_tier, spam_failure), TK_RATIO, "15%"},
     {"false_alarm", offsetof(struct sg_tier, false_alarm), TK_RATIO, "0.1%"},
@@ -221,7 +222,11 @@ int     sg_tier_set(struct sg_tier *t, int key, const char *value,
 {
     char   *field = (char *) t + tier_keys[key].offset;
 
-    if (tier_keys[key].kind == TK_RATIO)
+    if (tier_keys[key].kind == TK_RATIO0 && strcmp(value, "0") == 0) {
+	*(double *) field = 0;			/* the failure test off */
+	return (0);
+    }
+    if (tier_keys[key].kind == TK_RATIO || tier_keys[key].kind == TK_RATIO0)
 	return (parse_ratio(value, (double *) field, err, errlen));
     if (tier_keys[key].kind == TK_FACTOR)
 	return (parse_factor(value, (double *) field, err, errlen));

@@ -38,8 +38,7 @@ messages = 50/1h
 recipients = 50/1h
 quarantine_recipients = 1000/1d
 quarantine_rejected = 3/1h
-normal_failure = 90%
-spam_failure = 99%'
+normal_failure = 0'
 sg_subguard_start
 
 # mails_to RCPT - the stored messages delivered to RCPT (file names)

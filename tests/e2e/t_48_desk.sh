@@ -35,15 +35,13 @@ messages = 50/1h
 recipients = 50/1h
 quarantine_recipients = 1000/1d
 quarantine_rejected = 3/1h
-normal_failure = 90%
-spam_failure = 99%
+normal_failure = 0
 
 [tier business]
 messages = 500/1h
 recipients = 500/1h
 quarantine_rejected = 3/1h
-normal_failure = 90%
-spam_failure = 99%'
+normal_failure = 0'
 sg_subguard_start
 login=fred@example.net
 quar="subguard:{$login}:quarantine"

@@ -339,6 +339,15 @@ static const struct error_case error_cases[] = {
 	"[tier default]\nmessages = 1/1s, 2/2s, 3/3s, 4/4s, 5/5s, 6/6s, "
 	"7/7s, 8/8s, 9/9s\n",
     NAME ":2: more than 8 windows in one list"},
+    {"spam_failure not above normal_failure",
+	"[tier default]\nnormal_failure = 20%\nspam_failure = 15%\n",
+    NAME ":1: [tier default]: spam_failure (15%) must be above "
+    "normal_failure (20%), or set normal_failure = 0 to turn the failure "
+    "test off"},
+    {"spam_failure 0",
+	"[tier default]\nspam_failure = 0\n",
+    NAME ":2: bad ratio \"0\": want a share such as 2% or 0.02, above 0 "
+    "and below 1"},
     {"recipients_surge below 1",
 	"[tier default]\nrecipients_surge = 0.5\n",
     NAME ":2: bad factor \"0.5\": want a number from 1 (off) to 100, such "
@@ -791,6 +800,8 @@ static void test_tiers(void **state)
 	    "recipients_surge = 1\n");
     assert_true(tier_named(&cfg, "default")->surge == 1.5);
     assert_true(tier_named(&cfg, "off")->surge == 1);
+    want_ok("[tier default]\nnormal_failure = 0\n");	/* test off */
+    assert_true(tier_named(&cfg, "default")->normal_failure == 0);
 
     /* Without [tier] sections the three built-in tiers stay. */
     want_ok("[subguard]\ndefault_tier = business\n");
