@@ -338,6 +338,24 @@ static void history_text(const struct sg_inspect *in)
     }
 }
 
+/* surge_json - whether recipients_surge applies now (sg_inspect_surge) */
+static struct json_object *surge_json(const struct sg_inspect *in,
+				              const struct sg_tier *t)
+{
+    struct json_object *o = json_object_new_object();
+    long    r, f;
+    int     on = sg_inspect_surge(in, t, &r, &f);
+
+    json_object_object_add(o, "factor",
+			   json_object_new_double(t ? t->surge : 1));
+    json_object_object_add(o, "on", json_object_new_boolean(on));
+    jint(o, "hour_recipients", r);
+    jint(o, "hour_failed", f);
+    json_object_object_add(o, "below",
+			   json_object_new_double(t ? t->spam_failure / 2 : 0));
+    return (o);
+}
+
 /* show_json - an account's state as JSON, with its recent events */
 static struct json_object *show_json(const struct sg_inspect *in,
 				             const struct sg_tier *t,
@@ -363,6 +381,7 @@ static struct json_object *show_json(const struct sg_inspect *in,
 	sg_detection_numbers(t, d);
     json_object_object_add(o, "score", json_object_new_double(in->score));
     json_object_object_add(o, "bound", json_object_new_double(d[2]));
+    json_object_object_add(o, "surge", surge_json(in, t));
     a = json_object_new_array();
     for (i = 0; i < in->nwindows; i++)
 	json_object_array_add(a, use_json(in->win + i, t));
@@ -415,6 +434,18 @@ static void show_text(struct json_object *o, const struct sg_inspect *in,
 	printf("quarantine none\n");
     printf("score      %.2f of bound %.2f\n", in->score,
 	   json_object_get_double(json_object_object_get(o, "bound")));
+    v = json_object_object_get(o, "surge");
+    if (json_object_get_double(json_object_object_get(v, "factor")) > 1)
+	printf("surge      %s: %gx the shorter recipient windows while the "
+	       "last hour's failures stay under %.1f%% (now %s of %s)\n",
+	       json_object_get_boolean(json_object_object_get(v, "on")) ?
+	       "on" : "off",
+	       json_object_get_double(json_object_object_get(v, "factor")),
+	     100 * json_object_get_double(json_object_object_get(v, "below")),
+	       json_object_get_string(json_object_object_get(v,
+							 "hour_failed")),
+	       json_object_get_string(json_object_object_get(v,
+						     "hour_recipients")));
     printf("window     messages  recipients  rejected  bounced\n");
     w = json_object_object_get(o, "windows");
     for (i = 0; i < json_object_array_length(w); i++) {

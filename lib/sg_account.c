@@ -312,3 +312,22 @@ const struct sg_inspect_window *sg_inspect_window(const struct sg_inspect *in,
 	    return (in->win + i);
     return (0);
 }
+
+/*
+ * sg_inspect_surge - whether recipients_surge applies now, as engine.lua's
+ * rcpt_windows decides it: the tier has a surge and two recipient
+ * windows or more, and the last hour's failures (rejected by the MTA,
+ * bounced) are at most half of spam_failure of its recipients. *rcpts
+ * and *failed get the hour's estimates.
+ */
+int     sg_inspect_surge(const struct sg_inspect *in, const struct sg_tier *t,
+			         long *rcpts, long *failed)
+{
+    const struct sg_inspect_window *h = sg_inspect_window(in, 3600);
+
+    *rcpts = h && h->recipients > 0 ? h->recipients : 0;
+    *failed = h ? (h->rejected > 0 ? h->rejected : 0)
+	+ (h->bounced > 0 ? h->bounced : 0) : 0;
+    return (t != 0 && t->surge > 1 && t->recipients.n >= 2
+	    && *failed <= t->spam_failure / 2 * *rcpts);
+}

@@ -364,6 +364,14 @@ extern const struct sg_inspect_window *sg_inspect_window(
 				           const struct sg_inspect *,
 				           unsigned long secs);
 
+/*
+ * sg_inspect_surge - 1 when the tier's recipients_surge applies to the
+ * inspected account now (its last hour's failures under half of
+ * spam_failure), else 0; *rcpts and *failed: the hour's estimates.
+ */
+extern int sg_inspect_surge(const struct sg_inspect *, const struct sg_tier *,
+			            long *rcpts, long *failed);
+
 /* sg_detection_numbers - lf, ls, upper, lower of a tier's test */
 extern void sg_detection_numbers(const struct sg_tier *, double d[4]);
 

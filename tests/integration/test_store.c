@@ -1207,7 +1207,9 @@ static void test_recipients_surge(void **state)
 {
     struct world *w = *state;
     struct sg_outcome out;
-    char    qid[16], rcpt[64];
+    struct sg_inspect in;
+    char    qid[16], rcpt[64], err[256];
+    long    r, f;
     int     tf, i;
 
     world_windows(&w->cfg.tiers[0].recipients, "300/1h, 1000/1d");
@@ -1224,6 +1226,11 @@ static void test_recipients_surge(void **state)
 			 SG_ACT_CONTINUE);
 	assert_int_equal(tf, 0);
     }
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "gina", T0 + 65,
+				       &in, err, sizeof(err)), 0);
+    assert_int_equal(sg_inspect_surge(&in, &w->cfg.tiers[0], &r, &f), 1);
+    assert_int_equal(r, 392);
+    assert_int_equal(f, 8);
     assert_int_equal(send_msg(w, "gina", T0 + 70, 250, 0, "", &tf),
 		     SG_ACT_CONTINUE);
     assert_int_equal(tf, 250 - (600 - 392));
@@ -1237,6 +1244,10 @@ static void test_recipients_surge(void **state)
     assert_int_equal(send_msg(w, "sam", T0 + 70, 100, 0, "", &tf),
 		     SG_ACT_CONTINUE);
     assert_int_equal(tf, 100);
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "sam", T0 + 75,
+				       &in, err, sizeof(err)), 0);
+    assert_int_equal(sg_inspect_surge(&in, &w->cfg.tiers[0], &r, &f), 0);
+    assert_int_equal(f, 30);
 
     /* Clean at the MTA, but 20 of 200 bounced since: the plain limit. */
     for (i = 0; i < 2; i++) {
