@@ -16,8 +16,8 @@ local LIFT_REPLY = {
 }
 
 -- desk_fresh - after a lift the windows and the score start afresh, the
--- totals and the history profile stay (as load does for a lift seen by an update), keeping the
--- counters' expiry
+-- totals and the history profile stay (as load does for a lift seen by
+-- an update), keeping the counters' expiry
 local function desk_fresh(key)
   local ttl = redis.call('PTTL', key)
   local h, _, lifted = load(key, false)
