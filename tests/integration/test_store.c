@@ -1195,6 +1195,18 @@ static void test_score_kept_in_ten_thousandths(void **state)
     world_free(w);
 }
 
+/* surge_now - whether recipients_surge applies to login at t (default) */
+static int surge_now(struct world *w, const char *login, double t, long *r,
+		             long *f)
+{
+    struct sg_inspect in;
+    char    err[256];
+
+    assert_int_equal(sg_engine_inspect(w->eng, &w->store, login, t, &in, err,
+				       sizeof(err)), 0);
+    return (sg_inspect_surge(&in, &w->cfg.tiers[0], r, f));
+}
+
 /*
  * recipients_surge: a sender whose recipients of the last hour failed
  * less than half as often as a spam run (spam_failure 15%: 7.5%) may go
@@ -1207,8 +1219,7 @@ static void test_recipients_surge(void **state)
 {
     struct world *w = *state;
     struct sg_outcome out;
-    struct sg_inspect in;
-    char    qid[16], rcpt[64], err[256];
+    char    qid[16], rcpt[64];
     long    r, f;
     int     tf, i;
 
@@ -1226,9 +1237,7 @@ static void test_recipients_surge(void **state)
 			 SG_ACT_CONTINUE);
 	assert_int_equal(tf, 0);
     }
-    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "gina", T0 + 65,
-				       &in, err, sizeof(err)), 0);
-    assert_int_equal(sg_inspect_surge(&in, &w->cfg.tiers[0], &r, &f), 1);
+    assert_int_equal(surge_now(w, "gina", T0 + 65, &r, &f), 1);
     assert_int_equal(r, 392);
     assert_int_equal(f, 8);
     assert_int_equal(send_msg(w, "gina", T0 + 70, 250, 0, "", &tf),
@@ -1244,9 +1253,7 @@ static void test_recipients_surge(void **state)
     assert_int_equal(send_msg(w, "sam", T0 + 70, 100, 0, "", &tf),
 		     SG_ACT_CONTINUE);
     assert_int_equal(tf, 100);
-    assert_int_equal(sg_engine_inspect(w->eng, &w->store, "sam", T0 + 75,
-				       &in, err, sizeof(err)), 0);
-    assert_int_equal(sg_inspect_surge(&in, &w->cfg.tiers[0], &r, &f), 0);
+    assert_int_equal(surge_now(w, "sam", T0 + 75, &r, &f), 0);
     assert_int_equal(f, 30);
 
     /* Clean at the MTA, but 20 of 200 bounced since: the plain limit. */
