@@ -231,6 +231,14 @@ fault_threads_max() {
         "$SG_DIR/threads.log"
 }
 
+# fault_threads_median [T0 [T1]] - the median of the samples in [T0, T1]:
+# what the thread count stays at, past the worker pool's brief spikes.
+fault_threads_median() {
+    awk -v a="${1:-0}" -v b="${2:-1e12}" '$1 >= a && $1 <= b { print $2 }' \
+        "$SG_DIR/threads.log" | sort -n |
+        awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'
+}
+
 # fault_redis_pid - the world's redis-server pid (tests/lib/redis.sh's
 # record, $SG_DIR/redis.pid)
 fault_redis_pid() {

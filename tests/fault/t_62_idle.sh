@@ -12,12 +12,15 @@
 #    slowest message while the idle ones hang took < 1 s more than the
 #    slowest before;
 #  - idle connections do not hold a thread each: a thread per connection
-#    would add 55 threads; subguard's threads grow by less than 25 (half
-#    the 50 silent ones) while they hang, and come back. What may grow: 5
-#    for the stalled commands, each of which a libmilter worker reads, and
-#    the worker pool's own ups and downs under the load, which on a
-#    loaded CI machine reached +13 (the pool adds a worker whenever none
-#    is idle);
+#    would add 55 threads for as long as they hang; subguard's threads
+#    stay (median of the samples while they hang) less than 25 above the
+#    count before (half the 50 silent ones), never reach +50, and come
+#    back. What may grow: 5 for the stalled commands, each of which a
+#    libmilter worker reads, and the worker pool's own ups and downs
+#    under the load (the pool adds a worker whenever none is idle): on a
+#    loaded CI machine +13, and under ThreadSanitizer a spike of +28 for
+#    a fraction of a second when the load's first sessions arrive, which
+#    may fall before the idle connections or among them;
 #  - libmilter's timeout ends a stalled command: each of the 5 is closed
 #    between 5 and 8 s;
 #  - the idle SMTP session's message is accepted and delivered.
@@ -82,12 +85,14 @@ before_max=$(fault_field i latency_before.max)
 idle_max=$(fault_field i latency_idle.max)
 th_idle=$(fault_threads_max "$t_idle" "$t_done")
 (( th_hang > th_idle )) && th_idle=$th_hang
-sg_log "latency: slowest before ${before_max}s, while idle ones hang ${idle_max}s; threads max $th_idle then, $th_after after"
+th_mid=$(fault_threads_median "$t_idle" "$t_done")
+sg_log "latency: slowest before ${before_max}s, while idle ones hang ${idle_max}s; threads median $th_mid and max $th_idle then, $th_after after"
 "$SG_PY" -c 'import sys; sys.exit(0 if float(sys.argv[2]) < float(sys.argv[1]) + 1.0 else 1)' "$before_max" "$idle_max" ||
     sg_fail "a message took ${idle_max}s while the idle sessions hung (slowest before: ${before_max}s)"
 
 # Threads: no thread per idle connection, and back afterwards.
-(( th_idle < th_before + 25 )) || sg_fail "threads rose from $th_before to $th_idle with 55 connections hanging"
+(( th_mid < th_before + 25 )) || sg_fail "threads stayed at $th_mid (from $th_before) with 55 connections hanging"
+(( th_idle < th_before + 50 )) || sg_fail "threads rose from $th_before to $th_idle with 55 connections hanging"
 (( th_after <= th_before + 3 )) || sg_fail "threads $th_after 2 s after the idle connections, $th_before before"
 
 # The stalled commands: closed by libmilter after milter_timeout.
