@@ -166,14 +166,26 @@ static struct json_object *tier_json(const struct sg_tier *t)
     jstr(o, "quarantine_rejected", windows_text(&t->q_rejected, b, sizeof(b)));
     jstr(o, "quarantine_failed", windows_text(&t->q_failed, b, sizeof(b)));
     json_object_object_add(o, "recipients_surge",
-			   json_object_new_double(t->surge));
+			   json_object_new_double(sg_tier_surge(t)));
     return (o);
+}
+
+/* surge_text - " (surge 2x while failures stay low)", "" when none */
+static const char *surge_text(const struct sg_tier *t, char *buf, size_t len)
+{
+    if (sg_tier_surge(t) > 1)
+	snprintf(buf, len, " (surge %gx while failures stay low)",
+		 sg_tier_surge(t));
+    else
+	buf[0] = 0;
+    return (buf);
 }
 
 /* cmd_tiers - the configured tiers and their limits */
 static int cmd_tiers(const struct opts *o)
 {
     struct json_object *a = json_object_new_array(), *t;
+    char    buf[64];
     int     i;
 
     for (i = 0; i < rt->cfg.ntiers; i++) {
@@ -181,15 +193,14 @@ static int cmd_tiers(const struct opts *o)
 	json_object_array_add(a, t);
 	if (o->json)
 	    continue;
-	printf("%s%s\n  messages %s\n  recipients %s (surge %gx while "
-	       "failures stay low)\n"
+	printf("%s%s\n  messages %s\n  recipients %s%s\n"
 	       "  quarantine: recipients %s, rejected %s, failed %s\n",
 	       rt->cfg.tiers[i].name,
 	       strcmp(rt->cfg.tiers[i].name, rt->cfg.default_tier) ?
 	       "" : " (default)",
 	     json_object_get_string(json_object_object_get(t, "messages")),
 	   json_object_get_string(json_object_object_get(t, "recipients")),
-	       rt->cfg.tiers[i].surge,
+	       surge_text(rt->cfg.tiers + i, buf, sizeof(buf)),
 	       json_object_get_string(json_object_object_get(t,
 						     "quarantine_recipients")),
 	       json_object_get_string(json_object_object_get(t,
@@ -347,7 +358,7 @@ static struct json_object *surge_json(const struct sg_inspect *in,
     int     on = sg_inspect_surge(in, t, &r, &f);
 
     json_object_object_add(o, "factor",
-			   json_object_new_double(t ? t->surge : 1));
+			   json_object_new_double(sg_tier_surge(t)));
     json_object_object_add(o, "on", json_object_new_boolean(on));
     jint(o, "hour_recipients", r);
     jint(o, "hour_failed", f);

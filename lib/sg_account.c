@@ -328,6 +328,11 @@ int     sg_inspect_surge(const struct sg_inspect *in, const struct sg_tier *t,
     *rcpts = h && h->recipients > 0 ? h->recipients : 0;
     *failed = h ? (h->rejected > 0 ? h->rejected : 0)
 	+ (h->bounced > 0 ? h->bounced : 0) : 0;
-    return (t != 0 && t->surge > 1 && t->recipients.n >= 2
-	    && *failed <= t->spam_failure / 2 * *rcpts);
+    return (sg_tier_surge(t) > 1 && *failed <= t->spam_failure / 2 * *rcpts);
+}
+
+/* sg_tier_surge - the surge a tier can give: 1 (none) without two windows */
+double  sg_tier_surge(const struct sg_tier *t)
+{
+    return (t != 0 && t->surge > 1 && t->recipients.n >= 2 ? t->surge : 1);
 }

@@ -372,6 +372,13 @@ extern const struct sg_inspect_window *sg_inspect_window(
 extern int sg_inspect_surge(const struct sg_inspect *, const struct sg_tier *,
 			            long *rcpts, long *failed);
 
+/*
+ * sg_tier_surge - the factor recipients_surge can give a tier's login:
+ * 1 (none) when it is off or the tier has fewer than two recipient
+ * windows (only windows shorter than the longest grow). t may be NULL.
+ */
+extern double sg_tier_surge(const struct sg_tier *t);
+
 /* sg_detection_numbers - lf, ls, upper, lower of a tier's test */
 extern void sg_detection_numbers(const struct sg_tier *, double d[4]);
 

@@ -1280,6 +1280,12 @@ static void test_recipients_surge(void **state)
 		     SG_ACT_CONTINUE);
     assert_int_equal(tf, 100);
 
+    /* What support is told the tier can give: 2, 1 with one window. */
+    assert_true(sg_tier_surge(&w->cfg.tiers[0]) == 2);
+    w->cfg.tiers[1].surge = 2;			/* but 1000/1h alone */
+    assert_true(sg_tier_surge(&w->cfg.tiers[1]) == 1);
+    assert_true(sg_tier_surge(0) == 1);
+
     /* recipients_surge = 1: off. */
     w->cfg.tiers[0].surge = 1;
     sg_engine_free(w->eng);
@@ -1289,6 +1295,7 @@ static void test_recipients_surge(void **state)
     assert_int_equal(send_msg(w, "otto", T0 + 61, 250, 0, "", &tf),
 		     SG_ACT_CONTINUE);
     assert_int_equal(tf, 200);
+    assert_true(sg_tier_surge(&w->cfg.tiers[0]) == 1);
 }
 
 int     main(void)
