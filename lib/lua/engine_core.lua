@@ -109,7 +109,8 @@
 -- call: the call's keys and arguments, the operation and the time, and
 -- the standard functions used most (a library's top level may not touch
 -- globals while it loads). Nothing else here changes from call to call:
--- the tables at this level are constants.
+-- the tables at this level are constants, but for the decoded tiers
+-- below, which only ever hold what a call could compute again.
 local KEYS, ARGV, op, now
 local floor, min, max, tonumber
 local LISTS = {'m', 'r', 'qr', 'qx', 'qf'}
@@ -119,9 +120,21 @@ local SECS = {[60] = '60', [3600] = '3600', [86400] = '86400',
               [604800] = '604800'}
 local DETECT = {{0, 3600, '3600'}, {0, 86400, '86400'}}	-- the test's gate
 
--- read_tier - decode a TIER: its name and its JSON numbers
+-- read_tier - decode a TIER: its name and its JSON numbers. Every call
+-- brings the same few tiers, and decoding one was a sixth of a clean
+-- message's time in Redis (docs/PERFORMANCE.md), so the library keeps
+-- what it decoded, keyed by name and text: a tier whose text changes
+-- (a reload, another node's configuration) is a new key. The tables are
+-- shared between calls, so nothing may change a tier or its windows;
+-- rcpt_windows builds new ones. At most TIERS_KEPT, then it starts over.
+local TIERS_KEPT, tiers_seen, tiers_kept = 64, {}, 0
 local function read_tier(name, spec)
-  local t = cjson.decode(spec)
+  local key = name .. '\0' .. spec
+  local t = tiers_seen[key]
+  if t then
+    return t
+  end
+  t = cjson.decode(spec)
   t.name = name
   for i = 1, 5 do
     local wins = t[LISTS[i]]
@@ -133,6 +146,10 @@ local function read_tier(name, spec)
   local d = t.d
   t.lf, t.ls, t.upper, t.lower = d[1], d[2], d[3], d[4]
   t.p1 = d[5] or 0
+  if tiers_kept >= TIERS_KEPT then
+    tiers_seen, tiers_kept = {}, 0
+  end
+  tiers_seen[key], tiers_kept = t, tiers_kept + 1
   return t
 end
 

@@ -300,6 +300,32 @@ static void test_two_nodes_one_limit(void **state)
     world_free(b);
 }
 
+/*
+ * The library keeps the tiers it decoded between calls. Two nodes whose
+ * tier of one name differs (a reload on one of them) each get their own
+ * limits, whatever was decoded before.
+ */
+static void test_tiers_kept_per_text(void **state)
+{
+    struct world *a = *state;
+    struct world *b = world_new("5/1h", "100/1h", "3/1h", "50/1d");
+    const char *login[] = {"ivy", "jon", "kim", "lou"};
+    struct sg_msg m;
+    char    err[256];
+    int     i;
+
+    for (i = 0; i < 4; i++) {
+	struct world *w = i % 2 ? b : a;
+
+	assert_int_equal(sg_engine_begin(w->eng, &w->store, &m, login[i], T0,
+					 err, sizeof(err)), SG_ACT_CONTINUE);
+	assert_string_equal(m.tier, "default");
+	assert_int_equal(m.budget, i % 2 ? 5 : 3);
+	sg_engine_commit(w->eng, &w->store, &m, 0, 0, T0, err, sizeof(err));
+    }
+    world_free(b);
+}
+
 /* Every key expires; at most two calls per message whatever its size. */
 static void test_expiry_and_round_trips(void **state)
 {
@@ -1309,6 +1335,7 @@ int     main(void)
 	cmocka_unit_test_setup_teardown(test_manual_quarantine_reject, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_recipient_ceiling, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_two_nodes_one_limit, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_tiers_kept_per_text, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_concurrent_messages_hold_the_limit,
 					setup, teardown),
 	cmocka_unit_test_setup_teardown(test_reserve_and_settle, setup, teardown),
