@@ -25,7 +25,8 @@
 -- phishing run from a new network does not teach its network by coming
 -- back. An account with no network known, or on its profile's first UTC
 -- day, is not judged (there is nothing to compare with yet); a quarantine
--- restarts the ramp and forgets networks not yet known.
+-- restarts the ramp (as of the day before: the account is judged at once)
+-- and forgets networks not yet known.
 --
 -- The profile is field p of the counters hash, kept short (memory is
 -- budgeted per active login), numbers in base 36:
@@ -266,7 +267,12 @@ local function history_commit(h, put, net, text, accepted, quarantined)
   end
   if quarantined then
     -- No clean history: the ramp starts again, nothing more is learnt.
-    p.s = today
+    -- It starts as of the day before, so that hist_any's first-day
+    -- grace (for a profile with nothing to compare with) does not free
+    -- an account that keeps its known networks for the rest of the day:
+    -- a lift the same morning would have let a thief who kept the
+    -- password write from anywhere until midnight.
+    p.s = today - 1
     local kept = {}
     for _, x in ipairs(p.nets) do
       if x.mark == '.' then

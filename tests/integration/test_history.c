@@ -408,9 +408,9 @@ static void test_trust_network(void **state)
 
 /*
  * A quarantine and its lift keep what the account's history knows: the
- * customer's home network stays known, so the account is judged again
- * the day after (the quarantine restarts the ramp), and a thief from a
- * new network is held to the room as before the quarantine.
+ * customer's home network stays known, and a thief from a new network
+ * is held to the room (restarted by the quarantine) at once, the same
+ * day as the lift, not only from the next UTC day on.
  */
 static void test_lift_keeps_history(void **state)
 {
@@ -436,7 +436,14 @@ static void test_lift_keeps_history(void **state)
     /* From home the same day: not limited; the home network still known. */
     assert_int_equal(send_from(w, "lara", HOME, t + 1200, 5, &m), 0);
     assert_non_null(strstr(profile(w, "lara"), "c00002."));
-    /* The next day a new network is held to the (young) room. */
+    /*
+     * Later the same day a new network is held to the young room: usual
+     * 15 a day, the ramp restarted a day back, (30 + 4 * 15) * (1/2 +
+     * 1/60) = 46.
+     */
+    assert_int_equal(send_from(w, "lara", THIEF, t + 1800, 200, &m), 200 - 46);
+    assert_int_equal(m.hist_limit, 46);
+    /* And the next day. */
     assert_true(send_from(w, "lara", THIEF, t + DAY, 200, &m) > 0);
     assert_true(m.hist_room >= 0);
     assert_true(m.hist_limit > 0 && m.hist_limit < 200);
