@@ -62,6 +62,18 @@ static pthread_cond_t q_sent = PTHREAD_COND_INITIALIZER;
 static int q_state;			/* 0 not started, 1 running, 2 stopping,
 					 * 3 stopped or failed to start */
 static pthread_t q_thread;
+static long long q_last_put;		/* when the last commit came, in ns */
+static long long q_gap = SG_COMMITQ_GATHER_NS * 1000LL;	/* between
+					 * commits lately (a moving average) */
+
+/* mono_ns - now on the monotonic clock, in nanoseconds */
+static long long mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (ts.tv_sec * 1000000000LL + ts.tv_nsec);
+}
 
 /* report - log what one commit's answer says */
 static void report(struct sg_pending *p, enum sg_action act, const char *err)
@@ -140,12 +152,17 @@ static void *worker(void *arg)
 	}
 
 	/*
-	 * Woken for one commit: wait a moment for others. Each wake-up
-	 * costs two context switches and each batch a round trip, so on a
-	 * busy relay this turns one of each per message into one per batch;
-	 * on a quiet one a commit is counted a millisecond later.
+	 * Woken for one commit: wait a moment for others, if others are
+	 * likely to come in that moment. Each wake-up costs two context
+	 * switches and each batch a round trip, so on a busy relay this
+	 * turns one of each per message into one per batch. Where commits
+	 * come further apart than the moment (a relay at a few hundred
+	 * messages a second), the wait would gather nothing and cost a
+	 * timer's wake-up per message, so the batch goes at once; commits
+	 * that come while it is on its way still go together in the next.
 	 */
-	if (q_state == 1 && q_len < SG_COMMITQ_BATCH && !q_urgent) {
+	if (q_state == 1 && q_len < SG_COMMITQ_BATCH && !q_urgent
+	    && q_gap < SG_COMMITQ_GATHER_NS) {
 	    struct timespec until;
 
 	    clock_gettime(CLOCK_REALTIME, &until);
@@ -234,6 +251,15 @@ int     sg_commitq_put(struct sg_runtime *rt, const struct sg_msg *m,
 	pthread_mutex_unlock(&q_lock);
 	free(p);
 	return (-1);
+    }
+    /* The gap between commits, averaged over the last eight or so. */
+    {
+	long long t = mono_ns(), gap = t - q_last_put;
+
+	if (gap > 1000000000LL || q_last_put == 0)
+	    gap = 1000000000LL;
+	q_gap += (gap - q_gap) / 8;
+	q_last_put = t;
     }
     sg_runtime_hold(rt);
     p->rt = rt;
