@@ -5,6 +5,7 @@
 #	by side on one Redis, no MTA
 # SYNOPSIS
 #	SG_BUILD=build bash bench/run-ab.sh OLD_BUILD [--rounds N] [--secs S]
+#		[--rate R]
 # DESCRIPTION
 #	Starts a private Redis (unix socket), subguard from OLD_BUILD and
 #	from $SG_BUILD (each with the benchmark configuration, its own
@@ -13,7 +14,10 @@
 #	connection (as submission clients send), S seconds (6), N rounds
 #	(4) in alternating order. Prints one RESULT line per run: msgs/s,
 #	and the CPU per message of the milter's process and of Redis
-#	(/proc). Two builds that call the engine differently (EVALSHA,
+#	(/proc). With --rate R the load is open loop at R messages a
+#	second instead of flat out: each build then meets the same offered
+#	load, as on a relay at a few hundred messages a second, and the
+#	CPU per message is the measure. Two builds that call the engine differently (EVALSHA,
 #	FCALL) can share the Redis: each loads and calls its own.
 #
 #	For a change's cost or gain on a shared machine: the two builds
@@ -26,14 +30,16 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 old=${1:-}
-[[ -n $old && -x $old/subguard ]] || sgb_die "usage: run-ab.sh OLD_BUILD [--rounds N] [--secs S]"
+usage="usage: run-ab.sh OLD_BUILD [--rounds N] [--secs S] [--rate R]"
+[[ -n $old && -x $old/subguard ]] || sgb_die "$usage"
 shift
-rounds=4 secs=6
+rounds=4 secs=6 rate=()
 while (($#)); do
     case $1 in
     --rounds) rounds=$2; shift ;;
     --secs) secs=$2; shift ;;
-    *) sgb_die "usage: run-ab.sh OLD_BUILD [--rounds N] [--secs S]" ;;
+    --rate) rate=(-q "$2"); shift ;;
+    *) sgb_die "$usage" ;;
     esac
     shift
 done
@@ -67,7 +73,7 @@ for ((round = 1; round <= rounds; round++)); do
     ((round % 2)) || order="null new old"
     for w in $order; do
         r0=$(sgb_cpu_ticks "$SGB_REDIS_PID"); p0=$(sgb_cpu_ticks "${pid[$w]}")
-        r=$("$SGB_BIN/sg-milterload" -s "unix:${sock[$w]}" -c 32 -d "$secs" -m 1 -r 1 -R)
+        r=$("$SGB_BIN/sg-milterload" -s "unix:${sock[$w]}" -c 32 -d "$secs" -m 1 -r 1 -R "${rate[@]}")
         r1=$(sgb_cpu_ticks "$SGB_REDIS_PID"); p1=$(sgb_cpu_ticks "${pid[$w]}")
         n=$(sgb_field "$r" msgs)
         echo "RESULT who=$w round=$round msgs=$n mps=$(sgb_field "$r" mps)" \

@@ -34,7 +34,8 @@
 #	end-of-DATA latency, the CPU per message of each part from /proc
 #	(the hook's process tree, Redis, Postfix's master and everything
 #	under it, reaped children included; measured from before the load
-#	to after the queue drained), and Redis commands per message (INFO
+#	to after the queue drained, and so shared among every message of
+#	the run, its warm-up second included), and Redis commands per message (INFO
 #	commandstats before and after, INFO itself left out). Reports
 #	medians over the rounds, the per-round ratio of msgs/s to "none" of
 #	the same round (median and range), and the load average before and
@@ -248,7 +249,9 @@ load() {
     drained
     mapfile -t c1 < <(peer_cpu_ticks "${roots[@]}")
     r1=$(peer_redis_calls)
-    msgs=$(sgb_field "$line" msgs)
+    # The CPU and Redis counters cover the whole run, its warm-up second
+    # and its tail included, so they are shared among all its messages.
+    msgs=$(sgb_field "$line" all)
     ((msgs > 0)) || msgs=1
     t=$(getconf CLK_TCK)
     line+=" cpu_postfix_ms=$(sgb_calc "(${c1[0]} - ${c0[0]}) * 1000 / $t / $msgs")"

@@ -110,6 +110,8 @@ struct sess {
 static struct {
     unsigned long msgs, accepted, tempfail, reject, failed_mail,
             no_rcpt, errors, timeouts, sessions, auth_fail, started, late;
+    unsigned long all;			/* every message that ended, counted
+					 * or not (warm-up, tail) */
     int64_t t_last;
 } tot;
 
@@ -336,6 +338,7 @@ static void send_rcpt(struct sess *s)
 static void message_end(struct sess *s, int64_t now, int class)
 {
     s->in_msg = 0;
+    tot.all++;				/* warm-up and tail included */
     if (!counted(s, now))
 	return;
     tot.msgs++;
@@ -639,12 +642,12 @@ static void report(void)
 	   "rcpts=%d rejected=%d size=%zu logins=%ld msgs=%lu secs=%.3f "
 	   "mps=%.1f accepted=%lu tempfail=%lu reject=%lu auth_fail=%lu "
 	   "errors=%lu timeouts=%lu begun=%lu rate=%.0f late=%lu "
-	   "rcpt_4xx=%lu rcpt_5xx=%lu",
+	   "rcpt_4xx=%lu rcpt_5xx=%lu all=%lu",
 	   opt_label[0] ? opt_label : "-", opt_sessions, opt_per_sess,
 	   opt_rcpts, opt_rejected, body_len, opt_logins, tot.msgs, secs,
 	   tot.msgs / secs, tot.accepted, tot.tempfail, tot.reject,
 	   tot.auth_fail, tot.errors, tot.timeouts, tot.started, opt_rate,
-	   tot.late, codes[S_RCPT][2], codes[S_RCPT][3]);
+	   tot.late, codes[S_RCPT][2], codes[S_RCPT][3], tot.all);
     for (i = 0; i < L_N; i++)
 	sg_lat_result(&lat[i]);
     printf("\n");
