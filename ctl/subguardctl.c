@@ -257,7 +257,7 @@ static int cmd_list(const struct opts *o)
 
 /* use_json - one window of the inspected state beside its limit */
 static struct json_object *use_json(const struct sg_inspect_window *w,
-				            const struct sg_tier *t)
+				            const struct sg_tier *t, int surge)
 {
     struct json_object *o = json_object_new_object();
     int     i;
@@ -271,8 +271,13 @@ static struct json_object *use_json(const struct sg_inspect_window *w,
 	if (t->messages.w[i].seconds == w->secs)
 	    jint(o, "messages_limit", t->messages.w[i].limit);
     for (i = 0; t && i < t->recipients.n; i++)
-	if (t->recipients.w[i].seconds == w->secs)
+	if (t->recipients.w[i].seconds == w->secs) {
 	    jint(o, "recipients_limit", t->recipients.w[i].limit);
+	    /* What binds now: the surge, when it applies, widens it. */
+	    jint(o, "recipients_limit_now", surge
+		 ? (long) sg_tier_surged_limit(t, w->secs)
+		 : (long) t->recipients.w[i].limit);
+	}
     return (o);
 }
 
@@ -394,8 +399,13 @@ static struct json_object *show_json(const struct sg_inspect *in,
     json_object_object_add(o, "bound", json_object_new_double(d[2]));
     json_object_object_add(o, "surge", surge_json(in, t));
     a = json_object_new_array();
-    for (i = 0; i < in->nwindows; i++)
-	json_object_array_add(a, use_json(in->win + i, t));
+    {
+	long    r, f;
+	int     surge = sg_inspect_surge(in, t, &r, &f);
+
+	for (i = 0; i < in->nwindows; i++)
+	    json_object_array_add(a, use_json(in->win + i, t, surge));
+    }
     json_object_object_add(o, "windows", a);
     a = json_object_new_array();
     for (i = 0; i < ev->n; i++) {
@@ -428,9 +438,10 @@ static const char *count_text(long v, char *buf, size_t len)
 static void show_text(struct json_object *o, const struct sg_inspect *in,
 		              const struct sg_desk_events *ev)
 {
-    struct json_object *w, *v;
-    char    t[64], d[32], n[24];
+    struct json_object *w, *v, *rl, *rn;
+    char    t[64], d[32], n[24], lim[32];
     size_t  i;
+    int     widened = 0;
 
     printf("login      %s\ntier       %s%s%s\n", in->login, in->tier,
 	   in->unknown_tier[0] ? "  (tier key names no tier: " : "",
@@ -467,14 +478,22 @@ static void show_text(struct json_object *o, const struct sg_inspect *in,
 	       json_object_get_string(json_object_object_get(v,
 							 "messages_limit")) :
 	       "-");
-	printf(" %6s/%-5s", count_text(in->win[i].recipients, n, sizeof(n)),
-	       json_object_object_get(v, "recipients_limit") ?
-	       json_object_get_string(json_object_object_get(v,
-						       "recipients_limit")) :
-	       "-");
+	rl = json_object_object_get(v, "recipients_limit");
+	rn = json_object_object_get(v, "recipients_limit_now");
+	if (rl && rn && json_object_get_int64(rn) != json_object_get_int64(rl)) {
+	    snprintf(lim, sizeof(lim), "%s*", json_object_get_string(rn));
+	    widened = 1;
+	} else
+	    snprintf(lim, sizeof(lim), "%s", rl ? json_object_get_string(rl)
+		     : "-");
+	printf(" %6s/%-6s", count_text(in->win[i].recipients, n, sizeof(n)),
+	       lim);
 	printf(" %8s", count_text(in->win[i].rejected, n, sizeof(n)));
 	printf(" %8s\n", count_text(in->win[i].bounced, n, sizeof(n)));
     }
+    if (widened)
+	printf("           * widened by the surge now; the plan's limit "
+	       "applies again once the last hour's failures rise\n");
     printf("totals     %lu messages, %lu recipients, %lu rejected, "
 	   "%lu bounced, %lu refused\n", in->msgs, in->rcpts, in->rejected,
 	   in->bounced, in->refused);

@@ -14,6 +14,7 @@
  * DIAGNOSTICS
  *	Store trouble and malformed replies return -1 with a reason in err.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,4 +336,37 @@ int     sg_inspect_surge(const struct sg_inspect *in, const struct sg_tier *t,
 double  sg_tier_surge(const struct sg_tier *t)
 {
     return (t != 0 && t->surge > 1 && t->recipients.n >= 2 ? t->surge : 1);
+}
+
+/*
+ * sg_tier_surged_limit - the limit of the recipient window of secs while
+ * the surge applies, as engine.lua's rcpt_windows computes it: every
+ * window but the longest (the first of them, if two are as long) grows
+ * by the factor, never past the longest one's limit (nor below its own).
+ * The plain limit when the tier can give no surge; 0 when the tier has
+ * no such window.
+ */
+unsigned long sg_tier_surged_limit(const struct sg_tier *t, unsigned long secs)
+{
+    const struct sg_window *top = 0, *w;
+    double  su = sg_tier_surge(t), grown;
+    unsigned long cap;
+    int     i;
+
+    if (t == 0)
+	return (0);
+    for (i = 0; i < t->recipients.n; i++)
+	if (top == 0 || t->recipients.w[i].seconds > top->seconds)
+	    top = t->recipients.w + i;
+    for (i = 0; i < t->recipients.n; i++) {
+	w = t->recipients.w + i;
+	if (w->seconds != secs)
+	    continue;
+	if (su <= 1 || w == top)
+	    return (w->limit);
+	cap = top->limit > w->limit ? top->limit : w->limit;
+	grown = floor(w->limit * su);
+	return (grown < (double) cap ? (unsigned long) grown : cap);
+    }
+    return (0);
 }

@@ -379,6 +379,14 @@ extern int sg_inspect_surge(const struct sg_inspect *, const struct sg_tier *,
  */
 extern double sg_tier_surge(const struct sg_tier *t);
 
+/*
+ * sg_tier_surged_limit - the limit of t's recipient window of secs
+ * seconds while the surge applies (the plain one when t can give none);
+ * 0 when t has no such window.
+ */
+extern unsigned long sg_tier_surged_limit(const struct sg_tier *t,
+					          unsigned long secs);
+
 /* sg_detection_numbers - lf, ls, upper, lower of a tier's test */
 extern void sg_detection_numbers(const struct sg_tier *, double d[4]);
 

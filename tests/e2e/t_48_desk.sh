@@ -23,7 +23,10 @@
 #  6. "trust LOGIN NETWORK --why" makes the client's network known in the
 #     account's history profile, recorded; junk, a prefix the history
 #     does not keep and a --why with a newline are refused (exit 2) with
-#     the profile untouched; "show" lists the network as known.
+#     the profile untouched; "show" lists the network as known;
+#  7. a clean sender in a tier with two recipient windows: "show" gives
+#     the hour's limit the surge widens it to, marked, with the plan's
+#     beside it in --json.
 set -euo pipefail
 . "$(dirname "$0")/harness.sh"
 
@@ -39,7 +42,7 @@ normal_failure = 0
 
 [tier business]
 messages = 500/1h
-recipients = 500/1h
+recipients = 500/1h, 2000/1d
 quarantine_rejected = 3/1h
 normal_failure = 0'
 sg_subguard_start
@@ -197,5 +200,24 @@ sg_assert_eq "127.0.0.0/24 known" "$(sg_json 'm["history"]["networks"][0]["netwo
 ctl --json events --type trust
 sg_assert_match '"network": *"127.0.0.0/24"' "$out" "events --type trust"
 sg_assert_match '"by": *"anna"' "$out" "events --type trust: by"
+
+# 7. A clean sender on the business tier (500/1h, 2000/1d, surge 2): the
+# hour's window binds at 1000 while its failures stay low.
+sg_user gina 'gina-pw'
+ctl tier gina@example.net business --by anna
+sg_assert_eq 0 "$rc" "tier gina business: exit ($out)"
+sub=$(sg_submit --user gina@example.net --password gina-pw --to friend@remote.example) ||
+    sg_fail "gina's message: $sub"
+sg_assert_eq 250 "$(sg_json 'm["data"][0]' <<<"$sub")" "end of DATA, gina"
+sg_wait_for -t 5 sg_subguard_log_has "action=accept .*login=gina@example.net " ||
+    sg_fail "gina's message not accepted"
+ctl show gina@example.net
+sg_assert_eq 0 "$rc" "show gina: exit ($out)"
+sg_assert_match 'surge +on: 2x' "$out" "show gina: the surge applies"
+sg_assert_match $'\n''1h +1/500 +1/1000\* ' "$out" "show gina: the hour's limit widened, marked"
+sg_assert_match $'\n''1d +-/- +1/2000 ' "$out" "show gina: the day's limit as planned"
+sg_assert_match 'widened by the surge now' "$out" "show gina: the mark explained"
+ctl --json show gina@example.net
+sg_assert_eq "500 1000" "$(sg_json 'str([w for w in m["windows"] if w["seconds"] == 3600][0]["recipients_limit"]) + " " + str([w for w in m["windows"] if w["seconds"] == 3600][0]["recipients_limit_now"])' <<<"$out")" "show --json: the plan's limit and the one that binds now"
 
 echo "t_48_desk: ok"

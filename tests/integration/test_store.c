@@ -1308,6 +1308,13 @@ static void test_recipients_surge(void **state)
 
     /* What support is told the tier can give: 2, 1 with one window. */
     assert_true(sg_tier_surge(&w->cfg.tiers[0]) == 2);
+    assert_int_equal(sg_tier_surged_limit(&w->cfg.tiers[0], 3600), 400);
+    assert_int_equal(sg_tier_surged_limit(&w->cfg.tiers[0], 86400), 400);
+    assert_int_equal(sg_tier_surged_limit(&w->cfg.tiers[0], 60), 0);
+    world_windows(&w->cfg.tiers[0].recipients, "300/1h, 1000/1d");
+    assert_int_equal(sg_tier_surged_limit(&w->cfg.tiers[0], 3600), 600);
+    assert_int_equal(sg_tier_surged_limit(&w->cfg.tiers[0], 86400), 1000);
+    assert_int_equal(sg_tier_surged_limit(&w->cfg.tiers[1], 3600), 1000);
     w->cfg.tiers[1].surge = 2;			/* but 1000/1h alone */
     assert_true(sg_tier_surge(&w->cfg.tiers[1]) == 1);
     assert_true(sg_tier_surge(0) == 1);
