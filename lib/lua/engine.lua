@@ -63,7 +63,14 @@ local function begin_op()
   local r = check(h, last, 'r', rcpt_windows(tier, h, last)) or {-1, 0, 0, 0, 0}
   local m = check(h, last, 'm', tier.m) or {-1, 0, 0, 0, 0}
   local qr = check(h, last, 'r', tier.qr) or {-1}
-  local hroom, hlimit, hcount, hretry = history_begin(h, A_NET, A_HISTORY)
+  -- While the account is quarantined the quarantine decides what becomes
+  -- of its mail (held, or refused): the history limit would only turn
+  -- mail meant for support's hold into retries. It judges again from
+  -- the lift on.
+  local hroom, hlimit, hcount, hretry = -1, 0, 0, 0
+  if qreason == '' then
+    hroom, hlimit, hcount, hretry = history_begin(h, A_NET, A_HISTORY)
+  end
   local limited = A_RESV_ID ~= '' and (#tier.m > 0 or #tier.r > 0)
   -- A message from a network the account does not know holds all the
   -- day's history room left while it is in flight: concurrent messages

@@ -449,6 +449,26 @@ static void test_lift_keeps_history(void **state)
     assert_true(m.hist_limit > 0 && m.hist_limit < 200);
 
     /*
+     * While quarantined the quarantine decides (mail is held for
+     * support), not the history limit: a new network's mail is not
+     * tempfailed, that day nor the next.
+     */
+    live(w, "mona", 0, 10);
+    assert_int_equal(sg_desk_quarantine(w->eng, &w->store, "mona", "sam",
+					"password stolen", t, reason,
+					sizeof(reason), err, sizeof(err)), 0);
+    assert_int_equal(send_from(w, "mona", THIEF, t + 60, 200, &m), 0);
+    assert_int_equal(m.hist_room, -1);
+    assert_int_equal(send_from(w, "mona", THIEF, t + DAY, 200, &m), 0);
+    assert_int_equal(m.hist_room, -1);
+    assert_int_equal(sg_desk_lift(w->eng, &w->store, "mona", "sam",
+				  "password changed", t + DAY + 600, &lf, err,
+				  sizeof(err)), 0);
+    /* Lifted: judged again at once (its held mail used the day's room). */
+    assert_int_equal(send_from(w, "mona", THIEF, t + DAY + 1200, 10, &m), 10);
+    assert_int_equal(m.limit, SG_LIMIT_HISTORY);
+
+    /*
      * Lifted the plain way (redis-cli DEL of the quarantine key), and the
      * first to see it is a bounce read back by the feed: that write
      * starts the hash afresh too, and keeps the profile and its expiry.
