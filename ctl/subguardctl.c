@@ -354,13 +354,12 @@ static void history_text(const struct sg_inspect *in)
     }
 }
 
-/* surge_json - whether recipients_surge applies now (sg_inspect_surge) */
-static struct json_object *surge_json(const struct sg_inspect *in,
-				              const struct sg_tier *t)
+/* surge_json - whether recipients_surge applies now: on, and the hour's
+ * recipients r and failures f, as sg_inspect_surge gives them */
+static struct json_object *surge_json(const struct sg_tier *t, int on,
+				              long r, long f)
 {
     struct json_object *o = json_object_new_object();
-    long    r, f;
-    int     on = sg_inspect_surge(in, t, &r, &f);
 
     json_object_object_add(o, "factor",
 			   json_object_new_double(sg_tier_surge(t)));
@@ -379,7 +378,8 @@ static struct json_object *show_json(const struct sg_inspect *in,
 {
     struct json_object *o = json_object_new_object(), *a, *e;
     double  d[4] = {0, 0, 0, 0};
-    int     i, j;
+    long    r, f;
+    int     i, j, surge;
 
     jstr(o, "login", in->login);
     jstr(o, "tier", in->tier);
@@ -397,15 +397,11 @@ static struct json_object *show_json(const struct sg_inspect *in,
 	sg_detection_numbers(t, d);
     json_object_object_add(o, "score", json_object_new_double(in->score));
     json_object_object_add(o, "bound", json_object_new_double(d[2]));
-    json_object_object_add(o, "surge", surge_json(in, t));
+    surge = sg_inspect_surge(in, t, &r, &f);
+    json_object_object_add(o, "surge", surge_json(t, surge, r, f));
     a = json_object_new_array();
-    {
-	long    r, f;
-	int     surge = sg_inspect_surge(in, t, &r, &f);
-
-	for (i = 0; i < in->nwindows; i++)
-	    json_object_array_add(a, use_json(in->win + i, t, surge));
-    }
+    for (i = 0; i < in->nwindows; i++)
+	json_object_array_add(a, use_json(in->win + i, t, surge));
     json_object_object_add(o, "windows", a);
     a = json_object_new_array();
     for (i = 0; i < ev->n; i++) {
